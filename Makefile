@@ -1,0 +1,127 @@
+#   Workbench - a native Jupyter kernel that turns a notebook into an ML
+#   workspace. `make demo` and `make test` are the quick start; every
+#   setting below can be overridden on the command line or the environment.
+
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+LDFLAGS   ?=
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BINDIR    ?= $(PREFIX)/bin
+DATADIR   ?= $(PREFIX)/share
+PYTHON    ?= /usr/bin/python3
+JUPYTER   ?= /usr/bin/jupyter
+SANITIZER ?=
+PYTEST_ARGS ?=
+
+VERSION    = 0.1.0
+WARN       = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes
+PKGS       = libczmq libzmq libsodium jansson sqlite3
+
+#   Debian packages: what the build needs, and what the tests and the demo
+#   need on top (the Jupyter stack, the anchor kernel for benchmarks).
+DEB_BUILD  = build-essential pkg-config libczmq-dev libzmq3-dev libsodium-dev \
+             libjansson-dev libsqlite3-dev
+DEB_TEST   = python3-jupyter-client jupyter-client python3-jupyter-kernel-test \
+             python3-nbclient python3-nbformat jupyter-nbconvert jupyter-console \
+             python3-ipykernel python3-pytest valgrind
+
+ifeq ($(SANITIZER),)
+BUILD     ?= build
+else
+BUILD     ?= build-$(SANITIZER)
+CFLAGS    += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer
+LDFLAGS   += -fsanitize=$(SANITIZER)
+endif
+
+WB_CPPFLAGS = -D_GNU_SOURCE -Ilib -Imagics -Ikernel -I$(BUILD) \
+              -DWB_VERSION='"$(VERSION)"'
+WB_CFLAGS   = $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+WB_LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+LIB_SRC    = $(wildcard lib/*.c) $(wildcard magics/*.c) \
+             $(filter-out kernel/main.c,$(wildcard kernel/*.c))
+LIB_OBJ    = $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/wb_logos.o
+HEADERS    = $(wildcard lib/*.h magics/*.h kernel/*.h)
+LOGOS      = share/logo-32x32.png share/logo-64x64.png share/logo-svg.svg
+
+all: $(BUILD)/workbench $(BUILD)/selftest
+
+$(BUILD)/%.o: %.c $(HEADERS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(WB_CPPFLAGS) $(WB_CFLAGS) -c $< -o $@
+
+#   The kernel logos are compiled into the binary, so that
+#   `workbench install` needs no data files beside it.
+$(BUILD)/wb_logos.c: $(LOGOS) share/embed.sh | $(BUILD)
+	sh share/embed.sh $(LOGOS) > $@
+
+$(BUILD)/wb_logos.o: $(BUILD)/wb_logos.c
+	$(CC) $(WB_CFLAGS) -c $< -o $@
+
+$(BUILD)/libworkbench.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/workbench: $(BUILD)/kernel/main.o $(BUILD)/libworkbench.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(WB_LIBS)
+
+$(BUILD)/selftest: $(BUILD)/tests/selftest.o $(BUILD)/libworkbench.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(WB_LIBS)
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+#   Install the Debian packages that are missing (needs root; does nothing
+#   when everything is there).
+deps:
+	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' \
+	        || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "workbench: installing Debian packages:$$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	        apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+#   The C self-tests, then the kernel driven by real Jupyter clients.
+test: deps
+	$(MAKE) all
+	$(BUILD)/selftest
+	WORKBENCH_BIN=$(CURDIR)/$(BUILD)/workbench $(PYTHON) -m pytest -q \
+	    -p no:cacheprovider tests $(PYTEST_ARGS)
+
+check: test
+
+#   The suite again with the kernel under valgrind's memcheck.
+memcheck: deps
+	$(MAKE) all
+	valgrind -q --error-exitcode=99 --leak-check=full $(BUILD)/selftest
+	WORKBENCH_BIN=$(CURDIR)/$(BUILD)/workbench \
+	WORKBENCH_KERNEL_PREFIX="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider tests -m "not slow" $(PYTEST_ARGS)
+
+bench: deps
+	$(MAKE) all
+	$(PYTHON) tests/bench/bench.py --workbench $(CURDIR)/$(BUILD)/workbench
+
+demo: deps
+	$(MAKE) all
+	$(MAKE) install
+	$(PYTHON) tests/demo.py --workbench $(DESTDIR)$(BINDIR)/workbench
+
+install: $(BUILD)/workbench
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(BUILD)/workbench $(DESTDIR)$(BINDIR)/workbench
+	$(BUILD)/workbench install --prefix $(DESTDIR)$(PREFIX) \
+	    --binary $(BINDIR)/workbench
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/workbench
+	rm -rf $(DESTDIR)$(DATADIR)/jupyter/kernels/workbench
+
+clean:
+	rm -rf build build-*
+
+.PHONY: all deps test check memcheck bench demo install uninstall clean

@@ -1,0 +1,289 @@
+/*  workbench - the one binary: the Jupyter kernel, its installer, and the
+    magics as terminal commands
+
+    workbench kernel -f CONNECTION_FILE     what the kernelspec runs
+    workbench install [--user | --sys-prefix | --prefix DIR] [--binary PATH]
+    workbench MAGIC [ARGS...]               any line magic, e.g. `workbench lsmagic`
+    workbench --version | --help
+*/
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <czmq.h>
+#include "wb_kernel.h"
+#include "wb_magics.h"
+#include "wb_args.h"
+#include "wb_interrupt.h"
+#include "wb_util.h"
+
+//  The logos compiled in by share/embed.sh
+typedef struct {
+    const char *name;           //  file name, e.g. "logo-32x32.png"
+    const unsigned char *data;  //  its bytes
+    size_t size;                //  how many
+} wb_embedded_t;
+extern const wb_embedded_t wb_embedded [];
+
+static void
+s_usage (FILE *file)
+{
+    fprintf (file,
+        "workbench %s — a machine-learning workspace in a Jupyter kernel\n"
+        "\n"
+        "usage:\n"
+        "  workbench kernel -f CONNECTION_FILE   run the kernel (Jupyter starts this)\n"
+        "  workbench install [--user | --sys-prefix | --prefix DIR] [--binary PATH]\n"
+        "                                        install the kernelspec 'workbench'\n"
+        "  workbench MAGIC [ARGS...]             run a line magic in the terminal,\n"
+        "                                        e.g. workbench lsmagic, workbench help env\n"
+        "  workbench --version | --help\n"
+        "\n"
+        "Open a notebook with the 'Workbench' kernel, or: jupyter console --kernel workbench\n",
+        WB_VERSION);
+}
+
+//  ---- workbench kernel ----
+
+static int
+s_kernel (int argc, char **argv)
+{
+    static const wb_opt_t opts [] = {
+        { "file", 'f', WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL }
+    };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (argc, argv, opts, &err);
+    if (!args || (!wb_args_has (args, "file") && wb_args_npos (args) != 1)) {
+        fprintf (stderr, "workbench kernel: %s\nusage: workbench kernel -f CONNECTION_FILE\n",
+                 args? "give the connection file with -f": err.text);
+        wb_args_destroy (&args);
+        return 2;
+    }
+    const char *file = wb_args_has (args, "file")? wb_args_get (args, "file"): wb_args_pos (args, 0);
+    //  Our own SIGINT handler, not czmq's: an interrupt stops the cell,
+    //  never the kernel.
+    zsys_handler_set (NULL);
+    wb_interrupt_install ();
+    signal (SIGPIPE, SIG_IGN);
+    wb_kernel_t *kernel = wb_kernel_new (file, &err);
+    wb_args_destroy (&args);
+    if (!kernel) {
+        fprintf (stderr, "workbench kernel: %s\n", err.text);
+        return 1;
+    }
+    wb_kernel_run (kernel);
+    wb_kernel_destroy (&kernel);
+    zsys_shutdown ();
+    return 0;
+}
+
+//  ---- workbench install ----
+
+static int
+s_mkdir_p (const char *path)
+{
+    char *copy = wb_strdup (path);
+    for (char *slash = copy + 1; *slash; slash++)
+        if (*slash == '/') {
+            *slash = 0;
+            if (mkdir (copy, 0755) && errno != EEXIST) {
+                free (copy);
+                return -1;
+            }
+            *slash = '/';
+        }
+    int rc = mkdir (copy, 0755) && errno != EEXIST? -1: 0;
+    free (copy);
+    return rc;
+}
+
+//  The prefix of the Python environment Jupyter runs in (sys.prefix).
+static char *
+s_sys_prefix (void)
+{
+    const char *prefix = getenv ("CONDA_PREFIX");
+    if (!prefix || !*prefix)
+        prefix = getenv ("VIRTUAL_ENV");
+    if (prefix && *prefix)
+        return wb_strdup (prefix);
+    FILE *pipe = popen ("python3 -c 'import sys; print(sys.prefix)' 2>/dev/null", "r");
+    if (!pipe)
+        return NULL;
+    char line [PATH_MAX];
+    char *result = NULL;
+    if (fgets (line, sizeof (line), pipe)) {
+        line [strcspn (line, "\n")] = 0;
+        if (*line)
+            result = wb_strdup (line);
+    }
+    pclose (pipe);
+    return result;
+}
+
+static int
+s_write_file (const char *path, const void *data, size_t size)
+{
+    FILE *file = fopen (path, "wb");
+    if (!file)
+        return -1;
+    bool ok = fwrite (data, 1, size, file) == size;
+    return fclose (file) == 0 && ok? 0: -1;
+}
+
+static int
+s_install (int argc, char **argv)
+{
+    static const wb_opt_t opts [] = {
+        { "user", 0, WB_OPT_BOOL }, { "sys-prefix", 0, WB_OPT_BOOL },
+        { "prefix", 0, WB_OPT_VALUE }, { "binary", 0, WB_OPT_VALUE },
+        { NULL, 0, WB_OPT_BOOL }
+    };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (argc, argv, opts, &err);
+    const char *usage = "usage: workbench install [--user | --sys-prefix | --prefix DIR] [--binary PATH]";
+    if (!args || wb_args_npos (args)) {
+        fprintf (stderr, "workbench install: %s\n%s\n",
+                 args? "unexpected argument": err.text, usage);
+        wb_args_destroy (&args);
+        return 2;
+    }
+    int modes = wb_args_has (args, "user") + wb_args_has (args, "sys-prefix")
+              + wb_args_has (args, "prefix");
+    if (modes > 1) {
+        fprintf (stderr, "workbench install: choose one of --user, --sys-prefix, --prefix\n%s\n", usage);
+        wb_args_destroy (&args);
+        return 2;
+    }
+    char *data_dir = NULL;
+    if (wb_args_has (args, "user")) {
+        const char *jupyter = getenv ("JUPYTER_DATA_DIR");
+        const char *xdg = getenv ("XDG_DATA_HOME");
+        const char *home = getenv ("HOME");
+        data_dir = jupyter && *jupyter? wb_strdup (jupyter)
+                 : xdg && *xdg? wb_sprintf ("%s/jupyter", xdg)
+                 : wb_sprintf ("%s/.local/share/jupyter", home? home: ".");
+    }
+    else
+    if (wb_args_has (args, "sys-prefix")) {
+        char *prefix = s_sys_prefix ();
+        if (!prefix) {
+            fprintf (stderr, "workbench install: cannot find the Python environment's prefix "
+                     "(no CONDA_PREFIX, VIRTUAL_ENV or python3): use --prefix DIR\n");
+            wb_args_destroy (&args);
+            return 1;
+        }
+        data_dir = wb_sprintf ("%s/share/jupyter", prefix);
+        free (prefix);
+    }
+    else
+        data_dir = wb_sprintf ("%s/share/jupyter",
+            wb_args_has (args, "prefix")? wb_args_get (args, "prefix"): "/usr/local");
+
+    char binary [PATH_MAX];
+    if (wb_args_has (args, "binary"))
+        snprintf (binary, sizeof (binary), "%s", wb_args_get (args, "binary"));
+    else {
+        ssize_t size = readlink ("/proc/self/exe", binary, sizeof (binary) - 1);
+        if (size <= 0) {
+            fprintf (stderr, "workbench install: cannot tell where this binary is: use --binary PATH\n");
+            free (data_dir);
+            wb_args_destroy (&args);
+            return 1;
+        }
+        binary [size] = 0;
+    }
+    char *spec_dir = wb_sprintf ("%s/kernels/workbench", data_dir);
+    int rc = 0;
+    if (s_mkdir_p (spec_dir)) {
+        fprintf (stderr, "workbench install: cannot create '%s': %s\n", spec_dir, strerror (errno));
+        rc = 1;
+    }
+    else {
+        json_t *spec = json_pack ("{s:[s, s, s, s], s:s, s:s, s:s, s:{s:b}}",
+            "argv", binary, "kernel", "-f", "{connection_file}",
+            "display_name", "Workbench",
+            "language", "workbench",
+            "interrupt_mode", "message",
+            "metadata", "debugger", 0);
+        char *text = json_dumps (spec, JSON_INDENT (2));
+        json_decref (spec);
+        char *path = wb_sprintf ("%s/kernel.json", spec_dir);
+        if (s_write_file (path, text, strlen (text))) {
+            fprintf (stderr, "workbench install: cannot write '%s': %s\n", path, strerror (errno));
+            rc = 1;
+        }
+        free (path);
+        free (text);
+        for (const wb_embedded_t *file = wb_embedded; rc == 0 && file->name; file++) {
+            path = wb_sprintf ("%s/%s", spec_dir, file->name);
+            if (s_write_file (path, file->data, file->size)) {
+                fprintf (stderr, "workbench install: cannot write '%s': %s\n", path, strerror (errno));
+                rc = 1;
+            }
+            free (path);
+        }
+        if (rc == 0)
+            printf ("Installed kernelspec workbench in %s\n", spec_dir);
+    }
+    free (spec_dir);
+    free (data_dir);
+    wb_args_destroy (&args);
+    return rc;
+}
+
+//  ---- workbench MAGIC ... ----
+
+static int
+s_magic (int argc, char **argv)
+{
+    const wb_magic_t *magic = wb_magics_lookup (argv [0]);
+    if (!magic) {
+        fprintf (stderr, "workbench: unknown command '%s' — try workbench --help or workbench lsmagic\n",
+                 argv [0]);
+        return 2;
+    }
+    char *body = NULL;
+    if (!(magic->flags & WB_MAGIC_LINE)) {
+        //  A cell magic takes its body from standard input
+        wb_buf_t *buf = wb_buf_new ();
+        char chunk [4096];
+        size_t got;
+        while ((got = fread (chunk, 1, sizeof (chunk), stdin)) > 0)
+            wb_buf_append (buf, chunk, got);
+        body = wb_buf_detach (&buf);
+    }
+    wb_interrupt_install ();
+    wb_magics_t *magics = wb_magics_new ();
+    wb_out_t *out = wb_out_new_terminal ();
+    int rc = wb_magics_call (magics, argc, argv, body, out);
+    wb_out_destroy (&out);
+    wb_magics_destroy (&magics);
+    free (body);
+    return rc? 1: 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc < 2) {
+        s_usage (stderr);
+        return 2;
+    }
+    const char *command = argv [1];
+    if (streq (command, "--version") || streq (command, "-V")) {
+        printf ("workbench %s\n", WB_VERSION);
+        return 0;
+    }
+    if (streq (command, "--help") || streq (command, "-h") || streq (command, "help-cli")) {
+        s_usage (stdout);
+        return 0;
+    }
+    if (streq (command, "kernel"))
+        return s_kernel (argc - 2, argv + 2);
+    if (streq (command, "install"))
+        return s_install (argc - 2, argv + 2);
+    return s_magic (argc - 1, argv + 1);
+}

@@ -1,0 +1,287 @@
+/*  wb_util - small helpers every file uses: allocation that aborts on out of
+    memory, string formatting, a growable byte buffer, time.
+*/
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include "wb_util.h"
+
+static void
+s_out_of_memory (size_t size)
+{
+    fprintf (stderr, "workbench: out of memory (asked for %zu bytes)\n", size);
+    abort ();
+}
+
+void *
+wb_malloc (size_t size)
+{
+    void *data = malloc (size? size: 1);
+    if (!data)
+        s_out_of_memory (size);
+    return data;
+}
+
+void *
+wb_calloc (size_t count, size_t size)
+{
+    void *data = calloc (count? count: 1, size? size: 1);
+    if (!data)
+        s_out_of_memory (count * size);
+    return data;
+}
+
+void *
+wb_realloc (void *data, size_t size)
+{
+    data = realloc (data, size? size: 1);
+    if (!data)
+        s_out_of_memory (size);
+    return data;
+}
+
+char *
+wb_strdup (const char *text)
+{
+    assert (text);
+    return wb_strndup (text, strlen (text));
+}
+
+char *
+wb_strndup (const char *text, size_t size)
+{
+    char *copy = wb_malloc (size + 1);
+    memcpy (copy, text, size);
+    copy [size] = 0;
+    return copy;
+}
+
+char *
+wb_vsprintf (const char *format, va_list args)
+{
+    va_list copy;
+    va_copy (copy, args);
+    int size = vsnprintf (NULL, 0, format, copy);
+    va_end (copy);
+    assert (size >= 0);
+    char *text = wb_malloc ((size_t) size + 1);
+    vsnprintf (text, (size_t) size + 1, format, args);
+    return text;
+}
+
+char *
+wb_sprintf (const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    char *text = wb_vsprintf (format, args);
+    va_end (args);
+    return text;
+}
+
+bool
+wb_starts_with (const char *text, const char *prefix)
+{
+    return strncmp (text, prefix, strlen (prefix)) == 0;
+}
+
+double
+wb_time_now (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    return (double) now.tv_sec + (double) now.tv_nsec / 1e9;
+}
+
+double
+wb_time_mono (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (double) now.tv_sec + (double) now.tv_nsec / 1e9;
+}
+
+void
+wb_time_iso (double when, char *buf, size_t size)
+{
+    time_t seconds = (time_t) when;
+    long micros = (long) ((when - (double) seconds) * 1e6);
+    if (micros < 0)
+        micros = 0;
+    if (micros > 999999)
+        micros = 999999;
+    struct tm tm;
+    gmtime_r (&seconds, &tm);
+    char head [32];
+    strftime (head, sizeof (head), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf (buf, size, "%s.%06ldZ", head, micros);
+}
+
+//  ---- Byte buffer ----
+
+struct _wb_buf_t {
+    char *data;                 //  the bytes, NUL-terminated
+    size_t size;                //  bytes in use (without the NUL)
+    size_t room;                //  bytes allocated
+};
+
+wb_buf_t *
+wb_buf_new (void)
+{
+    wb_buf_t *self = wb_calloc (1, sizeof (wb_buf_t));
+    self->room = 256;
+    self->data = wb_malloc (self->room);
+    self->data [0] = 0;
+    return self;
+}
+
+void
+wb_buf_destroy (wb_buf_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        free ((*self_p)->data);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+void
+wb_buf_append (wb_buf_t *self, const char *data, size_t size)
+{
+    assert (self);
+    if (self->size + size + 1 > self->room) {
+        while (self->size + size + 1 > self->room)
+            self->room *= 2;
+        self->data = wb_realloc (self->data, self->room);
+    }
+    if (size)
+        memcpy (self->data + self->size, data, size);
+    self->size += size;
+    self->data [self->size] = 0;
+}
+
+void
+wb_buf_puts (wb_buf_t *self, const char *text)
+{
+    wb_buf_append (self, text, strlen (text));
+}
+
+void
+wb_buf_printf (wb_buf_t *self, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    char *text = wb_vsprintf (format, args);
+    va_end (args);
+    wb_buf_puts (self, text);
+    free (text);
+}
+
+void
+wb_buf_html (wb_buf_t *self, const char *text)
+{
+    for (const char *c = text; *c; c++) {
+        switch (*c) {
+            case '&':  wb_buf_puts (self, "&amp;"); break;
+            case '<':  wb_buf_puts (self, "&lt;"); break;
+            case '>':  wb_buf_puts (self, "&gt;"); break;
+            case '"':  wb_buf_puts (self, "&quot;"); break;
+            case '\'': wb_buf_puts (self, "&#39;"); break;
+            default:   wb_buf_append (self, c, 1);
+        }
+    }
+}
+
+const char *
+wb_buf_data (wb_buf_t *self)
+{
+    assert (self);
+    return self->data;
+}
+
+size_t
+wb_buf_size (wb_buf_t *self)
+{
+    assert (self);
+    return self->size;
+}
+
+void
+wb_buf_consume (wb_buf_t *self, size_t size)
+{
+    assert (self);
+    if (size >= self->size)
+        size = self->size;
+    memmove (self->data, self->data + size, self->size - size);
+    self->size -= size;
+    self->data [self->size] = 0;
+}
+
+void
+wb_buf_reset (wb_buf_t *self)
+{
+    assert (self);
+    self->size = 0;
+    self->data [0] = 0;
+}
+
+char *
+wb_buf_detach (wb_buf_t **self_p)
+{
+    assert (self_p && *self_p);
+    char *data = (*self_p)->data;
+    free (*self_p);
+    *self_p = NULL;
+    return data;
+}
+
+char *
+wb_file_read (const char *path, size_t *size_p)
+{
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return NULL;
+    wb_buf_t *buf = wb_buf_new ();
+    char chunk [65536];
+    size_t got;
+    while ((got = fread (chunk, 1, sizeof (chunk), file)) > 0)
+        wb_buf_append (buf, chunk, got);
+    fclose (file);
+    if (size_p)
+        *size_p = wb_buf_size (buf);
+    return wb_buf_detach (&buf);
+}
+
+//  @selftest
+void
+wb_util_test (bool verbose)
+{
+    (void) verbose;
+    char *text = wb_sprintf ("%s-%d", "run", 7);
+    assert (streq (text, "run-7"));
+    free (text);
+    assert (wb_starts_with ("%%bash", "%%"));
+    assert (!wb_starts_with ("%bash", "%%"));
+
+    wb_buf_t *buf = wb_buf_new ();
+    for (int i = 0; i < 1000; i++)
+        wb_buf_printf (buf, "%d,", i);
+    assert (wb_buf_size (buf) == 3890);
+    wb_buf_consume (buf, 2);
+    assert (wb_starts_with (wb_buf_data (buf), "1,2,"));
+    wb_buf_reset (buf);
+    wb_buf_html (buf, "<script>alert('x') & \"y\"</script>");
+    assert (streq (wb_buf_data (buf),
+        "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"));
+    text = wb_buf_detach (&buf);
+    assert (buf == NULL);
+    free (text);
+
+    char iso [40];
+    wb_time_iso (0.5, iso, sizeof (iso));
+    assert (streq (iso, "1970-01-01T00:00:00.500000Z"));
+    assert (wb_time_mono () > 0);
+}
+//  @end

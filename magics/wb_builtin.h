@@ -1,0 +1,26 @@
+/*  wb_builtin - the built-in magics: the cell language itself (%lsmagic,
+    %help, %%bash, %%writefile, %%html, %%markdown, %%svg, %time, %env,
+    %clear) and the shell lines that are not magics
+*/
+#ifndef WB_BUILTIN_H
+#define WB_BUILTIN_H
+
+#include "wb_magics.h"
+
+//  Run script in the session's shell, streaming its output to out; a
+//  non-zero exit or an interrupt is reported as an error. 0 or -1.
+int
+    wb_builtin_shell (wb_magics_t *self, const char *script, wb_out_t *out);
+
+int wb_magic_lsmagic (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_help (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_bash (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_writefile (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_html (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_markdown (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_svg (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_time (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_env (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_clear (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+
+#endif

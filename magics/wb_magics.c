@@ -1,0 +1,710 @@
+/*  wb_magics - the cell language: one table of magics, a dispatcher, and
+    everything that reads the table (completion, inspection, %lsmagic,
+    %help, the command-line tool)
+
+    A cell is either a cell magic (`%%name args` on its first line, the rest
+    is its body) or a sequence of lines: runs of ordinary lines go to the
+    shell as one script, and each `%name args` line is a line magic, in
+    order; the first error stops the cell.
+*/
+#include <assert.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "wb_magics.h"
+#include "wb_builtin.h"
+#include "wb_args.h"
+#include "wb_util.h"
+
+extern char **environ;
+
+struct _wb_magics_t {
+    wb_shell_t *shell;          //  the shell session: cwd and exported env
+};
+
+//  ---- The magic table ----
+//
+//  name:    what follows % or %% (letters, digits, _ and -)
+//  handler: does the work, reports through the output sink
+//  arity:   number of words including the name; -N means at least N
+//  flags:   WB_MAGIC_LINE and/or WB_MAGIC_CELL say where it may stand;
+//           READS/WRITES say what it does to the workspace or session;
+//           RAW means it takes the rest of its line as text (no arity check)
+//  usage:   one line, the synopsis shown in errors and completion
+//  help:    what %help NAME and inspection show
+
+static const wb_magic_t s_magics [] = {
+    { "lsmagic", wb_magic_lsmagic, 1, WB_MAGIC_LINE,
+      "%lsmagic",
+      "List every magic, line and cell." },
+    { "help", wb_magic_help, -1, WB_MAGIC_LINE,
+      "%help [MAGIC]",
+      "Show the cell language and every magic, or the usage and help of one\n"
+      "magic (with or without its %), in the pager." },
+    { "bash", wb_magic_bash, 1, WB_MAGIC_CELL | WB_MAGIC_WRITES,
+      "%%bash",
+      "Run the cell body as a bash script in the notebook's shell session\n"
+      "(the same as a cell without magics, but % lines are not magics here).\n"
+      "The working directory and exported variables it leaves behind persist." },
+    { "writefile", wb_magic_writefile, -2, WB_MAGIC_CELL | WB_MAGIC_WRITES,
+      "%%writefile [-a] PATH",
+      "Write the cell body to PATH (relative to the shell session's working\n"
+      "directory), replacing the file, or appending to it with -a/--append." },
+    { "html", wb_magic_html, 1, WB_MAGIC_CELL,
+      "%%html",
+      "Display the cell body as HTML." },
+    { "markdown", wb_magic_markdown, 1, WB_MAGIC_CELL,
+      "%%markdown",
+      "Display the cell body as Markdown." },
+    { "svg", wb_magic_svg, 1, WB_MAGIC_CELL,
+      "%%svg",
+      "Display the cell body as an SVG image." },
+    { "time", wb_magic_time, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_RAW,
+      "%time COMMAND  |  %%time",
+      "Run a line (%time, a shell command or a magic) or the cell body\n"
+      "(%%time) and print its wall time and the CPU time of the processes it ran." },
+    { "env", wb_magic_env, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES,
+      "%env [NAME[=VALUE]]",
+      "Without arguments, list the session's environment. With NAME, show\n"
+      "its value. With NAME=VALUE (or NAME VALUE), set it for every later\n"
+      "shell line and job." },
+    { "clear", wb_magic_clear, 1, WB_MAGIC_LINE,
+      "%clear",
+      "Clear the output of the current cell." },
+    { NULL, NULL, 0, 0, NULL, NULL }
+};
+
+const wb_magic_t *
+wb_magics_table (void)
+{
+    return s_magics;
+}
+
+const wb_magic_t *
+wb_magics_lookup (const char *name)
+{
+    for (const wb_magic_t *magic = s_magics; magic->name; magic++)
+        if (streq (magic->name, name))
+            return magic;
+    return NULL;
+}
+
+//  ---- Life cycle ----
+
+wb_magics_t *
+wb_magics_new (void)
+{
+    wb_magics_t *self = wb_calloc (1, sizeof (wb_magics_t));
+    self->shell = wb_shell_new ();
+    return self;
+}
+
+void
+wb_magics_destroy (wb_magics_t **self_p)
+{
+    assert (self_p);
+    wb_magics_t *self = *self_p;
+    if (self) {
+        wb_shell_destroy (&self->shell);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+wb_shell_t *
+wb_magics_shell (wb_magics_t *self)
+{
+    assert (self);
+    return self->shell;
+}
+
+int
+wb_magics_usage (wb_call_t *call, wb_out_t *out, const char *format, ...)
+{
+    const wb_magic_t *magic = wb_magics_lookup (call->argv [0]);
+    va_list args;
+    va_start (args, format);
+    char *what = wb_vsprintf (format, args);
+    va_end (args);
+    wb_out_error (out, "UsageError", "%s\nusage: %s", what, magic? magic->usage: call->argv [0]);
+    free (what);
+    return -1;
+}
+
+//  ---- Dispatch ----
+
+static bool
+s_is_name_char (char c)
+{
+    return isalnum ((unsigned char) c) || c == '_' || c == '-';
+}
+
+//  Dispatch one magic given its header text (after the % or %%).
+static int
+s_dispatch (wb_magics_t *self, const char *header, const char *body, wb_out_t *out)
+{
+    bool cell = body != NULL;
+    const char *prefix = cell? "%%": "%";
+    size_t name_size = 0;
+    while (s_is_name_char (header [name_size]))
+        name_size++;
+    char *name = wb_strndup (header, name_size);
+    const char *line = header + name_size;
+    while (*line == ' ' || *line == '\t')
+        line++;
+
+    const wb_magic_t *magic = wb_magics_lookup (name);
+    if (!magic) {
+        wb_out_error (out, "UsageError", "unknown magic '%s%s' — try %%lsmagic",
+                      prefix, name);
+        free (name);
+        return -1;
+    }
+    if (cell && !(magic->flags & WB_MAGIC_CELL)) {
+        wb_out_error (out, "UsageError",
+            "%%%%%s is a line magic: write it as %%%s on a line of its own\nusage: %s",
+            name, name, magic->usage);
+        free (name);
+        return -1;
+    }
+    if (!cell && !(magic->flags & WB_MAGIC_LINE)) {
+        wb_out_error (out, "UsageError",
+            "%%%s is a cell magic: put %%%%%s on the first line of a cell, "
+            "with its content below\nusage: %s", name, name, magic->usage);
+        free (name);
+        return -1;
+    }
+    wb_error_t err;
+    int argc = 0;
+    char **words = NULL;
+    if (magic->flags & WB_MAGIC_RAW)
+        words = wb_words_split ("", &argc, &err);
+    else {
+        words = wb_words_split (line, &argc, &err);
+        if (!words) {
+            wb_out_error (out, "UsageError", "%s\nusage: %s", err.text, magic->usage);
+            free (name);
+            return -1;
+        }
+    }
+    //  argv = name + words
+    char **argv = wb_calloc ((size_t) argc + 2, sizeof (char *));
+    argv [0] = name;
+    for (int i = 0; i < argc; i++)
+        argv [i + 1] = words [i];
+    wb_call_t call = { argc + 1, argv, line, body };
+
+    int rc;
+    bool arity_ok = (magic->flags & WB_MAGIC_RAW)
+        || (magic->arity >= 0? call.argc == magic->arity: call.argc >= -magic->arity);
+    if (!arity_ok)
+        rc = wb_magics_usage (&call, out, "%s%s takes %s %d argument%s, got %d",
+            prefix, name, magic->arity >= 0? "exactly": "at least",
+            abs (magic->arity) - 1, abs (magic->arity) == 2? "": "s", call.argc - 1);
+    else
+        rc = magic->handler (self, &call, out);
+
+    free (argv);
+    wb_words_free (&words);
+    free (name);
+    return rc;
+}
+
+static bool
+s_blank (const char *text, size_t size)
+{
+    for (size_t i = 0; i < size; i++)
+        if (!isspace ((unsigned char) text [i]))
+            return false;
+    return true;
+}
+
+int
+wb_magics_execute (wb_magics_t *self, const char *code, wb_out_t *out)
+{
+    assert (self && code && out);
+    //  Leading blank lines do not count: %% may follow them
+    const char *start = code;
+    while (true) {
+        const char *eol = strchr (start, '\n');
+        if (eol && s_blank (start, (size_t) (eol - start)))
+            start = eol + 1;
+        else
+            break;
+    }
+    const char *first = start;
+    while (*first == ' ' || *first == '\t')
+        first++;
+    if (wb_starts_with (first, "%%")) {
+        const char *eol = strchr (first, '\n');
+        char *header = wb_strndup (first + 2, eol? (size_t) (eol - first - 2): strlen (first + 2));
+        int rc = s_dispatch (self, header, eol? eol + 1: "", out);
+        free (header);
+        return rc;
+    }
+    //  A sequence of shell runs and line magics
+    wb_buf_t *script = wb_buf_new ();
+    const char *cursor = start;
+    int rc = 0;
+    while (*cursor && rc == 0) {
+        const char *eol = strchr (cursor, '\n');
+        size_t size = eol? (size_t) (eol - cursor): strlen (cursor);
+        const char *text = cursor;
+        while (text < cursor + size && (*text == ' ' || *text == '\t'))
+            text++;
+        if (*text == '%' && text [1] != '%') {
+            if (!s_blank (wb_buf_data (script), wb_buf_size (script)))
+                rc = wb_builtin_shell (self, wb_buf_data (script), out);
+            wb_buf_reset (script);
+            if (rc == 0) {
+                char *header = wb_strndup (text + 1, size - (size_t) (text + 1 - cursor));
+                rc = s_dispatch (self, header, NULL, out);
+                free (header);
+            }
+        }
+        else {
+            wb_buf_append (script, cursor, size);
+            wb_buf_puts (script, "\n");
+        }
+        cursor = eol? eol + 1: cursor + size;
+    }
+    if (rc == 0 && !s_blank (wb_buf_data (script), wb_buf_size (script)))
+        rc = wb_builtin_shell (self, wb_buf_data (script), out);
+    wb_buf_destroy (&script);
+    return rc;
+}
+
+int
+wb_magics_call (wb_magics_t *self, int argc, char **argv, const char *body, wb_out_t *out)
+{
+    assert (argc >= 1);
+    //  Quote the words back into a line, so the one dispatcher parses them
+    wb_buf_t *header = wb_buf_new ();
+    wb_buf_puts (header, argv [0]);
+    for (int i = 1; i < argc; i++) {
+        wb_buf_puts (header, " '");
+        for (const char *c = argv [i]; *c; c++)
+            if (*c == '\'')
+                wb_buf_puts (header, "'\\''");
+            else
+                wb_buf_append (header, c, 1);
+        wb_buf_puts (header, "'");
+    }
+    const wb_magic_t *magic = wb_magics_lookup (argv [0]);
+    if (magic && (magic->flags & WB_MAGIC_RAW)) {
+        //  Raw magics take the words as one line of text
+        wb_buf_reset (header);
+        wb_buf_puts (header, argv [0]);
+        for (int i = 1; i < argc; i++) {
+            wb_buf_puts (header, " ");
+            wb_buf_puts (header, argv [i]);
+        }
+    }
+    int rc = s_dispatch (self, wb_buf_data (header), body, out);
+    wb_buf_destroy (&header);
+    return rc;
+}
+
+//  ---- Completion ----
+
+static void
+s_complete_magics (const char *prefix, bool cells, bool lines, json_t *matches)
+{
+    //  prefix includes its % or %%
+    for (const wb_magic_t *magic = s_magics; magic->name; magic++) {
+        if (cells && (magic->flags & WB_MAGIC_CELL)) {
+            char *candidate = wb_sprintf ("%%%%%s", magic->name);
+            if (wb_starts_with (candidate, prefix))
+                json_array_append_new (matches, json_string (candidate));
+            free (candidate);
+        }
+        if (lines && (magic->flags & WB_MAGIC_LINE)) {
+            char *candidate = wb_sprintf ("%%%s", magic->name);
+            if (wb_starts_with (candidate, prefix))
+                json_array_append_new (matches, json_string (candidate));
+            free (candidate);
+        }
+    }
+}
+
+//  Flags named in a usage line: --word and -x
+static void
+s_complete_flags (const wb_magic_t *magic, const char *prefix, json_t *matches)
+{
+    const char *usage = magic->usage;
+    for (const char *c = usage; *c; c++) {
+        if (*c == '-' && (c == usage || c [-1] == ' ' || c [-1] == '[' || c [-1] == '|')) {
+            size_t size = 1;
+            while (c [size] == '-' || s_is_name_char (c [size]))
+                size++;
+            if (size > 1) {
+                char *flag = wb_strndup (c, size);
+                bool seen = false;
+                size_t index;
+                json_t *value;
+                json_array_foreach (matches, index, value)
+                    if (streq (json_string_value (value), flag))
+                        seen = true;
+                if (!seen && wb_starts_with (flag, prefix))
+                    json_array_append_new (matches, json_string (flag));
+                free (flag);
+            }
+            c += size - 1;
+        }
+    }
+}
+
+static int
+s_compare_strings (const void *a, const void *b)
+{
+    return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+static void
+s_complete_paths (wb_magics_t *self, const char *token, json_t *matches)
+{
+    //  Split the token into a directory part and a name prefix
+    const char *slash = strrchr (token, '/');
+    char *dir_part = slash? wb_strndup (token, (size_t) (slash - token + 1)): wb_strdup ("");
+    const char *name_prefix = slash? slash + 1: token;
+    char *dir_path;
+    if (*dir_part == '~' && (dir_part [1] == '/' || dir_part [1] == 0) && getenv ("HOME"))
+        dir_path = wb_sprintf ("%s%s", getenv ("HOME"), dir_part + 1);
+    else
+        dir_path = wb_shell_path (self->shell, *dir_part? dir_part: ".");
+    DIR *dir = opendir (dir_path);
+    if (dir) {
+        char **names = NULL;
+        size_t count = 0;
+        struct dirent *entry;
+        while ((entry = readdir (dir))) {
+            if (streq (entry->d_name, ".") || streq (entry->d_name, ".."))
+                continue;
+            if (entry->d_name [0] == '.' && name_prefix [0] != '.')
+                continue;
+            if (!wb_starts_with (entry->d_name, name_prefix))
+                continue;
+            char *full = wb_sprintf ("%s/%s", dir_path, entry->d_name);
+            struct stat info;
+            bool is_dir = stat (full, &info) == 0 && S_ISDIR (info.st_mode);
+            free (full);
+            names = wb_realloc (names, (count + 1) * sizeof (char *));
+            names [count++] = wb_sprintf ("%s%s%s", dir_part, entry->d_name, is_dir? "/": "");
+        }
+        closedir (dir);
+        qsort (names, count, sizeof (char *), s_compare_strings);
+        for (size_t i = 0; i < count; i++) {
+            json_array_append_new (matches, json_string (names [i]));
+            free (names [i]);
+        }
+        free (names);
+    }
+    free (dir_path);
+    free (dir_part);
+}
+
+json_t *
+wb_magics_complete (wb_magics_t *self, const char *code, size_t cursor,
+                    size_t *start, size_t *end)
+{
+    assert (self && code);
+    size_t size = strlen (code);
+    if (cursor > size)
+        cursor = size;
+    //  The line holding the cursor, and the token ending at the cursor
+    size_t line_start = cursor;
+    while (line_start > 0 && code [line_start - 1] != '\n')
+        line_start--;
+    size_t token_start = cursor;
+    while (token_start > line_start
+        && !isspace ((unsigned char) code [token_start - 1])
+        && !strchr ("\"'=<>|;&(", code [token_start - 1]))
+        token_start--;
+    char *token = wb_strndup (code + token_start, cursor - token_start);
+    *start = token_start;
+    *end = cursor;
+    json_t *matches = json_array ();
+
+    size_t indent = line_start;
+    while (indent < token_start && (code [indent] == ' ' || code [indent] == '\t'))
+        indent++;
+    bool first_line = true;
+    for (size_t i = 0; i < line_start; i++)
+        if (!isspace ((unsigned char) code [i]))
+            first_line = false;
+
+    if (token [0] == '%' && indent == token_start) {
+        //  A magic name at the start of a line
+        bool cells = first_line;
+        bool lines = !wb_starts_with (token, "%%");
+        s_complete_magics (token, cells, lines, matches);
+    }
+    else {
+        //  Inside a magic's line: its flags
+        const char *line = code + indent;
+        const wb_magic_t *magic = NULL;
+        if (*line == '%') {
+            const char *name = line + (line [1] == '%'? 2: 1);
+            size_t name_size = 0;
+            while (s_is_name_char (name [name_size]))
+                name_size++;
+            char *magic_name = wb_strndup (name, name_size);
+            magic = wb_magics_lookup (magic_name);
+            free (magic_name);
+        }
+        if (magic && token [0] == '-')
+            s_complete_flags (magic, token, matches);
+        else
+            s_complete_paths (self, token, matches);
+    }
+    free (token);
+    return matches;
+}
+
+//  ---- Inspection ----
+
+char *
+wb_magics_inspect (wb_magics_t *self, const char *code, size_t cursor)
+{
+    assert (self && code);
+    size_t size = strlen (code);
+    if (cursor > size)
+        cursor = size;
+    //  The magic of the line under the cursor, wherever on the line it is
+    size_t line_start = cursor;
+    while (line_start > 0 && code [line_start - 1] != '\n')
+        line_start--;
+    const char *line = code + line_start;
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (*line != '%')
+        return NULL;
+    line += line [1] == '%'? 2: 1;
+    size_t name_size = 0;
+    while (s_is_name_char (line [name_size]))
+        name_size++;
+    char *name = wb_strndup (line, name_size);
+    const wb_magic_t *magic = wb_magics_lookup (name);
+    free (name);
+    if (!magic)
+        return NULL;
+    return wb_sprintf ("%s\n\n%s\n", magic->usage, magic->help);
+}
+
+//  ---- Is the cell complete? ----
+
+//  Ask bash whether script parses: 0 = yes, 1 = it ends too early, 2 = no.
+static int
+s_bash_syntax (const char *script)
+{
+    int pipe_fds [2];
+    if (pipe2 (pipe_fds, O_CLOEXEC))
+        return 0;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_addopen (&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen (&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2 (&actions, pipe_fds [1], 2);
+    char *argv [] = { "bash", "-n", "-c", (char *) script, "workbench", NULL };
+    pid_t pid;
+    int rc = posix_spawnp (&pid, "bash", &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy (&actions);
+    close (pipe_fds [1]);
+    wb_buf_t *errors = wb_buf_new ();
+    if (rc == 0) {
+        char chunk [1024];
+        ssize_t got;
+        while ((got = read (pipe_fds [0], chunk, sizeof (chunk))) > 0)
+            wb_buf_append (errors, chunk, (size_t) got);
+        int status;
+        waitpid (pid, &status, 0);
+        rc = WIFEXITED (status) && WEXITSTATUS (status) == 0? 0: 2;
+        if (rc && (strstr (wb_buf_data (errors), "unexpected end of file")
+               ||  strstr (wb_buf_data (errors), "unexpected EOF")))
+            rc = 1;
+    }
+    else
+        rc = 0;                 //  no bash to ask: let the run say
+    close (pipe_fds [0]);
+    wb_buf_destroy (&errors);
+    return rc;
+}
+
+const char *
+wb_magics_is_complete (wb_magics_t *self, const char *code)
+{
+    assert (self && code);
+    const char *first = code;
+    while (isspace ((unsigned char) *first))
+        first++;
+    if (!*first)
+        return "complete";
+    if (wb_starts_with (first, "%%")) {
+        //  As in IPython: a cell magic goes on until an empty last line
+        const char *eol = strchr (first, '\n');
+        if (!eol || !eol [1])
+            return "incomplete";
+        size_t size = strlen (code);
+        return code [size - 1] == '\n'? "complete": "incomplete";
+    }
+    wb_buf_t *script = wb_buf_new ();
+    const char *status = "complete";
+    const char *cursor = code;
+    while (*cursor) {
+        const char *eol = strchr (cursor, '\n');
+        size_t size = eol? (size_t) (eol - cursor): strlen (cursor);
+        const char *text = cursor;
+        while (text < cursor + size && (*text == ' ' || *text == '\t'))
+            text++;
+        if (*text == '%') {
+            char *line = wb_strndup (text, size - (size_t) (text - cursor));
+            if (wb_words_unclosed (line))
+                status = "incomplete";
+            free (line);
+        }
+        else {
+            wb_buf_append (script, cursor, size);
+            wb_buf_puts (script, "\n");
+        }
+        cursor = eol? eol + 1: cursor + size;
+    }
+    if (streq (status, "complete") && !s_blank (wb_buf_data (script), wb_buf_size (script))) {
+        //  A line ending in a backslash continues
+        const char *data = wb_buf_data (script);
+        size_t size = wb_buf_size (script);
+        while (size > 0 && (data [size - 1] == '\n' || data [size - 1] == ' '))
+            size--;
+        if (size > 0 && data [size - 1] == '\\')
+            status = "incomplete";
+        else {
+            int syntax = s_bash_syntax (data);
+            status = syntax == 0? "complete": syntax == 1? "incomplete": "invalid";
+        }
+    }
+    wb_buf_destroy (&script);
+    return status;
+}
+
+//  @selftest
+void
+wb_magics_test (bool verbose)
+{
+    (void) verbose;
+    //  Every row is well-formed: usage starts with its name, help is there
+    for (const wb_magic_t *magic = s_magics; magic->name; magic++) {
+        assert (magic->handler && magic->usage && magic->help);
+        assert (magic->flags & (WB_MAGIC_LINE | WB_MAGIC_CELL));
+        char *line_form = wb_sprintf ("%%%s", magic->name);
+        char *cell_form = wb_sprintf ("%%%%%s", magic->name);
+        assert (wb_starts_with (magic->usage, line_form) || wb_starts_with (magic->usage, cell_form));
+        free (line_form);
+        free (cell_form);
+    }
+    char scratch [] = "/tmp/wb-magics-XXXXXX";
+    assert (mkdtemp (scratch));
+    wb_magics_t *magics = wb_magics_new ();
+    wb_shell_chdir (wb_magics_shell (magics), scratch, NULL);
+    wb_out_t *out = wb_out_new_test (NULL);
+
+    //  Shell lines and line magics interleave, in order
+    assert (wb_magics_execute (magics, "echo one\n%env WB_X=7\necho $WB_X", out) == 0);
+    char *text = wb_out_text (out, "stdout");
+    assert (streq (text, "one\nenv: WB_X=7\n7\n"));
+    free (text);
+
+    //  Unknown magic, wrong form, arity
+    assert (wb_magics_execute (magics, "%nosuch", out) == -1);
+    assert (streq (wb_out_ename (out), "UsageError"));
+    assert (strstr (wb_out_evalue (out), "unknown magic '%nosuch'"));
+    assert (strstr (wb_out_evalue (out), "%lsmagic"));
+    wb_out_reset (out);
+    assert (wb_magics_execute (magics, "%writefile x", out) == -1);
+    assert (strstr (wb_out_evalue (out), "cell magic"));
+    wb_out_reset (out);
+    assert (wb_magics_execute (magics, "%%writefile\nabc", out) == -1);
+    assert (strstr (wb_out_evalue (out), "usage: %%writefile [-a] PATH"));
+    wb_out_reset (out);
+    assert (wb_magics_execute (magics, "%lsmagic extra", out) == -1);
+    assert (strstr (wb_out_evalue (out), "exactly 0 arguments"));
+    wb_out_reset (out);
+    assert (wb_magics_execute (magics, "%env \"unclosed", out) == -1);
+    assert (strstr (wb_out_evalue (out), "unclosed"));
+    wb_out_reset (out);
+
+    //  The first error stops the cell
+    json_array_clear (wb_out_log (out));
+    assert (wb_magics_execute (magics, "%nosuch\necho never", out) == -1);
+    text = wb_out_text (out, "stdout");
+    assert (streq (text, ""));
+    free (text);
+    wb_out_reset (out);
+
+    //  %%writefile, then the shell sees the file
+    assert (wb_magics_execute (magics, "%%writefile notes.txt\nhello\n", out) == 0);
+    assert (wb_magics_execute (magics, "%%writefile -a notes.txt\nagain\n", out) == 0);
+    json_array_clear (wb_out_log (out));
+    assert (wb_magics_execute (magics, "cat notes.txt", out) == 0);
+    text = wb_out_text (out, "stdout");
+    assert (streq (text, "hello\nagain\n"));
+    free (text);
+
+    //  Completion
+    size_t start, end;
+    json_t *matches = wb_magics_complete (magics, "%lsma", 5, &start, &end);
+    assert (json_array_size (matches) == 1);
+    assert (streq (json_string_value (json_array_get (matches, 0)), "%lsmagic"));
+    assert (start == 0 && end == 5);
+    json_decref (matches);
+    matches = wb_magics_complete (magics, "%%wri", 5, &start, &end);
+    assert (streq (json_string_value (json_array_get (matches, 0)), "%%writefile"));
+    json_decref (matches);
+    matches = wb_magics_complete (magics, "echo 1\n%%wri", 12, &start, &end);
+    assert (json_array_size (matches) == 0);        //  %% only on the first line
+    json_decref (matches);
+    matches = wb_magics_complete (magics, "%%writefile -", 13, &start, &end);
+    assert (json_array_size (matches) == 1);
+    assert (streq (json_string_value (json_array_get (matches, 0)), "-a"));
+    assert (start == 12);
+    json_decref (matches);
+    matches = wb_magics_complete (magics, "cat no", 6, &start, &end);
+    assert (json_array_size (matches) == 1);
+    assert (streq (json_string_value (json_array_get (matches, 0)), "notes.txt"));
+    assert (start == 4 && end == 6);
+    json_decref (matches);
+
+    //  Inspection
+    text = wb_magics_inspect (magics, "%%writefile -a x", 3);
+    assert (text && wb_starts_with (text, "%%writefile [-a] PATH"));
+    free (text);
+    assert (wb_magics_inspect (magics, "echo hi", 2) == NULL);
+
+    //  Completeness
+    assert (streq (wb_magics_is_complete (magics, "echo hi"), "complete"));
+    assert (streq (wb_magics_is_complete (magics, "%lsmagic"), "complete"));
+    assert (streq (wb_magics_is_complete (magics, "%%bash"), "incomplete"));
+    assert (streq (wb_magics_is_complete (magics, "%%bash\necho hi"), "incomplete"));
+    assert (streq (wb_magics_is_complete (magics, "%%bash\necho hi\n"), "complete"));
+    assert (streq (wb_magics_is_complete (magics, "echo \"unclosed"), "incomplete"));
+    assert (streq (wb_magics_is_complete (magics, "if true; then"), "incomplete"));
+    assert (streq (wb_magics_is_complete (magics, "echo a \\"), "incomplete"));
+    assert (streq (wb_magics_is_complete (magics, "%env 'x"), "incomplete"));
+    assert (streq (wb_magics_is_complete (magics, "fi"), "invalid"));
+
+    //  The command-line form reaches the same magics
+    json_array_clear (wb_out_log (out));
+    char *argv [] = { "env", "WB_Y=it's", NULL };
+    assert (wb_magics_call (magics, 2, argv, NULL, out) == 0);
+    assert (streq (wb_shell_getenv (wb_magics_shell (magics), "WB_Y"), "it's"));
+
+    wb_out_destroy (&out);
+    wb_magics_destroy (&magics);
+    char *cleanup = wb_sprintf ("rm -rf '%s'", scratch);
+    assert (system (cleanup) == 0);
+    free (cleanup);
+}
+//  @end
