@@ -312,8 +312,10 @@ s_execute (wb_kernel_t *self, wb_msg_t **request_p)
     zsock_send (self->executor, "ss", "EXEC", code);
 }
 
+static zlist_t *
+s_take_queue (wb_kernel_t *self);
 static void
-s_abort_queue (wb_kernel_t *self);
+s_abort_queue (wb_kernel_t *self, zlist_t **queued_p);
 
 static void
 s_execute_done (wb_kernel_t *self, json_t *done)
@@ -331,6 +333,7 @@ s_execute_done (wb_kernel_t *self, json_t *done)
             "source", "page", "data", page, "start", 0));
     json_object_set_new (reply, "payload", payload);
     bool failed = streq (status, "error");
+    zlist_t *queued = failed && self->stop_on_error? s_take_queue (self): NULL;
     if (failed) {
         json_object_set (reply, "ename", json_object_get (done, "ename"));
         json_object_set (reply, "evalue", json_object_get (done, "evalue"));
@@ -341,10 +344,9 @@ s_execute_done (wb_kernel_t *self, json_t *done)
     self->running = NULL;
     self->input_pending = false;
     zpoller_add (self->poller, self->shell);
-    bool abort_queue = failed && self->stop_on_error;
     wb_msg_destroy (&request);
-    if (abort_queue)
-        s_abort_queue (self);
+    if (queued)
+        s_abort_queue (self, &queued);
 }
 
 static void
@@ -500,15 +502,35 @@ s_receive (wb_kernel_t *self, zsock_t *sock, const char *channel)
     return msg;
 }
 
-//  After a failed cell with stop_on_error: answer the execute requests
-//  already queued with status "aborted" (other requests are served).
-static void
-s_abort_queue (wb_kernel_t *self)
+//  After a failed cell with stop_on_error: take the requests already
+//  queued behind it off the socket (before its reply goes out, so nothing
+//  sent after the client saw the error is caught). Returns them in order.
+static zlist_t *
+s_take_queue (wb_kernel_t *self)
 {
-    while (!self->running && (zsock_events (self->shell) & ZMQ_POLLIN)) {
-        wb_msg_t *msg = s_receive (self, self->shell, "shell");
-        if (!msg)
-            continue;
+    zlist_t *queued = zlist_new ();
+    zmq_pollitem_t item = { zsock_resolve (self->shell), 0, ZMQ_POLLIN, 0 };
+    while (zmq_poll (&item, 1, 0) == 1 && (item.revents & ZMQ_POLLIN)) {
+        zmsg_t *zmsg = zmsg_recv (self->shell);
+        if (!zmsg)
+            break;
+        wb_error_t err;
+        wb_msg_t *msg = wb_msg_decode (&zmsg, self->signer, &err);
+        if (msg)
+            zlist_append (queued, msg);
+        else
+            fprintf (stderr, "workbench: dropped a message on shell: %s\n", err.text);
+    }
+    return queued;
+}
+
+//  Answer the execute requests of queued with status "aborted"; serve the
+//  other requests.
+static void
+s_abort_queue (wb_kernel_t *self, zlist_t **queued_p)
+{
+    wb_msg_t *msg;
+    while ((msg = zlist_pop (*queued_p))) {
         if (streq (wb_msg_type (msg), "execute_request")) {
             s_status (self, msg, "busy");
             s_reply (self, self->shell, msg, "execute_reply", json_pack (
@@ -520,6 +542,7 @@ s_abort_queue (wb_kernel_t *self)
         else
             s_dispatch (self, self->shell, &msg);
     }
+    zlist_destroy (queued_p);
 }
 
 //  ---- Events from the executor ----

@@ -158,8 +158,11 @@ wb_magic_writefile (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         rc = -1;
     }
     else {
+        //  As in IPython, the file ends with a newline
         size_t size = strlen (call->body);
         bool written = fwrite (call->body, 1, size, file) == size;
+        if (written && size && call->body [size - 1] != '\n')
+            written = fputc ('\n', file) != EOF;
         if (fclose (file) || !written) {
             wb_out_error (out, "OSError", "cannot write '%s': %s", name, strerror (errno));
             rc = -1;
