@@ -13,6 +13,7 @@
     but keeps serving control and stdin.
 */
 #include <assert.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@
 struct _wb_kernel_t {
     wb_conn_t *conn;            //  the connection file
     wb_signer_t *signer;        //  HMAC key
-    char session [37];          //  this kernel's session id
+    wb_msg_source_t *source;    //  this kernel's session, user, message ids
     zsock_t *shell;             //  requests (ROUTER)
     zsock_t *control;           //  urgent requests (ROUTER)
     zsock_t *stdin_sock;        //  input requests to front ends (ROUTER)
@@ -49,6 +50,9 @@ struct _wb_kernel_t {
     bool silent;                //  the running request is silent
     bool stop_on_error;         //  ... and aborts the queue on error
     bool allow_stdin;           //  ... and may ask for input
+    bool store_history;         //  ... and goes into the history
+    json_t *unsaved;            //  [line, code] history not yet on disk
+    double busy_at;             //  when the kernel last did work
     bool input_pending;         //  the executor waits for an input_reply
     wb_buf_t *stream;           //  coalesced stream text not yet published
     char stream_name [8];       //  its stream, "stdout" or "stderr"
@@ -201,13 +205,7 @@ s_send (wb_kernel_t *self, zsock_t *sock, wb_msg_t **msg_p)
 static void
 s_publish (wb_kernel_t *self, wb_msg_t *parent, const char *msg_type, json_t *content)
 {
-    wb_msg_t *msg = wb_msg_new_for (parent, msg_type, self->session);
-    wb_msg_copy_ids (msg, msg);         //  no routing ids on iopub...
-    wb_msg_t *clean = wb_msg_new (msg_type, self->session);
-    json_object_update (wb_msg_header (clean), wb_msg_header (msg));
-    if (parent)
-        json_object_update (wb_msg_parent (clean), wb_msg_header (parent));
-    wb_msg_destroy (&msg);
+    wb_msg_t *clean = wb_msg_new_for (parent, msg_type, self->source, false);
     wb_msg_set_content_new (clean, content);
     s_send (self, self->iopub, &clean);
 }
@@ -223,7 +221,7 @@ static void
 s_reply (wb_kernel_t *self, zsock_t *sock, wb_msg_t *request,
          const char *msg_type, json_t *content)
 {
-    wb_msg_t *reply = wb_msg_new_for (request, msg_type, self->session);
+    wb_msg_t *reply = wb_msg_new_for (request, msg_type, self->source, true);
     wb_msg_set_content_new (reply, content);
     s_send (self, sock, &reply);
 }
@@ -293,15 +291,28 @@ s_execute (wb_kernel_t *self, wb_msg_t **request_p)
         wb_msg_destroy (request_p);
         return;
     }
+    bool blank = true;
+    for (const char *c = code; *c && blank; c++)
+        blank = isspace ((unsigned char) *c);
+    if (blank) {
+        //  Nothing to run: as IPython, answer at once and do not count it
+        if (!s_bool_field (content, "silent", false))
+            s_publish (self, request, "execute_input", json_pack ("{s:s, s:i}",
+                "code", code, "execution_count", self->execution_count));
+        s_reply (self, self->shell, request, "execute_reply", json_pack (
+            "{s:s, s:i, s:{}, s:[]}", "status", "ok",
+            "execution_count", self->execution_count, "user_expressions", "payload"));
+        s_status (self, request, "idle");
+        wb_msg_destroy (request_p);
+        return;
+    }
     self->silent = s_bool_field (content, "silent", false);
     bool store_history = self->silent? false: s_bool_field (content, "store_history", true);
     self->stop_on_error = s_bool_field (content, "stop_on_error", true);
     self->allow_stdin = s_bool_field (content, "allow_stdin", true);
-    if (store_history) {
+    if (store_history)
         self->execution_count++;
-        if (self->history)
-            wb_history_add (self->history, self->execution_count, code, NULL);
-    }
+    self->store_history = store_history;
     if (!self->silent)
         s_publish (self, request, "execute_input", json_pack ("{s:s, s:i}",
             "code", code, "execution_count", self->execution_count));
@@ -341,6 +352,13 @@ s_execute_done (wb_kernel_t *self, json_t *done)
     }
     s_reply (self, self->shell, request, "execute_reply", reply);
     s_status (self, request, "idle");
+    //  History is written once the kernel is idle (as IPython saves it from
+    //  a thread): a disk write does not belong on the path of every reply
+    if (self->store_history && self->history) {
+        json_array_append_new (self->unsaved, json_pack ("[i, O]", self->execution_count,
+            json_object_get (wb_msg_content (request), "code")));
+        self->busy_at = wb_time_mono ();
+    }
     self->running = NULL;
     self->input_pending = false;
     zpoller_add (self->poller, self->shell);
@@ -397,9 +415,26 @@ s_is_complete (wb_kernel_t *self, wb_msg_t *request)
     s_reply (self, self->shell, request, "is_complete_reply", reply);
 }
 
+#define S_HISTORY_IDLE  0.1      //  seconds of idleness before history is saved
+
+//  Write the history kept in memory to the history file.
+static void
+s_history_save (wb_kernel_t *self)
+{
+    if (!self->history || json_array_size (self->unsaved) == 0)
+        return;
+    size_t index;
+    json_t *entry;
+    json_array_foreach (self->unsaved, index, entry)
+        wb_history_add (self->history, (int) json_integer_value (json_array_get (entry, 0)),
+                        json_string_value (json_array_get (entry, 1)), NULL);
+    json_array_clear (self->unsaved);
+}
+
 static void
 s_history (wb_kernel_t *self, wb_msg_t *request)
 {
+    s_history_save (self);
     json_t *content = wb_msg_content (request);
     const char *access = json_string_value (json_object_get (content, "hist_access_type"));
     bool output = s_bool_field (content, "output", false);
@@ -580,7 +615,7 @@ s_executor_event (wb_kernel_t *self)
         else
         if (streq (kind, "INPUT")) {
             if (self->allow_stdin && self->running) {
-                wb_msg_t *request = wb_msg_new_for (self->running, "input_request", self->session);
+                wb_msg_t *request = wb_msg_new_for (self->running, "input_request", self->source, true);
                 wb_msg_set_content_new (request, json_pack ("{s:O, s:O}",
                     "prompt", json_object_get (value, "prompt"),
                     "password", json_object_get (value, "password")));
@@ -674,13 +709,14 @@ wb_kernel_new (const char *connection_file, wb_error_t *err)
 {
     wb_kernel_t *self = wb_calloc (1, sizeof (wb_kernel_t));
     self->stream = wb_buf_new ();
+    self->unsaved = json_array ();
     self->conn = wb_conn_load (connection_file, err);
     if (!self->conn)
         goto fail;
     self->signer = wb_signer_new (wb_conn_key (self->conn), wb_conn_scheme (self->conn), err);
     if (!self->signer)
         goto fail;
-    wb_uuid (self->session);
+    self->source = wb_msg_source_new ();
 
     //  Threads started from here on (libzmq's, the heartbeat, the
     //  executor) never take SIGINT: only the main thread handles it.
@@ -744,12 +780,15 @@ wb_kernel_destroy (wb_kernel_t **self_p)
         zactor_destroy (&self->executor);
         zactor_destroy (&self->heartbeat);
         wb_magics_destroy (&self->magics);
+        s_history_save (self);
+        json_decref (self->unsaved);
         wb_history_destroy (&self->history);
         zsock_destroy (&self->shell);
         zsock_destroy (&self->control);
         zsock_destroy (&self->stdin_sock);
         zsock_destroy (&self->iopub);
         wb_signer_destroy (&self->signer);
+        wb_msg_source_destroy (&self->source);
         wb_conn_destroy (&self->conn);
         wb_buf_destroy (&self->stream);
         free (self);
@@ -768,7 +807,15 @@ wb_kernel_run (wb_kernel_t *self)
             double left = S_STREAM_FLUSH - (wb_time_mono () - self->stream_since);
             timeout = left > 0? (int) (left * 1000) + 1: 0;
         }
+        else
+        if (json_array_size (self->unsaved) && !self->running) {
+            double left = S_HISTORY_IDLE - (wb_time_mono () - self->busy_at);
+            timeout = left > 0? (int) (left * 1000) + 1: 0;
+        }
         void *which = zpoller_wait (self->poller, timeout);
+        if (!which && !self->running && json_array_size (self->unsaved)
+        &&  wb_time_mono () - self->busy_at >= S_HISTORY_IDLE)
+            s_history_save (self);
         if (wb_buf_size (self->stream)
         &&  wb_time_mono () - self->stream_since >= S_STREAM_FLUSH)
             s_stream_flush (self);

@@ -120,15 +120,43 @@ wb_uuid (char *buf)
         bytes [12], bytes [13], bytes [14], bytes [15]);
 }
 
-static const char *
-s_username (void)
+struct _wb_msg_source_t {
+    char session [37];          //  session id (a UUID)
+    char *username;             //  the user's name
+    uint64_t sequence;          //  messages made so far, for their ids
+};
+
+wb_msg_source_t *
+wb_msg_source_new (void)
 {
+    if (sodium_init () < 0)
+        return NULL;
+    wb_msg_source_t *self = wb_calloc (1, sizeof (wb_msg_source_t));
+    wb_uuid (self->session);
     const char *name = getenv ("USER");
     if (!name || !*name) {
         struct passwd *entry = getpwuid (getuid ());
         name = entry? entry->pw_name: "workbench";
     }
-    return name;
+    self->username = wb_strdup (name);
+    return self;
+}
+
+void
+wb_msg_source_destroy (wb_msg_source_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        free ((*self_p)->username);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+const char *
+wb_msg_source_session (wb_msg_source_t *self)
+{
+    return self->session;
 }
 
 static wb_msg_t *
@@ -141,15 +169,16 @@ s_msg_alloc (void)
 }
 
 wb_msg_t *
-wb_msg_new (const char *msg_type, const char *session)
+wb_msg_new (const char *msg_type, wb_msg_source_t *source)
 {
-    assert (msg_type && session);
+    assert (msg_type && source);
     wb_msg_t *self = s_msg_alloc ();
-    char msg_id [37], date [40];
-    wb_uuid (msg_id);
+    char msg_id [64], date [40];
+    snprintf (msg_id, sizeof (msg_id), "%s_%llu", source->session,
+              (unsigned long long) ++source->sequence);
     wb_time_iso (wb_time_now (), date, sizeof (date));
     self->header = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}",
-        "msg_id", msg_id, "session", session, "username", s_username (),
+        "msg_id", msg_id, "session", source->session, "username", source->username,
         "date", date, "msg_type", msg_type, "version", "5.3");
     self->parent = json_object ();
     self->metadata = json_object ();
@@ -158,13 +187,14 @@ wb_msg_new (const char *msg_type, const char *session)
 }
 
 wb_msg_t *
-wb_msg_new_for (wb_msg_t *parent, const char *msg_type, const char *session)
+wb_msg_new_for (wb_msg_t *parent, const char *msg_type, wb_msg_source_t *source, bool route)
 {
-    wb_msg_t *self = wb_msg_new (msg_type, session);
+    wb_msg_t *self = wb_msg_new (msg_type, source);
     if (parent) {
         json_decref (self->parent);
         self->parent = json_deep_copy (parent->header);
-        wb_msg_copy_ids (self, parent);
+        if (route)
+            wb_msg_copy_ids (self, parent);
     }
     return self;
 }
@@ -423,7 +453,10 @@ wb_msg_test (bool verbose)
     wb_signer_destroy (&known);
 
     //  Round trip with routing ids and a buffer
-    wb_msg_t *request = wb_msg_new ("execute_request", "client-session");
+    wb_msg_source_t *client = wb_msg_source_new ();
+    wb_msg_source_t *kernel = wb_msg_source_new ();
+    assert (!streq (wb_msg_source_session (client), wb_msg_source_session (kernel)));
+    wb_msg_t *request = wb_msg_new ("execute_request", client);
     json_object_set_new (wb_msg_content (request), "code", json_string ("echo héllo"));
     zlist_append (request->ids, zframe_new ("peer-1", 6));
     zlist_append (request->buffers, zframe_new ("\x00\x01", 2));
@@ -439,7 +472,7 @@ wb_msg_test (bool verbose)
     assert (zlist_size (copy->buffers) == 1);
 
     //  A reply keeps the routing ids and names its parent
-    wb_msg_t *reply = wb_msg_new_for (copy, "execute_reply", "kernel-session");
+    wb_msg_t *reply = wb_msg_new_for (copy, "execute_reply", kernel, true);
     strcpy (id_b, wb_msg_id (reply));
     assert (!streq (id_a, id_b));
     assert (wb_msg_ids (reply) == 1);
@@ -448,7 +481,15 @@ wb_msg_test (bool verbose)
     assert (date && strlen (date) == 27 && date [10] == 'T' && date [26] == 'Z');
     assert (streq (json_string_value (json_object_get (wb_msg_header (reply), "version")), "5.3"));
     assert (json_object_get (wb_msg_header (reply), "username"));
+    assert (streq (json_string_value (json_object_get (wb_msg_header (reply), "session")),
+                   wb_msg_source_session (kernel)));
     wb_msg_destroy (&reply);
+    //  A broadcast names its parent but has no routing ids
+    wb_msg_t *status = wb_msg_new_for (copy, "status", kernel, false);
+    assert (wb_msg_ids (status) == 0);
+    assert (streq (json_string_value (json_object_get (wb_msg_parent (status), "msg_id")), id_a));
+    assert (!streq (wb_msg_id (status), id_b));
+    wb_msg_destroy (&status);
     wb_msg_destroy (&copy);
 
     //  A tampered content frame fails verification
@@ -500,6 +541,8 @@ wb_msg_test (bool verbose)
     wb_signer_destroy (&open);
 
     wb_msg_destroy (&request);
+    wb_msg_source_destroy (&client);
+    wb_msg_source_destroy (&kernel);
     wb_signer_destroy (&signer);
     assert (signer == NULL);
 }

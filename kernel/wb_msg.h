@@ -34,17 +34,32 @@ void
 bool
     wb_signer_verify (wb_signer_t *self, zframe_t *frames [4], zframe_t *signature);
 
+//  ---- Message source: who sends ----
+
+typedef struct _wb_msg_source_t wb_msg_source_t;
+
+//  A sender with a fresh session id and the user's name, both worked out
+//  once; message ids are the session id and a counter.
+wb_msg_source_t *
+    wb_msg_source_new (void);
+void
+    wb_msg_source_destroy (wb_msg_source_t **self_p);
+const char *
+    wb_msg_source_session (wb_msg_source_t *self);
+
 //  ---- Messages ----
 
-//  A new message of msg_type from session (its header filled: fresh
+//  A new message of msg_type from source (its header filled: fresh
 //  msg_id, date, username, session, version 5.3), with empty parent,
 //  metadata and content.
 wb_msg_t *
-    wb_msg_new (const char *msg_type, const char *session);
-//  A new message answering or caused by parent: same routing ids, parent
-//  header = parent's header.
+    wb_msg_new (const char *msg_type, wb_msg_source_t *source);
+//  A new message answering or caused by parent: parent header = parent's
+//  header; with route, the same routing ids (replies), without, none
+//  (iopub broadcasts).
 wb_msg_t *
-    wb_msg_new_for (wb_msg_t *parent, const char *msg_type, const char *session);
+    wb_msg_new_for (wb_msg_t *parent, const char *msg_type, wb_msg_source_t *source,
+                    bool route);
 void
     wb_msg_destroy (wb_msg_t **self_p);
 
