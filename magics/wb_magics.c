@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "wb_magics.h"
 #include "wb_builtin.h"
+#include "wb_tracking.h"
 #include "wb_args.h"
 #include "wb_util.h"
 
@@ -25,6 +26,11 @@ extern char **environ;
 
 struct _wb_magics_t {
     wb_shell_t *shell;          //  the shell session: cwd and exported env
+    char *home;                 //  the folder the session started in
+    wb_store_t *store;          //  the open workspace, NULL until first use
+    char *experiment;           //  the current experiment
+    char *active_run;           //  the interactive run logged to, or NULL
+    bool terminal;              //  a command-line session, not a notebook
 };
 
 //  ---- The magic table ----
@@ -35,48 +41,117 @@ struct _wb_magics_t {
 //  flags:   WB_MAGIC_LINE and/or WB_MAGIC_CELL say where it may stand;
 //           READS/WRITES say what it does to the workspace or session;
 //           RAW means it takes the rest of its line as text (no arity check)
+//  args:    what its positional words are, for completion (paths, runs,
+//           experiments, metric keys, or the subcommands in its usage)
 //  usage:   one line, the synopsis shown in errors and completion
 //  help:    what %help NAME and inspection show
 
 static const wb_magic_t s_magics [] = {
-    { "lsmagic", wb_magic_lsmagic, 1, WB_MAGIC_LINE,
+    { "lsmagic", wb_magic_lsmagic, 1, WB_MAGIC_LINE, WB_ARGS_PATH,
       "%lsmagic",
       "List every magic, line and cell." },
-    { "help", wb_magic_help, -1, WB_MAGIC_LINE,
+    { "help", wb_magic_help, -1, WB_MAGIC_LINE, WB_ARGS_PATH,
       "%help [MAGIC]",
       "Show the cell language and every magic, or the usage and help of one\n"
       "magic (with or without its %), in the pager." },
-    { "bash", wb_magic_bash, 1, WB_MAGIC_CELL | WB_MAGIC_WRITES,
+    { "bash", wb_magic_bash, 1, WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_PATH,
       "%%bash",
       "Run the cell body as a bash script in the notebook's shell session\n"
       "(the same as a cell without magics, but % lines are not magics here).\n"
       "The working directory and exported variables it leaves behind persist." },
-    { "writefile", wb_magic_writefile, -2, WB_MAGIC_CELL | WB_MAGIC_WRITES,
+    { "writefile", wb_magic_writefile, -2, WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_PATH,
       "%%writefile [-a] PATH",
       "Write the cell body to PATH (relative to the shell session's working\n"
       "directory), replacing the file, or appending to it with -a/--append." },
-    { "html", wb_magic_html, 1, WB_MAGIC_CELL,
+    { "html", wb_magic_html, 1, WB_MAGIC_CELL, WB_ARGS_PATH,
       "%%html",
       "Display the cell body as HTML." },
-    { "markdown", wb_magic_markdown, 1, WB_MAGIC_CELL,
+    { "markdown", wb_magic_markdown, 1, WB_MAGIC_CELL, WB_ARGS_PATH,
       "%%markdown",
       "Display the cell body as Markdown." },
-    { "svg", wb_magic_svg, 1, WB_MAGIC_CELL,
+    { "svg", wb_magic_svg, 1, WB_MAGIC_CELL, WB_ARGS_PATH,
       "%%svg",
       "Display the cell body as an SVG image." },
-    { "time", wb_magic_time, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_RAW,
+    { "time", wb_magic_time, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_RAW, WB_ARGS_PATH,
       "%time COMMAND  |  %%time",
       "Run a line (%time, a shell command or a magic) or the cell body\n"
       "(%%time) and print its wall time and the CPU time of the processes it ran." },
-    { "env", wb_magic_env, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES,
+    { "env", wb_magic_env, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
       "%env [NAME[=VALUE]]",
       "Without arguments, list the session's environment. With NAME, show\n"
       "its value. With NAME=VALUE (or NAME VALUE), set it for every later\n"
       "shell line and job." },
-    { "clear", wb_magic_clear, 1, WB_MAGIC_LINE,
+    { "clear", wb_magic_clear, 1, WB_MAGIC_LINE, WB_ARGS_PATH,
       "%clear",
       "Clear the output of the current cell." },
-    { NULL, NULL, 0, 0, NULL, NULL }
+    { "workspace", wb_magic_workspace, -1, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_PATH,
+      "%workspace [PATH]",
+      "Show the workspace: its folder, counts of experiments, runs, metric\n"
+      "points and artifacts, runs by status, size on disk. With PATH, open the\n"
+      "workspace folder there (created if missing). Without it, the workspace is\n"
+      "$WORKBENCH_WORKSPACE, else the nearest .workbench/ above the notebook's\n"
+      "folder, else a new .workbench/ in it." },
+    { "experiment", wb_magic_experiment, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_EXPERIMENT,
+      "%experiment [NAME]",
+      "With NAME, make it the current experiment: runs started from now on go\n"
+      "into it (it is created with its first run). Without, list the\n"
+      "experiments with their run counts. The default experiment is Default." },
+    { "run", wb_magic_run, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+      "%run start|end [--name N] [--tag K=V ...] [--status S]",
+      "%run start begins an interactive run in the current experiment: %log,\n"
+      "%param and %tag go to it, and its card (latest metrics) updates in place\n"
+      "as you log. %run end finishes it (--status completed, failed or\n"
+      "canceled; default completed). %log starts a run when none is active; a\n"
+      "run left open ends as completed when the kernel shuts down, and as\n"
+      "failed if the kernel dies." },
+    { "log", wb_magic_log, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_METRIC,
+      "%log KEY=VALUE ... [--step N] [--run RUN]",
+      "Log metric values (numbers, or nan) to the active run (started if\n"
+      "none), at --step N or the step after the last one of each key. Inside a\n"
+      "job, `workbench log KEY=VALUE ...` logs to the job's run." },
+    { "param", wb_magic_param, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      "%param KEY=VALUE ... [--run RUN]",
+      "Record parameters of the active run. A parameter is set once per run:\n"
+      "setting it again to another value is an error." },
+    { "tag", wb_magic_tag, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      "%tag KEY=VALUE ... [--run RUN]",
+      "Set tags on the active run (or --run RUN); a tag may change." },
+    { "runs", wb_magic_runs, -1, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_PATH,
+      "%runs [--experiment E] [--filter EXPR] [--sort KEY] [--limit N] [--all]",
+      "List runs, newest first (50 unless --limit N or --all), with their most\n"
+      "common params and latest metrics as columns.\n"
+      "--filter takes expressions as in MLflow search, joined with and, or, not\n"
+      "and parentheses:\n"
+      "  metrics.acc > 0.9 and params.model = 'mlp' and status = 'completed'\n"
+      "  keys: metrics.KEY (latest value; .min and .max too), params.KEY,\n"
+      "  tags.KEY, and status, name, id, kind, experiment, compute, parent,\n"
+      "  created, started, ended (unix seconds or '2026-05-01 12:00'), duration\n"
+      "  operators: = != < <= > >= LIKE ILIKE IN (...) NOT IN (...) IS [NOT] NULL\n"
+      "  a key with other characters goes in backticks: metrics.`val loss`\n"
+      "--sort takes keys separated by commas, each with - or DESC for\n"
+      "descending: --sort '-metrics.acc, created'. Runs lacking a key sort last." },
+    { "show", wb_magic_show, -2, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_RUN,
+      "%show RUN [--metric M ...] [--log]",
+      "Show a run: its fields, params, latest/min/max of every metric, a chart\n"
+      "per metric (--metric picks some, --log for a log scale), tags,\n"
+      "artifacts, lineage and the tail of its logs. RUN is an id, a unique id\n"
+      "prefix (4+ digits) or a run name." },
+    { "compare", wb_magic_compare, -3, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_RUN,
+      "%compare RUN RUN ... [--metric M ...] [--log]",
+      "Compare runs: params and latest metrics side by side (≠ marks what\n"
+      "differs), and each metric they share (or each --metric) overlaid on one\n"
+      "chart." },
+    { "artifacts", wb_magic_artifacts, -2, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_RUN,
+      "%artifacts RUN [PATH] [--to FILE]",
+      "List a run's artifacts (path, size, content hash); with PATH, show it\n"
+      "(text, SVG) or copy it --to FILE. Artifacts are stored by content: the\n"
+      "same file in many runs takes space once." },
+    { "delete", wb_magic_delete, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_RUN,
+      "%delete RUN [--yes]",
+      "Delete a run with its params, metrics, tags and artifact records, and\n"
+      "the artifact files no other run uses. Asks for confirmation unless\n"
+      "--yes is given." },
+    { NULL, NULL, 0, 0, 0, NULL, NULL }
 };
 
 const wb_magic_t *
@@ -101,6 +176,8 @@ wb_magics_new (void)
 {
     wb_magics_t *self = wb_calloc (1, sizeof (wb_magics_t));
     self->shell = wb_shell_new ();
+    self->home = wb_strdup (wb_shell_cwd (self->shell));
+    self->experiment = wb_strdup ("Default");
     return self;
 }
 
@@ -110,7 +187,12 @@ wb_magics_destroy (wb_magics_t **self_p)
     assert (self_p);
     wb_magics_t *self = *self_p;
     if (self) {
+        wb_tracking_close (self);
         wb_shell_destroy (&self->shell);
+        wb_store_destroy (&self->store);
+        free (self->home);
+        free (self->experiment);
+        free (self->active_run);
         free (self);
         *self_p = NULL;
     }
@@ -121,6 +203,83 @@ wb_magics_shell (wb_magics_t *self)
 {
     assert (self);
     return self->shell;
+}
+
+//  ---- Session state: workspace, experiment, active run ----
+
+wb_store_t *
+wb_magics_store (wb_magics_t *self, wb_out_t *out)
+{
+    if (self->store)
+        return self->store;
+    char *path = wb_store_locate (self->home);
+    wb_error_t err;
+    self->store = wb_store_open (path, out != NULL, &err);
+    if (!self->store && out)
+        wb_out_error (out, "WorkspaceError", "%s", err.text);
+    free (path);
+    return self->store;
+}
+
+int
+wb_magics_open_store (wb_magics_t *self, const char *path, wb_out_t *out)
+{
+    char *full = wb_shell_path (self->shell, path);
+    wb_error_t err;
+    wb_store_t *store = wb_store_open (full, true, &err);
+    free (full);
+    if (!store) {
+        wb_out_error (out, "WorkspaceError", "%s", err.text);
+        return -1;
+    }
+    wb_store_destroy (&self->store);
+    self->store = store;
+    wb_magics_set_active_run (self, NULL);
+    return 0;
+}
+
+const char *
+wb_magics_experiment (wb_magics_t *self)
+{
+    return self->experiment;
+}
+
+void
+wb_magics_set_experiment (wb_magics_t *self, const char *name)
+{
+    free (self->experiment);
+    self->experiment = wb_strdup (name);
+}
+
+const char *
+wb_magics_active_run (wb_magics_t *self)
+{
+    return self->active_run;
+}
+
+void
+wb_magics_set_active_run (wb_magics_t *self, const char *id)
+{
+    free (self->active_run);
+    self->active_run = id? wb_strdup (id): NULL;
+}
+
+void
+wb_magics_set_terminal (wb_magics_t *self, bool terminal)
+{
+    self->terminal = terminal;
+}
+
+bool
+wb_magics_terminal (wb_magics_t *self)
+{
+    return self->terminal;
+}
+
+const char *
+wb_magics_home (wb_magics_t *self)
+{
+    return self->home;
 }
 
 int
@@ -408,6 +567,104 @@ s_complete_paths (wb_magics_t *self, const char *token, json_t *matches)
     free (dir_part);
 }
 
+static void
+s_add_match (json_t *matches, const char *candidate, const char *prefix)
+{
+    if (!wb_starts_with (candidate, prefix))
+        return;
+    size_t index;
+    json_t *value;
+    json_array_foreach (matches, index, value)
+        if (streq (json_string_value (value), candidate))
+            return;
+    json_array_append_new (matches, json_string (candidate));
+}
+
+//  Workspace names for a magic's arguments: runs, experiments, metric keys,
+//  subcommand words. line is the magic's line up to the token (at offset
+//  token_at). Returns true when it knew what to offer (even if nothing).
+static bool
+s_complete_args (wb_magics_t *self, const wb_magic_t *magic, const char *line,
+                 size_t token_at, const char *token, json_t *matches)
+{
+    //  The word before the token, and how many positional words precede it
+    char *head = wb_strndup (line, token_at);
+    int count = 0;
+    char **words = wb_words_split (head, &count, NULL);
+    free (head);
+    const char *previous = words && count > 1? words [count - 1]: "";
+    int positionals = 0;
+    for (int i = 1; words && i < count; i++)
+        if (words [i][0] != '-' && (i == 1 || words [i - 1][0] != '-' || strchr (words [i - 1], '=')))
+            positionals++;
+    wb_args_kind_t kind = magic->args;
+    if (streq (previous, "--experiment") || streq (previous, "-e"))
+        kind = WB_ARGS_EXPERIMENT;
+    else
+    if (streq (previous, "--metric") || streq (previous, "--sort"))
+        kind = WB_ARGS_METRIC;
+    else
+    if (streq (previous, "--filter") || wb_starts_with (token, "metrics."))
+        kind = WB_ARGS_METRIC;
+    else
+    if (kind == WB_ARGS_WORDS && positionals > 0)
+        kind = WB_ARGS_RUN;     //  after a subcommand come runs
+
+    wb_store_t *store = kind == WB_ARGS_PATH || kind == WB_ARGS_WORDS
+                      ? NULL: wb_magics_store (self, NULL);
+    if (kind == WB_ARGS_WORDS) {
+        //  "%run start|end ...": the words between the name and a blank
+        const char *usage = strchr (magic->usage, ' ');
+        if (usage) {
+            size_t size = strcspn (usage + 1, " [");
+            char *choices = wb_strndup (usage + 1, size);
+            for (char *word = strtok (choices, "|"); word; word = strtok (NULL, "|"))
+                s_add_match (matches, word, token);
+            free (choices);
+        }
+    }
+    else
+    if (kind == WB_ARGS_RUN && store) {
+        json_t *runs = wb_store_run_ids (store);
+        size_t index;
+        json_t *pair;
+        json_array_foreach (runs, index, pair) {
+            s_add_match (matches, json_string_value (json_array_get (pair, 0)), token);
+            s_add_match (matches, json_string_value (json_array_get (pair, 1)), token);
+        }
+        json_decref (runs);
+    }
+    else
+    if (kind == WB_ARGS_EXPERIMENT && store) {
+        json_t *list = wb_store_experiments (store, NULL);
+        size_t index;
+        json_t *experiment;
+        json_array_foreach (list, index, experiment)
+            s_add_match (matches, json_string_value (json_object_get (experiment, "name")), token);
+        json_decref (list);
+    }
+    else
+    if (kind == WB_ARGS_METRIC && store) {
+        json_t *keys = wb_store_metric_keys (store, NULL);
+        bool prefixed = wb_starts_with (token, "metrics.") || wb_starts_with (token, "-metrics.")
+                     || streq (previous, "--filter") || streq (previous, "--sort");
+        size_t index;
+        json_t *key;
+        json_array_foreach (keys, index, key) {
+            char *candidate = prefixed
+                ? wb_sprintf ("%smetrics.%s", token [0] == '-'? "-": "", json_string_value (key))
+                : magic->args == WB_ARGS_METRIC && !streq (previous, "--metric")
+                ? wb_sprintf ("%s=", json_string_value (key))
+                : wb_strdup (json_string_value (key));
+            s_add_match (matches, candidate, token);
+            free (candidate);
+        }
+        json_decref (keys);
+    }
+    wb_words_free (&words);
+    return kind != WB_ARGS_PATH;
+}
+
 json_t *
 wb_magics_complete (wb_magics_t *self, const char *code, size_t cursor,
                     size_t *start, size_t *end)
@@ -460,6 +717,8 @@ wb_magics_complete (wb_magics_t *self, const char *code, size_t cursor,
         if (magic && token [0] == '-')
             s_complete_flags (magic, token, matches);
         else
+        if (!magic || !s_complete_args (self, magic, code + indent, token_start - indent,
+                                        token, matches))
             s_complete_paths (self, token, matches);
     }
     free (token);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include "wb_out.h"
 #include "wb_shell.h"
+#include "wb_store.h"
 
 typedef struct _wb_magics_t wb_magics_t;
 
@@ -36,12 +37,22 @@ typedef int (wb_magic_fn) (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
 #define WB_MAGIC_WRITES  8      //  changes the workspace or the session
 #define WB_MAGIC_RAW    16      //  takes its line as raw text (no arity check)
 
+//  What a magic's positional words are, for completion.
+typedef enum {
+    WB_ARGS_PATH,               //  file paths (the default)
+    WB_ARGS_RUN,                //  run ids and names
+    WB_ARGS_EXPERIMENT,         //  experiment names
+    WB_ARGS_METRIC,             //  metric keys (KEY=VALUE words)
+    WB_ARGS_WORDS               //  fixed subcommand words from the usage line
+} wb_args_kind_t;
+
 //  One row of the magic table.
 typedef struct {
     const char *name;           //  without % or %%
     wb_magic_fn *handler;       //  does the work
     int arity;                  //  words incl. name; -N = at least N
     int flags;                  //  WB_MAGIC_*
+    wb_args_kind_t args;        //  what its positional words are (completion)
     const char *usage;          //  one line: "%%writefile [-a] PATH"
     const char *help;           //  a paragraph for %help and inspection
 } wb_magic_t;
@@ -82,6 +93,35 @@ const char *
 //  The shell session (lent).
 wb_shell_t *
     wb_magics_shell (wb_magics_t *self);
+
+//  The open workspace, opening (creating) it on first use; NULL after
+//  reporting an error through out (out may be NULL: then nothing is
+//  created and NULL means "no workspace yet").
+wb_store_t *
+    wb_magics_store (wb_magics_t *self, wb_out_t *out);
+//  Switch to the workspace folder at path (created if missing). 0 or -1
+//  after reporting through out.
+int
+    wb_magics_open_store (wb_magics_t *self, const char *path, wb_out_t *out);
+//  The current experiment (lent; "Default" until set).
+const char *
+    wb_magics_experiment (wb_magics_t *self);
+void
+    wb_magics_set_experiment (wb_magics_t *self, const char *name);
+//  The active interactive run id (lent), or NULL.
+const char *
+    wb_magics_active_run (wb_magics_t *self);
+void
+    wb_magics_set_active_run (wb_magics_t *self, const char *id);
+//  Terminal sessions (the command-line tool) do not start interactive
+//  runs on their own: each command is a process of its own.
+void
+    wb_magics_set_terminal (wb_magics_t *self, bool terminal);
+bool
+    wb_magics_terminal (wb_magics_t *self);
+//  The folder the session started in (the notebook's folder; lent).
+const char *
+    wb_magics_home (wb_magics_t *self);
 
 //  Report a usage error for call's magic through out; returns -1.
 int

@@ -19,9 +19,12 @@
 #include "wb_utf8.h"
 #include "wb_shell.h"
 #include "wb_history.h"
+#include "wb_store.h"
 #include "wb_msg.h"
 #include "wb_conn.h"
 #include "wb_magics.h"
+#include "wb_render.h"
+#include "wb_query.h"
 
 //  name, function: one row per class with a self-test
 typedef struct {
@@ -36,9 +39,12 @@ static const s_test_t s_tests [] = {
     { "wb_utf8",    wb_utf8_test },
     { "wb_shell",   wb_shell_test },
     { "wb_history", wb_history_test },
+    { "wb_store",   wb_store_test },
     { "wb_msg",     wb_msg_test },
     { "wb_conn",    wb_conn_test },
     { "wb_magics",  wb_magics_test },
+    { "wb_render",  wb_render_test },
+    { "wb_query",   wb_query_test },
     { NULL, NULL }
 };
 

@@ -1,0 +1,1148 @@
+/*  wb_tracking - the workspace magics: experiments, runs, params, metrics,
+    tags, artifacts, and the tables and charts that show them
+
+    Every magic here works the same from a cell and from the terminal
+    (`workbench runs`, `workbench show RUN`, `workbench log loss=0.3`):
+    inside a job, WORKBENCH_RUN_ID names the run to log to.
+*/
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include "wb_tracking.h"
+#include "wb_render.h"
+#include "wb_args.h"
+#include "wb_util.h"
+
+#define S_RUNS_LIMIT    50      //  rows %runs shows unless told
+#define S_LOG_TAIL      20      //  log lines %show prints
+
+//  ---- Formatting ----
+
+void
+wb_tracking_when (double time, char *buf, size_t size)
+{
+    if (time <= 0) {
+        snprintf (buf, size, "%s", "");
+        return;
+    }
+    time_t seconds = (time_t) time;
+    struct tm tm;
+    localtime_r (&seconds, &tm);
+    strftime (buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+void
+wb_tracking_duration (double seconds, char *buf, size_t size)
+{
+    if (!(seconds >= 0))
+        snprintf (buf, size, "%s", "");
+    else
+    if (seconds < 60)
+        snprintf (buf, size, "%.1f s", seconds);
+    else
+    if (seconds < 3600)
+        snprintf (buf, size, "%d min %02d s", (int) seconds / 60, (int) seconds % 60);
+    else
+        snprintf (buf, size, "%d h %02d min", (int) seconds / 3600, ((int) seconds % 3600) / 60);
+}
+
+static double
+s_number (json_t *value)
+{
+    return json_is_number (value)? json_number_value (value): NAN;
+}
+
+static double
+s_run_duration (json_t *run)
+{
+    double started = s_number (json_object_get (run, "started"));
+    double ended = s_number (json_object_get (run, "ended"));
+    if (isnan (started))
+        return NAN;
+    return (isnan (ended)? wb_time_now (): ended) - started;
+}
+
+static const char *
+s_text (json_t *value)
+{
+    return json_is_string (value)? json_string_value (value): "";
+}
+
+//  ---- Shared steps ----
+
+//  The run a reference names, or NULL after reporting.
+static char *
+s_resolve (wb_store_t *store, const char *ref, wb_out_t *out)
+{
+    wb_error_t err;
+    char *id = wb_store_run_resolve (store, ref, &err);
+    if (!id)
+        wb_out_error (out, "RunError", "%s", err.text);
+    return id;
+}
+
+//  Parse KEY=VALUE words of args into a JSON object; numeric: values must
+//  be numbers (metrics). NULL after reporting.
+static json_t *
+s_key_values (wb_call_t *call, wb_args_t *args, bool numeric, wb_out_t *out)
+{
+    json_t *values = json_object ();
+    for (size_t i = 0; i < wb_args_npos (args); i++) {
+        const char *word = wb_args_pos (args, i), *value;
+        char *key = wb_args_kv (word, &value);
+        if (!key) {
+            json_decref (values);
+            wb_magics_usage (call, out, "'%s' is not KEY=VALUE", word);
+            return NULL;
+        }
+        if (numeric) {
+            double number;
+            wb_error_t err;
+            if (streq (value, "nan") || streq (value, "NaN"))
+                number = NAN;
+            else
+            if (wb_args_double (value, key, &number, &err)) {
+                wb_magics_usage (call, out, "metric %s wants a number, got '%s'", key, value);
+                free (key);
+                json_decref (values);
+                return NULL;
+            }
+            json_object_set_new (values, key, json_real (number));
+        }
+        else
+            json_object_set_new (values, key, json_string (value));
+        free (key);
+    }
+    if (json_object_size (values) == 0) {
+        json_decref (values);
+        wb_magics_usage (call, out, "give at least one KEY=VALUE");
+        return NULL;
+    }
+    return values;
+}
+
+//  The live card of a run: its latest metrics, updated in place.
+static json_t *
+s_run_card (wb_store_t *store, const char *id)
+{
+    json_t *run = wb_store_run_get (store, id, NULL);
+    if (!run)
+        return wb_bundle_new ("");
+    char caption [256];
+    snprintf (caption, sizeof (caption), "Run %s (%s) · %s · experiment %s",
+        s_text (json_object_get (run, "name")), id, s_text (json_object_get (run, "status")),
+        s_text (json_object_get (run, "experiment")));
+    wb_table_t *table = wb_table_new (caption);
+    wb_table_column (table, "metric", WB_ALIGN_LEFT);
+    wb_table_column (table, "latest", WB_ALIGN_RIGHT);
+    wb_table_column (table, "step", WB_ALIGN_RIGHT);
+    wb_table_column (table, "min", WB_ALIGN_RIGHT);
+    wb_table_column (table, "max", WB_ALIGN_RIGHT);
+    wb_table_column (table, "points", WB_ALIGN_RIGHT);
+    const char *key;
+    json_t *metric;
+    json_object_foreach (json_object_get (run, "metrics"), key, metric) {
+        wb_table_row (table);
+        wb_table_cell (table, key);
+        wb_table_number (table, s_number (json_object_get (metric, "value")));
+        wb_table_number (table, s_number (json_object_get (metric, "step")));
+        wb_table_number (table, s_number (json_object_get (metric, "min")));
+        wb_table_number (table, s_number (json_object_get (metric, "max")));
+        wb_table_number (table, s_number (json_object_get (metric, "count")));
+    }
+    json_t *bundle = wb_table_bundle (table);
+    wb_table_destroy (&table);
+    json_decref (run);
+    return bundle;
+}
+
+static char *
+s_card_id (const char *id)
+{
+    return wb_sprintf ("wb-run-%s", id);
+}
+
+//  Start an interactive run in the current experiment; NULL after reporting.
+static const char *
+s_start_run (wb_magics_t *self, wb_store_t *store, const char *name, wb_out_t *out)
+{
+    wb_run_spec_t spec = { wb_magics_experiment (self), name, "interactive", "running",
+                           NULL, "local", NULL, getpid () };
+    char id [9];
+    wb_error_t err;
+    if (wb_store_run_create (store, &spec, id, &err)) {
+        wb_out_error (out, "RunError", "%s", err.text);
+        return NULL;
+    }
+    wb_magics_set_active_run (self, id);
+    char *card = s_card_id (id);
+    wb_out_display_new (out, s_run_card (store, id), card);
+    free (card);
+    return wb_magics_active_run (self);
+}
+
+//  The run to log to: $WORKBENCH_RUN_ID (inside a job), else the active
+//  interactive run, else a new one when start is true. NULL after reporting.
+static const char *
+s_target_run (wb_magics_t *self, wb_store_t *store, bool start, wb_out_t *out)
+{
+    const char *env = getenv ("WORKBENCH_RUN_ID");
+    if (env && *env)
+        return env;
+    const char *active = wb_magics_active_run (self);
+    if (active) {
+        json_t *run = wb_store_run_get (store, active, NULL);
+        const char *status = run? s_text (json_object_get (run, "status")): "";
+        bool live = streq (status, "running");
+        json_decref (run);
+        if (live)
+            return active;
+        wb_magics_set_active_run (self, NULL);
+    }
+    if (wb_magics_terminal (self)) {
+        wb_out_error (out, "RunError", "no run to log to: give --run RUN, or run this inside "
+                      "a job (it sets WORKBENCH_RUN_ID)");
+        return NULL;
+    }
+    if (!start) {
+        wb_out_error (out, "RunError", "no active run: start one with %%run start, or %%log starts one");
+        return NULL;
+    }
+    return s_start_run (self, store, NULL, out);
+}
+
+static void
+s_update_card (wb_magics_t *self, wb_store_t *store, const char *id, wb_out_t *out)
+{
+    if (!wb_magics_active_run (self) || !streq (wb_magics_active_run (self), id))
+        return;
+    char *card = s_card_id (id);
+    wb_out_update_new (out, s_run_card (store, id), card);
+    free (card);
+}
+
+//  ---- %workspace ----
+
+int
+wb_magic_workspace (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    if (call->argc == 2 && wb_magics_open_store (self, call->argv [1], out))
+        return -1;
+    wb_store_t *store = wb_magics_store (self, out);
+    if (!store)
+        return -1;
+    wb_error_t err;
+    json_t *summary = wb_store_summary (store, &err);
+    if (!summary) {
+        wb_out_error (out, "WorkspaceError", "%s", err.text);
+        return -1;
+    }
+    wb_table_t *table = wb_table_new ("Workspace");
+    wb_table_column (table, "field", WB_ALIGN_LEFT);
+    wb_table_column (table, "value", WB_ALIGN_LEFT);
+    wb_table_row (table);
+    wb_table_cell (table, "path");
+    wb_table_cell (table, wb_store_path (store));
+    static const char *counts [] = { "experiments", "runs", "metric_points", "artifacts", NULL };
+    for (const char **name = counts; *name; name++) {
+        wb_table_row (table);
+        wb_table_cell (table, *name);
+        wb_table_cellf (table, "%lld", (long long) json_integer_value (json_object_get (summary, *name)));
+    }
+    const char *status;
+    json_t *count;
+    json_object_foreach (json_object_get (summary, "by_status"), status, count) {
+        wb_table_row (table);
+        wb_table_cellf (table, "runs %s", status);
+        wb_table_cellf (table, "%lld", (long long) json_integer_value (count));
+    }
+    wb_table_row (table);
+    wb_table_cell (table, "size");
+    wb_table_cellf (table, "%.1f MiB", (double) json_integer_value (json_object_get (summary, "size")) / 1048576.0);
+    wb_table_row (table);
+    wb_table_cell (table, "experiment");
+    wb_table_cell (table, wb_magics_experiment (self));
+    wb_out_display_new (out, wb_table_bundle (table), NULL);
+    wb_table_destroy (&table);
+    json_decref (summary);
+    return 0;
+}
+
+//  ---- %experiment ----
+
+int
+wb_magic_experiment (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    if (call->argc == 2) {
+        const char *name = call->argv [1];
+        if (!*name)
+            return wb_magics_usage (call, out, "an experiment needs a name");
+        wb_magics_set_experiment (self, name);
+        wb_out_printf (out, "Experiment: %s\n", name);
+        return 0;
+    }
+    wb_store_t *store = wb_magics_store (self, out);
+    if (!store)
+        return -1;
+    wb_error_t err;
+    json_t *list = wb_store_experiments (store, &err);
+    if (!list) {
+        wb_out_error (out, "WorkspaceError", "%s", err.text);
+        return -1;
+    }
+    char caption [300];
+    snprintf (caption, sizeof (caption), "Current experiment: %s", wb_magics_experiment (self));
+    wb_table_t *table = wb_table_new (caption);
+    wb_table_column (table, "experiment", WB_ALIGN_LEFT);
+    wb_table_column (table, "runs", WB_ALIGN_RIGHT);
+    wb_table_column (table, "last run", WB_ALIGN_LEFT);
+    size_t index;
+    json_t *experiment;
+    json_array_foreach (list, index, experiment) {
+        char when [32];
+        wb_tracking_when (s_number (json_object_get (experiment, "last_run")), when, sizeof (when));
+        wb_table_row (table);
+        wb_table_cell (table, s_text (json_object_get (experiment, "name")));
+        wb_table_number (table, s_number (json_object_get (experiment, "runs")));
+        wb_table_cell (table, when);
+    }
+    wb_out_display_new (out, wb_table_bundle (table), NULL);
+    wb_table_destroy (&table);
+    json_decref (list);
+    return 0;
+}
+
+//  ---- %run start | end ----
+
+int
+wb_magic_run (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    static const wb_opt_t opts [] = {
+        { "name", 'n', WB_OPT_VALUE }, { "tag", 't', WB_OPT_MULTI },
+        { "status", 's', WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL }
+    };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "";
+    int rc = 0;
+    wb_store_t *store = NULL;
+    if (!streq (verb, "start") && !streq (verb, "end"))
+        rc = wb_magics_usage (call, out, "say start or end");
+    else
+    if (wb_args_npos (args) != 1)
+        rc = wb_magics_usage (call, out, "unexpected '%s'", wb_args_pos (args, 1));
+    else
+    if (!(store = wb_magics_store (self, out)))
+        rc = -1;
+    else
+    if (streq (verb, "start")) {
+        if (wb_args_has (args, "status"))
+            rc = wb_magics_usage (call, out, "--status goes with %%run end");
+        json_t *tags = json_object ();
+        for (size_t i = 0; rc == 0 && i < wb_args_count (args, "tag"); i++) {
+            const char *value;
+            char *key = wb_args_kv (wb_args_nth (args, "tag", i), &value);
+            if (!key)
+                rc = wb_magics_usage (call, out, "--tag wants KEY=VALUE, got '%s'", wb_args_nth (args, "tag", i));
+            else
+                json_object_set_new (tags, key, json_string (value));
+            free (key);
+        }
+        //  A run still open is finished first, as MLflow's start_run would refuse
+        const char *active = wb_magics_active_run (self);
+        if (rc == 0 && active) {
+            wb_store_run_status (store, active, "completed", NULL, NULL);
+            wb_out_printf (out, "Ended run %s (completed)\n", active);
+            wb_magics_set_active_run (self, NULL);
+        }
+        const char *id = rc == 0? s_start_run (self, store, wb_args_get (args, "name"), out): NULL;
+        if (rc == 0 && !id)
+            rc = -1;
+        if (rc == 0 && json_object_size (tags)) {
+            if (wb_store_tags (store, id, tags, &err)) {
+                wb_out_error (out, "RunError", "%s", err.text);
+                rc = -1;
+            }
+            else
+                s_update_card (self, store, id, out);
+        }
+        json_decref (tags);
+    }
+    else {
+        const char *status = wb_args_has (args, "status")? wb_args_get (args, "status"): "completed";
+        const char *active = wb_magics_active_run (self);
+        if (wb_args_count (args, "tag") || wb_args_has (args, "name"))
+            rc = wb_magics_usage (call, out, "--name and --tag go with %%run start");
+        else
+        if (!streq (status, "completed") && !streq (status, "failed") && !streq (status, "canceled"))
+            rc = wb_magics_usage (call, out, "--status is completed, failed or canceled, not '%s'", status);
+        else
+        if (!active)
+            rc = wb_magics_usage (call, out, "no active run to end");
+        else
+        if (wb_store_run_status (store, active, status, NULL, &err)) {
+            wb_out_error (out, "RunError", "%s", err.text);
+            rc = -1;
+        }
+        else {
+            char *id = wb_strdup (active);
+            s_update_card (self, store, id, out);
+            wb_magics_set_active_run (self, NULL);
+            wb_out_printf (out, "Ended run %s (%s)\n", id, status);
+            free (id);
+        }
+    }
+    wb_args_destroy (&args);
+    return rc;
+}
+
+void
+wb_tracking_close (wb_magics_t *self)
+{
+    const char *active = wb_magics_active_run (self);
+    wb_store_t *store = active? wb_magics_store (self, NULL): NULL;
+    if (store)
+        wb_store_run_status (store, active, "completed", NULL, NULL);
+    wb_magics_set_active_run (self, NULL);
+}
+
+//  ---- %log, %param, %tag ----
+
+int
+wb_magic_log (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    static const wb_opt_t opts [] = {
+        { "step", 's', WB_OPT_VALUE }, { "run", 'r', WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL }
+    };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    long step = -1;
+    if (wb_args_has (args, "step")
+    &&  (wb_args_long (wb_args_get (args, "step"), "--step", &step, &err) || step < 0)) {
+        wb_args_destroy (&args);
+        return wb_magics_usage (call, out, "--step wants a whole number >= 0, got '%s'",
+                                wb_args_get (args, "step"));
+    }
+    json_t *values = s_key_values (call, args, true, out);
+    wb_store_t *store = values? wb_magics_store (self, out): NULL;
+    char *resolved = store && wb_args_has (args, "run")? s_resolve (store, wb_args_get (args, "run"), out): NULL;
+    const char *id = !store || (wb_args_has (args, "run") && !resolved)? NULL
+                   : resolved? resolved: s_target_run (self, store, true, out);
+    int rc = -1;
+    if (id) {
+        size_t count = json_object_size (values), index = 0;
+        wb_metric_t *points = wb_calloc (count, sizeof (wb_metric_t));
+        const char *key;
+        json_t *value;
+        json_object_foreach (values, key, value)
+            points [index++] = (wb_metric_t) { key, step, json_real_value (value), 0 };
+        if (wb_store_log (store, id, points, count, &err))
+            wb_out_error (out, "RunError", "%s", err.text);
+        else {
+            rc = 0;
+            s_update_card (self, store, id, out);
+        }
+        free (points);
+    }
+    free (resolved);
+    json_decref (values);
+    wb_args_destroy (&args);
+    return rc;
+}
+
+static int
+s_key_value_magic (wb_magics_t *self, wb_call_t *call, wb_out_t *out, bool params)
+{
+    static const wb_opt_t opts [] = { { "run", 'r', WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL } };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    json_t *values = s_key_values (call, args, false, out);
+    wb_store_t *store = values? wb_magics_store (self, out): NULL;
+    char *resolved = store && wb_args_has (args, "run")? s_resolve (store, wb_args_get (args, "run"), out): NULL;
+    const char *id = !store || (wb_args_has (args, "run") && !resolved)? NULL
+                   : resolved? resolved: s_target_run (self, store, true, out);
+    int rc = -1;
+    if (id) {
+        rc = params? wb_store_params (store, id, values, &err): wb_store_tags (store, id, values, &err);
+        if (rc)
+            wb_out_error (out, "RunError", "%s", err.text);
+    }
+    free (resolved);
+    json_decref (values);
+    wb_args_destroy (&args);
+    return rc;
+}
+
+int
+wb_magic_param (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    return s_key_value_magic (self, call, out, true);
+}
+
+int
+wb_magic_tag (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    return s_key_value_magic (self, call, out, false);
+}
+
+//  ---- %runs ----
+
+//  The keys of field (params or metrics) across runs, most common first.
+static json_t *
+s_common_keys (json_t *runs, const char *field, size_t most)
+{
+    json_t *counts = json_object ();
+    size_t index;
+    json_t *run;
+    json_array_foreach (runs, index, run) {
+        const char *key;
+        json_t *value;
+        json_object_foreach (json_object_get (run, field), key, value)
+            json_object_set_new (counts, key, json_integer (
+                json_integer_value (json_object_get (counts, key)) + 1));
+    }
+    json_t *keys = json_array ();
+    while (json_array_size (keys) < most && json_object_size (counts)) {
+        const char *best = NULL, *key;
+        json_int_t best_count = 0;
+        json_t *count;
+        json_object_foreach (counts, key, count)
+            if (json_integer_value (count) > best_count
+            || (json_integer_value (count) == best_count && best && strcmp (key, best) < 0)) {
+                best = key;
+                best_count = json_integer_value (count);
+            }
+        json_array_append_new (keys, json_string (best));
+        json_object_del (counts, best);
+    }
+    json_decref (counts);
+    return keys;
+}
+
+int
+wb_magic_runs (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    static const wb_opt_t opts [] = {
+        { "experiment", 'e', WB_OPT_VALUE }, { "filter", 'f', WB_OPT_VALUE },
+        { "sort", 's', WB_OPT_VALUE }, { "limit", 'n', WB_OPT_VALUE },
+        { "all", 'a', WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
+    };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    long limit = S_RUNS_LIMIT;
+    int rc = 0;
+    if (wb_args_npos (args))
+        rc = wb_magics_usage (call, out, "unexpected '%s' (a filter goes after --filter, in quotes)",
+                              wb_args_pos (args, 0));
+    else
+    if (wb_args_has (args, "limit")
+    &&  (wb_args_long (wb_args_get (args, "limit"), "--limit", &limit, &err) || limit <= 0))
+        rc = wb_magics_usage (call, out, "--limit wants a whole number > 0, got '%s'",
+                              wb_args_get (args, "limit"));
+    wb_store_t *store = rc == 0? wb_magics_store (self, out): NULL;
+    if (rc || !store) {
+        wb_args_destroy (&args);
+        return -1;
+    }
+    const char *experiment = wb_args_get (args, "experiment");
+    if (experiment && wb_store_experiment (store, experiment, false, &err) < 0) {
+        wb_out_error (out, "RunError", "%s (see %%experiment)", err.text);
+        wb_args_destroy (&args);
+        return -1;
+    }
+    //  One more than shown, to tell whether there are more
+    size_t shown = wb_args_has (args, "all")? 0: (size_t) limit;
+    json_t *runs = wb_store_runs (store, experiment, wb_args_get (args, "filter"),
+                                  wb_args_get (args, "sort"), shown? shown + 1: 0, &err);
+    if (!runs) {
+        wb_out_error (out, "UsageError", "%s", err.text);
+        wb_args_destroy (&args);
+        return -1;
+    }
+    bool more = shown && json_array_size (runs) > shown;
+    if (more)
+        json_array_remove (runs, shown);
+    json_t *param_keys = s_common_keys (runs, "params", 6);
+    json_t *metric_keys = s_common_keys (runs, "metrics", 6);
+    char caption [128];
+    snprintf (caption, sizeof (caption), "%zu run%s%s", json_array_size (runs),
+              json_array_size (runs) == 1? "": "s",
+              more? " (more: --limit N or --all)": "");
+    wb_table_t *table = wb_table_new (caption);
+    wb_table_column (table, "id", WB_ALIGN_LEFT);
+    wb_table_column (table, "name", WB_ALIGN_LEFT);
+    if (!experiment)
+        wb_table_column (table, "experiment", WB_ALIGN_LEFT);
+    wb_table_column (table, "status", WB_ALIGN_LEFT);
+    wb_table_column (table, "created", WB_ALIGN_LEFT);
+    wb_table_column (table, "duration", WB_ALIGN_RIGHT);
+    size_t index;
+    json_t *key;
+    json_array_foreach (param_keys, index, key) {
+        char *title = wb_sprintf ("params.%s", json_string_value (key));
+        wb_table_column (table, title, WB_ALIGN_LEFT);
+        free (title);
+    }
+    json_array_foreach (metric_keys, index, key) {
+        char *title = wb_sprintf ("metrics.%s", json_string_value (key));
+        wb_table_column (table, title, WB_ALIGN_RIGHT);
+        free (title);
+    }
+    json_t *run;
+    json_array_foreach (runs, index, run) {
+        char when [32], duration [32];
+        wb_tracking_when (s_number (json_object_get (run, "created")), when, sizeof (when));
+        wb_tracking_duration (s_run_duration (run), duration, sizeof (duration));
+        wb_table_row (table);
+        wb_table_cell (table, s_text (json_object_get (run, "id")));
+        wb_table_cell (table, s_text (json_object_get (run, "name")));
+        if (!experiment)
+            wb_table_cell (table, s_text (json_object_get (run, "experiment")));
+        wb_table_cell (table, s_text (json_object_get (run, "status")));
+        wb_table_cell (table, when);
+        wb_table_cell (table, duration);
+        size_t column;
+        json_array_foreach (param_keys, column, key)
+            wb_table_cell (table, s_text (json_object_get (json_object_get (run, "params"),
+                                                           json_string_value (key))));
+        json_array_foreach (metric_keys, column, key)
+            wb_table_number (table, s_number (json_object_get (json_object_get (run, "metrics"),
+                                                               json_string_value (key))));
+    }
+    wb_out_display_new (out, wb_table_bundle (table), NULL);
+    wb_table_destroy (&table);
+    json_decref (param_keys);
+    json_decref (metric_keys);
+    json_decref (runs);
+    wb_args_destroy (&args);
+    return 0;
+}
+
+//  ---- %show ----
+
+static void
+s_field_row (wb_table_t *table, const char *name, const char *value)
+{
+    if (!value || !*value)
+        return;
+    wb_table_row (table);
+    wb_table_cell (table, name);
+    wb_table_cell (table, value);
+}
+
+static void
+s_key_value_table (wb_out_t *out, const char *caption, json_t *object)
+{
+    if (json_object_size (object) == 0)
+        return;
+    wb_table_t *table = wb_table_new (caption);
+    wb_table_column (table, "key", WB_ALIGN_LEFT);
+    wb_table_column (table, "value", WB_ALIGN_LEFT);
+    const char *key;
+    json_t *value;
+    json_object_foreach (object, key, value) {
+        wb_table_row (table);
+        wb_table_cell (table, key);
+        wb_table_cell (table, s_text (value));
+    }
+    wb_out_display_new (out, wb_table_bundle (table), NULL);
+    wb_table_destroy (&table);
+}
+
+//  A chart of one metric's history for each run in ids (overlaid).
+static int
+s_metric_chart (wb_store_t *store, json_t *ids, json_t *labels, const char *key,
+                bool log_y, wb_out_t *out)
+{
+    wb_chart_t *chart = wb_chart_new (key, "step", key);
+    wb_chart_set_log_y (chart, log_y);
+    size_t index;
+    json_t *id;
+    int rc = 0;
+    json_array_foreach (ids, index, id) {
+        double *steps, *values;
+        size_t count;
+        wb_error_t err;
+        if (wb_store_history (store, json_string_value (id), key, &steps, &values, NULL,
+                              &count, &err)) {
+            wb_out_error (out, "RunError", "%s", err.text);
+            rc = -1;
+            break;
+        }
+        if (count)
+            wb_chart_series (chart, json_string_value (json_array_get (labels, index)),
+                             steps, values, count);
+        free (steps);
+        free (values);
+    }
+    if (rc == 0)
+        wb_out_display_new (out, wb_chart_bundle (chart), NULL);
+    wb_chart_destroy (&chart);
+    return rc;
+}
+
+//  The last lines of the run's log artifacts (logs/...).
+static void
+s_logs_tail (wb_store_t *store, json_t *run, wb_out_t *out)
+{
+    size_t index;
+    json_t *artifact;
+    json_array_foreach (json_object_get (run, "artifacts"), index, artifact) {
+        const char *path = s_text (json_object_get (artifact, "path"));
+        if (!wb_starts_with (path, "logs/"))
+            continue;
+        char *file = wb_store_blob_path (store, s_text (json_object_get (artifact, "hash")));
+        size_t size;
+        char *text = wb_file_read (file, &size);
+        free (file);
+        if (!text)
+            continue;
+        const char *start = text + size;
+        int lines = 0;
+        while (start > text && lines <= S_LOG_TAIL)
+            if (*--start == '\n' && start + 1 < text + size)
+                lines++;
+        if (*start == '\n')
+            start++;
+        wb_out_printf (out, "── %s (last %d lines) ──\n%s%s", path, S_LOG_TAIL, start,
+                       size && text [size - 1] != '\n'? "\n": "");
+        free (text);
+    }
+}
+
+int
+wb_magic_show (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    static const wb_opt_t opts [] = {
+        { "log", 0, WB_OPT_BOOL }, { "metric", 'm', WB_OPT_MULTI }, { NULL, 0, WB_OPT_BOOL }
+    };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    if (wb_args_npos (args) != 1) {
+        wb_args_destroy (&args);
+        return wb_magics_usage (call, out, "give one run id or name");
+    }
+    wb_store_t *store = wb_magics_store (self, out);
+    char *id = store? s_resolve (store, wb_args_pos (args, 0), out): NULL;
+    json_t *run = id? wb_store_run_get (store, id, &err): NULL;
+    if (!run) {
+        if (id)
+            wb_out_error (out, "RunError", "%s", err.text);
+        free (id);
+        wb_args_destroy (&args);
+        return -1;
+    }
+    //  Summary
+    char caption [256], created [32], started [32], ended [32], duration [32];
+    snprintf (caption, sizeof (caption), "Run %s (%s)", s_text (json_object_get (run, "name")), id);
+    wb_tracking_when (s_number (json_object_get (run, "created")), created, sizeof (created));
+    wb_tracking_when (s_number (json_object_get (run, "started")), started, sizeof (started));
+    wb_tracking_when (s_number (json_object_get (run, "ended")), ended, sizeof (ended));
+    wb_tracking_duration (s_run_duration (run), duration, sizeof (duration));
+    wb_table_t *table = wb_table_new (caption);
+    wb_table_column (table, "field", WB_ALIGN_LEFT);
+    wb_table_column (table, "value", WB_ALIGN_LEFT);
+    s_field_row (table, "id", id);
+    s_field_row (table, "name", s_text (json_object_get (run, "name")));
+    s_field_row (table, "experiment", s_text (json_object_get (run, "experiment")));
+    s_field_row (table, "kind", s_text (json_object_get (run, "kind")));
+    s_field_row (table, "status", s_text (json_object_get (run, "status")));
+    s_field_row (table, "created", created);
+    s_field_row (table, "started", started);
+    s_field_row (table, "ended", ended);
+    s_field_row (table, "duration", duration);
+    s_field_row (table, "compute", s_text (json_object_get (run, "compute")));
+    s_field_row (table, "command", s_text (json_object_get (run, "command")));
+    s_field_row (table, "snapshot", s_text (json_object_get (run, "snapshot")));
+    s_field_row (table, "parent", s_text (json_object_get (run, "parent")));
+    s_field_row (table, "error", s_text (json_object_get (run, "error")));
+    if (json_array_size (json_object_get (run, "children"))) {
+        char children [32];
+        snprintf (children, sizeof (children), "%zu", json_array_size (json_object_get (run, "children")));
+        s_field_row (table, "child runs", children);
+    }
+    wb_out_display_new (out, wb_table_bundle (table), NULL);
+    wb_table_destroy (&table);
+
+    s_key_value_table (out, "Params", json_object_get (run, "params"));
+
+    //  Metrics: the true latest/best values, then one chart each
+    json_t *metrics = json_object_get (run, "metrics");
+    int rc = 0;
+    if (json_object_size (metrics)) {
+        json_t *card = s_run_card (store, id);
+        json_object_set_new (card, "text/plain", json_string (
+            strchr (json_string_value (json_object_get (card, "text/plain")), '\n') + 1));
+        wb_out_display_new (out, card, NULL);
+        json_t *ids = json_pack ("[s]", id);
+        json_t *labels = json_pack ("[s]", s_text (json_object_get (run, "name")));
+        const char *key;
+        json_t *metric;
+        json_object_foreach (metrics, key, metric) {
+            bool wanted = wb_args_count (args, "metric") == 0;
+            for (size_t i = 0; i < wb_args_count (args, "metric"); i++)
+                if (streq (wb_args_nth (args, "metric", i), key))
+                    wanted = true;
+            if (wanted && (rc = s_metric_chart (store, ids, labels, key, wb_args_has (args, "log"), out)))
+                break;
+        }
+        json_decref (ids);
+        json_decref (labels);
+    }
+    if (rc == 0) {
+        s_key_value_table (out, "Tags", json_object_get (run, "tags"));
+        json_t *artifacts = json_object_get (run, "artifacts");
+        if (json_array_size (artifacts)) {
+            table = wb_table_new ("Artifacts");
+            wb_table_column (table, "path", WB_ALIGN_LEFT);
+            wb_table_column (table, "bytes", WB_ALIGN_RIGHT);
+            wb_table_column (table, "sha256", WB_ALIGN_LEFT);
+            size_t index;
+            json_t *artifact;
+            json_array_foreach (artifacts, index, artifact) {
+                wb_table_row (table);
+                wb_table_cell (table, s_text (json_object_get (artifact, "path")));
+                wb_table_cellf (table, "%lld", (long long) json_integer_value (json_object_get (artifact, "size")));
+                wb_table_cellf (table, "%.12s", s_text (json_object_get (artifact, "hash")));
+            }
+            wb_out_display_new (out, wb_table_bundle (table), NULL);
+            wb_table_destroy (&table);
+        }
+        json_t *lineage = json_object_get (run, "lineage");
+        if (json_array_size (lineage)) {
+            table = wb_table_new ("Lineage");
+            wb_table_column (table, "direction", WB_ALIGN_LEFT);
+            wb_table_column (table, "kind", WB_ALIGN_LEFT);
+            wb_table_column (table, "name", WB_ALIGN_LEFT);
+            wb_table_column (table, "version", WB_ALIGN_RIGHT);
+            size_t index;
+            json_t *link;
+            json_array_foreach (lineage, index, link) {
+                wb_table_row (table);
+                wb_table_cell (table, s_text (json_object_get (link, "direction")));
+                wb_table_cell (table, s_text (json_object_get (link, "kind")));
+                wb_table_cell (table, s_text (json_object_get (link, "name")));
+                wb_table_number (table, s_number (json_object_get (link, "version")));
+            }
+            wb_out_display_new (out, wb_table_bundle (table), NULL);
+            wb_table_destroy (&table);
+        }
+        s_logs_tail (store, run, out);
+    }
+    json_decref (run);
+    free (id);
+    wb_args_destroy (&args);
+    return rc;
+}
+
+//  ---- %compare ----
+
+int
+wb_magic_compare (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    static const wb_opt_t opts [] = {
+        { "metric", 'm', WB_OPT_MULTI }, { "log", 0, WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
+    };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    if (wb_args_npos (args) < 2) {
+        wb_args_destroy (&args);
+        return wb_magics_usage (call, out, "give at least two runs to compare");
+    }
+    wb_store_t *store = wb_magics_store (self, out);
+    json_t *runs = json_array (), *ids = json_array (), *labels = json_array ();
+    int rc = store? 0: -1;
+    for (size_t i = 0; rc == 0 && i < wb_args_npos (args); i++) {
+        char *id = s_resolve (store, wb_args_pos (args, i), out);
+        json_t *run = id? wb_store_run_get (store, id, &err): NULL;
+        if (!run) {
+            if (id)
+                wb_out_error (out, "RunError", "%s", err.text);
+            rc = -1;
+        }
+        else {
+            json_array_append_new (runs, run);
+            json_array_append_new (ids, json_string (id));
+            char *label = wb_sprintf ("%s (%s)", s_text (json_object_get (run, "name")), id);
+            json_array_append_new (labels, json_string (label));
+            free (label);
+        }
+        free (id);
+    }
+    if (rc == 0) {
+        //  Params side by side: rows that differ are marked
+        json_t *keys = json_object ();
+        size_t index;
+        json_t *run;
+        json_array_foreach (runs, index, run) {
+            const char *key;
+            json_t *value;
+            json_object_foreach (json_object_get (run, "params"), key, value)
+                json_object_set_new (keys, key, json_true ());
+            json_object_foreach (json_object_get (run, "metrics"), key, value) {
+                char *name = wb_sprintf ("metrics.%s", key);
+                json_object_set_new (keys, name, json_true ());
+                free (name);
+            }
+        }
+        wb_table_t *table = wb_table_new ("Compared (≠ marks what differs)");
+        wb_table_column (table, "", WB_ALIGN_LEFT);
+        wb_table_column (table, "key", WB_ALIGN_LEFT);
+        json_array_foreach (labels, index, run)
+            wb_table_column (table, json_string_value (run), WB_ALIGN_LEFT);
+        const char *key;
+        json_t *present;
+        json_object_foreach (keys, key, present) {
+            bool metric = wb_starts_with (key, "metrics.");
+            json_t *cells = json_array ();
+            bool differs = false;
+            json_array_foreach (runs, index, run) {
+                char *text;
+                if (metric) {
+                    json_t *metric_value = json_object_get (json_object_get (json_object_get (run, "metrics"),
+                                                                             key + 8), "value");
+                    text = json_is_number (metric_value)
+                         ? wb_sprintf ("%.6g", json_number_value (metric_value)): wb_strdup ("");
+                }
+                else
+                    text = wb_strdup (s_text (json_object_get (json_object_get (run, "params"), key)));
+                if (index && !streq (text, json_string_value (json_array_get (cells, 0))))
+                    differs = true;
+                json_array_append_new (cells, json_string (text));
+                free (text);
+            }
+            wb_table_row (table);
+            wb_table_cell (table, differs? "≠": "");
+            wb_table_cell (table, metric? key: key);
+            json_t *cell;
+            json_array_foreach (cells, index, cell)
+                wb_table_cell (table, json_string_value (cell));
+            json_decref (cells);
+        }
+        wb_out_display_new (out, wb_table_bundle (table), NULL);
+        wb_table_destroy (&table);
+
+        //  Metrics overlaid: the ones asked for, else those every run has
+        json_t *chart_keys = json_array ();
+        for (size_t i = 0; i < wb_args_count (args, "metric"); i++)
+            json_array_append_new (chart_keys, json_string (wb_args_nth (args, "metric", i)));
+        if (json_array_size (chart_keys) == 0) {
+            json_object_foreach (json_object_get (json_array_get (runs, 0), "metrics"), key, present) {
+                bool everywhere = true;
+                json_array_foreach (runs, index, run)
+                    if (!json_object_get (json_object_get (run, "metrics"), key))
+                        everywhere = false;
+                if (everywhere)
+                    json_array_append_new (chart_keys, json_string (key));
+            }
+        }
+        json_t *chart_key;
+        json_array_foreach (chart_keys, index, chart_key) {
+            bool somewhere = false;
+            size_t position;
+            json_array_foreach (runs, position, run)
+                if (json_object_get (json_object_get (run, "metrics"), json_string_value (chart_key)))
+                    somewhere = true;
+            if (!somewhere) {
+                wb_out_error (out, "RunError", "none of these runs logged metric '%s'",
+                              json_string_value (chart_key));
+                rc = -1;
+                break;
+            }
+            if ((rc = s_metric_chart (store, ids, labels, json_string_value (chart_key),
+                                      wb_args_has (args, "log"), out)))
+                break;
+        }
+        json_decref (chart_keys);
+        json_decref (keys);
+    }
+    json_decref (runs);
+    json_decref (ids);
+    json_decref (labels);
+    wb_args_destroy (&args);
+    return rc;
+}
+
+//  ---- %artifacts ----
+
+static bool
+s_is_text (const char *data, size_t size)
+{
+    for (size_t i = 0; i < size && i < 4096; i++)
+        if (data [i] == 0)
+            return false;
+    return true;
+}
+
+int
+wb_magic_artifacts (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    static const wb_opt_t opts [] = { { "to", 'o', WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL } };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    size_t npos = wb_args_npos (args);
+    if (npos < 1 || npos > 2 || (wb_args_has (args, "to") && npos != 2)) {
+        wb_args_destroy (&args);
+        return wb_magics_usage (call, out, npos < 1? "give a run id or name"
+                                : "give a run, and a PATH to show or copy --to a file");
+    }
+    wb_store_t *store = wb_magics_store (self, out);
+    char *id = store? s_resolve (store, wb_args_pos (args, 0), out): NULL;
+    json_t *run = id? wb_store_run_get (store, id, &err): NULL;
+    int rc = run? 0: -1;
+    json_t *artifacts = run? json_object_get (run, "artifacts"): NULL;
+    if (rc == 0 && npos == 1) {
+        char caption [64];
+        snprintf (caption, sizeof (caption), "Artifacts of run %s", id);
+        wb_table_t *table = wb_table_new (caption);
+        wb_table_column (table, "path", WB_ALIGN_LEFT);
+        wb_table_column (table, "bytes", WB_ALIGN_RIGHT);
+        wb_table_column (table, "sha256", WB_ALIGN_LEFT);
+        size_t index;
+        json_t *artifact;
+        json_array_foreach (artifacts, index, artifact) {
+            wb_table_row (table);
+            wb_table_cell (table, s_text (json_object_get (artifact, "path")));
+            wb_table_cellf (table, "%lld", (long long) json_integer_value (json_object_get (artifact, "size")));
+            wb_table_cellf (table, "%.12s", s_text (json_object_get (artifact, "hash")));
+        }
+        wb_out_display_new (out, wb_table_bundle (table), NULL);
+        wb_table_destroy (&table);
+    }
+    else
+    if (rc == 0) {
+        const char *path = wb_args_pos (args, 1);
+        json_t *found = NULL, *artifact;
+        size_t index;
+        json_array_foreach (artifacts, index, artifact)
+            if (streq (s_text (json_object_get (artifact, "path")), path))
+                found = artifact;
+        if (!found) {
+            wb_out_error (out, "RunError", "run %s has no artifact '%s' (see %%artifacts %s)", id, path, id);
+            rc = -1;
+        }
+        else {
+            char *file = wb_store_blob_path (store, s_text (json_object_get (found, "hash")));
+            size_t size;
+            char *data = wb_file_read (file, &size);
+            if (!data) {
+                wb_out_error (out, "RunError", "the content of '%s' is missing from the workspace (%s)", path, file);
+                rc = -1;
+            }
+            else
+            if (wb_args_has (args, "to")) {
+                char *dest = wb_shell_path (wb_magics_shell (self), wb_args_get (args, "to"));
+                FILE *handle = fopen (dest, "wb");
+                if (!handle || fwrite (data, 1, size, handle) != size) {
+                    wb_out_error (out, "OSError", "cannot write '%s': %s", wb_args_get (args, "to"), strerror (errno));
+                    rc = -1;
+                }
+                else
+                    wb_out_printf (out, "Copied %s (%zu bytes) to %s\n", path, size, wb_args_get (args, "to"));
+                if (handle)
+                    fclose (handle);
+                free (dest);
+            }
+            else
+            if (wb_starts_with (path + (strlen (path) > 4? strlen (path) - 4: 0), ".svg")) {
+                json_t *bundle = wb_bundle_new (path);
+                json_object_set_new (bundle, "image/svg+xml", json_stringn (data, size));
+                wb_out_display_new (out, bundle, NULL);
+            }
+            else
+            if (s_is_text (data, size))
+                wb_out_stream (out, "stdout", data, size);
+            else
+                wb_out_printf (out, "%s: %zu bytes of binary data; copy it out with --to FILE\n", path, size);
+            free (data);
+            free (file);
+        }
+    }
+    json_decref (run);
+    free (id);
+    wb_args_destroy (&args);
+    return rc;
+}
+
+//  ---- %delete ----
+
+int
+wb_magic_delete (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    static const wb_opt_t opts [] = { { "yes", 'y', WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL } };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    if (wb_args_npos (args) != 1) {
+        wb_args_destroy (&args);
+        return wb_magics_usage (call, out, "give one run id or name");
+    }
+    wb_store_t *store = wb_magics_store (self, out);
+    char *id = store? s_resolve (store, wb_args_pos (args, 0), out): NULL;
+    json_t *run = id? wb_store_run_get (store, id, &err): NULL;
+    int rc = run? 0: -1;
+    if (rc == 0 && streq (s_text (json_object_get (run, "status")), "running")
+    &&  wb_magics_active_run (self) && streq (wb_magics_active_run (self), id)) {
+        wb_out_error (out, "RunError", "run %s is the active run: end it first with %%run end", id);
+        rc = -1;
+    }
+    if (rc == 0 && !wb_args_has (args, "yes")) {
+        size_t points = 0;
+        const char *key;
+        json_t *metric;
+        json_object_foreach (json_object_get (run, "metrics"), key, metric)
+            points += (size_t) json_integer_value (json_object_get (metric, "count"));
+        char *prompt = wb_sprintf ("Delete run %s (%s): %zu metric points, %zu artifacts? [y/N] ",
+            id, s_text (json_object_get (run, "name")), points,
+            json_array_size (json_object_get (run, "artifacts")));
+        char *answer = wb_out_input (out, prompt, false);
+        free (prompt);
+        if (!answer) {
+            wb_out_error (out, "UsageError",
+                "cannot ask for confirmation here: add --yes to delete run %s", id);
+            rc = -1;
+        }
+        else
+        if (!(answer [0] == 'y' || answer [0] == 'Y')) {
+            wb_out_printf (out, "Kept run %s\n", id);
+            free (answer);
+            json_decref (run);
+            free (id);
+            wb_args_destroy (&args);
+            return 0;
+        }
+        free (answer);
+    }
+    if (rc == 0) {
+        if (wb_store_run_delete (store, id, &err)) {
+            wb_out_error (out, "RunError", "%s", err.text);
+            rc = -1;
+        }
+        else
+            wb_out_printf (out, "Deleted run %s\n", id);
+    }
+    json_decref (run);
+    free (id);
+    wb_args_destroy (&args);
+    return rc;
+}

@@ -1,0 +1,32 @@
+/*  wb_tracking - the workspace magics: experiments, runs, params, metrics,
+    tags, artifacts, and the tables and charts that show them
+*/
+#ifndef WB_TRACKING_H
+#define WB_TRACKING_H
+
+#include "wb_magics.h"
+
+int wb_magic_workspace (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_experiment (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_run (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_log (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_param (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_tag (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_runs (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_show (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_compare (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_artifacts (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_delete (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+
+//  End the active interactive run as completed (the session ends).
+void
+    wb_tracking_close (wb_magics_t *self);
+
+//  Short text for a time ("2026-11-22 08:10:03", local) and a duration
+//  ("1.2 s", "3 min 04 s", "2 h 05 min") into buf.
+void
+    wb_tracking_when (double time, char *buf, size_t size);
+void
+    wb_tracking_duration (double seconds, char *buf, size_t size);
+
+#endif
