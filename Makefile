@@ -41,7 +41,7 @@ WB_LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 LIB_SRC    = $(wildcard lib/*.c) $(wildcard magics/*.c) \
              $(filter-out kernel/main.c,$(wildcard kernel/*.c))
-LIB_OBJ    = $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/wb_logos.o
+LIB_OBJ    = $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/wb_logos.o $(BUILD)/wb_pylib.o
 HEADERS    = $(wildcard lib/*.h magics/*.h kernel/*.h)
 LOGOS      = share/logo-32x32.png share/logo-64x64.png share/logo-svg.svg
 
@@ -51,13 +51,16 @@ $(BUILD)/%.o: %.c $(HEADERS) | $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(WB_CPPFLAGS) $(WB_CFLAGS) -c $< -o $@
 
-#   The kernel logos are compiled into the binary, so that
-#   `workbench install` needs no data files beside it.
+#   The kernel logos and the Python helper for jobs are compiled into the
+#   binary, so that it needs no data files beside it.
 $(BUILD)/wb_logos.c: $(LOGOS) share/embed.sh | $(BUILD)
-	sh share/embed.sh $(LOGOS) > $@
+	sh share/embed.sh wb_logos $(LOGOS) > $@
 
-$(BUILD)/wb_logos.o: $(BUILD)/wb_logos.c
-	$(CC) $(WB_CFLAGS) -c $< -o $@
+$(BUILD)/wb_pylib.c: share/workbench.py share/embed.sh | $(BUILD)
+	sh share/embed.sh wb_pylib share/workbench.py > $@
+
+$(BUILD)/wb_%.o: $(BUILD)/wb_%.c
+	$(CC) -Ilib $(WB_CFLAGS) -c $< -o $@
 
 $(BUILD)/libworkbench.a: $(LIB_OBJ)
 	rm -f $@

@@ -15,18 +15,13 @@
 #include <unistd.h>
 #include <czmq.h>
 #include "wb_kernel.h"
+#include "wb_job.h"
 #include "wb_magics.h"
 #include "wb_args.h"
 #include "wb_interrupt.h"
 #include "wb_util.h"
+#include "wb_embedded.h"
 
-//  The logos compiled in by share/embed.sh
-typedef struct {
-    const char *name;           //  file name, e.g. "logo-32x32.png"
-    const unsigned char *data;  //  its bytes
-    size_t size;                //  how many
-} wb_embedded_t;
-extern const wb_embedded_t wb_embedded [];
 
 static void
 s_usage (FILE *file)
@@ -217,7 +212,7 @@ s_install (int argc, char **argv)
         }
         free (path);
         free (text);
-        for (const wb_embedded_t *file = wb_embedded; rc == 0 && file->name; file++) {
+        for (const wb_embedded_t *file = wb_logos; rc == 0 && file->name; file++) {
             path = wb_sprintf ("%s/%s", spec_dir, file->name);
             if (s_write_file (path, file->data, file->size)) {
                 fprintf (stderr, "workbench install: cannot write '%s': %s\n", path, strerror (errno));
@@ -286,5 +281,13 @@ main (int argc, char **argv)
         return s_kernel (argc - 2, argv + 2);
     if (streq (command, "install"))
         return s_install (argc - 2, argv + 2);
+    if (streq (command, "job-run")) {
+        //  The supervisor of one job, started by the local compute target
+        if (argc != 4) {
+            fprintf (stderr, "usage: workbench job-run WORKSPACE RUN\n");
+            return 2;
+        }
+        return wb_job_supervise (argv [2], argv [3]);
+    }
     return s_magic (argc - 1, argv + 1);
 }

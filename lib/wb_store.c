@@ -87,6 +87,24 @@ static const char *s_migrations [] = {
     "  name TEXT NOT NULL, version INTEGER NOT NULL,"
     "  PRIMARY KEY (run, direction, kind, name, version)) WITHOUT ROWID;"
     "CREATE INDEX events_subject ON events (subject, id);",
+
+    //  3: jobs on compute targets; the targets and their limits; a cache of
+    //  file hashes for code snapshots (path, size, mtime -> sha256)
+    "CREATE TABLE compute ("
+    "  name TEXT PRIMARY KEY, kind TEXT NOT NULL, max_jobs INTEGER,"
+    "  settings TEXT, created REAL NOT NULL);"
+    "INSERT INTO compute (name, kind, max_jobs, created) VALUES ('local', 'local', NULL, 0);"
+    "CREATE TABLE jobs ("
+    "  run INTEGER PRIMARY KEY, target TEXT NOT NULL, spec TEXT NOT NULL,"
+    "  submitted REAL NOT NULL, pid INTEGER, exit_code INTEGER, workdir TEXT);"
+    "CREATE INDEX jobs_target ON jobs (target, submitted);"
+    "CREATE TABLE file_hashes ("
+    "  path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime REAL NOT NULL,"
+    "  hash TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE snapshot_files ("
+    "  snapshot TEXT NOT NULL, hash TEXT NOT NULL,"
+    "  PRIMARY KEY (snapshot, hash)) WITHOUT ROWID;"
+    "CREATE INDEX snapshot_files_hash ON snapshot_files (hash);",
 };
 #define S_MIGRATIONS (sizeof (s_migrations) / sizeof (s_migrations [0]))
 
@@ -805,7 +823,7 @@ wb_store_reap (wb_store_t *self, wb_error_t *err)
 {
     sqlite3_stmt *stmt = s_prepare (self,
         "SELECT id, owner_pid, owner_start FROM runs WHERE owner_host = ? AND owner_pid > 0"
-        " AND status IN ('starting', 'running', 'finalizing', 'cancel_requested')", err);
+        " AND status IN ('queued', 'starting', 'running', 'finalizing', 'cancel_requested')", err);
     if (!stmt)
         return -1;
     sqlite3_bind_text (stmt, 1, self->host, -1, SQLITE_STATIC);
@@ -868,6 +886,22 @@ s_key_values (wb_store_t *self, const char *table, int64_t seq, json_t *obj, con
         sqlite3_finalize (stmt);
     }
     json_object_set_new (obj, field, values);
+}
+
+char *
+wb_store_run_state (wb_store_t *self, const char *id, wb_error_t *err)
+{
+    sqlite3_stmt *stmt = s_prepare (self, "SELECT status FROM runs WHERE id = ?", err);
+    if (!stmt)
+        return NULL;
+    sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+    char *status = NULL;
+    if (sqlite3_step (stmt) == SQLITE_ROW)
+        status = wb_strdup ((const char *) sqlite3_column_text (stmt, 0));
+    else
+        wb_error_set (err, "no run with id '%s'", id);
+    sqlite3_finalize (stmt);
+    return status;
 }
 
 json_t *
@@ -961,24 +995,44 @@ wb_store_run_ids (wb_store_t *self)
 }
 
 //  Delete the files under artifacts/ whose hash no row refers to any more.
+//  A snapshot's manifest is collected with the files it alone lists.
 static void
 s_collect (wb_store_t *self, json_t *hashes)
 {
     sqlite3_stmt *stmt = s_prepare (self,
         "SELECT (SELECT count (*) FROM artifacts WHERE hash = ?1)"
-        " + (SELECT count (*) FROM runs WHERE snapshot = ?1)", NULL);
-    size_t index;
-    json_t *hash;
-    json_array_foreach (hashes, index, hash) {
+        " + (SELECT count (*) FROM runs WHERE snapshot = ?1)"
+        " + (SELECT count (*) FROM snapshot_files WHERE hash = ?1)", NULL);
+    sqlite3_stmt *listed = s_prepare (self,
+        "SELECT hash FROM snapshot_files WHERE snapshot = ?", NULL);
+    sqlite3_stmt *forget = s_prepare (self,
+        "DELETE FROM snapshot_files WHERE snapshot = ?", NULL);
+    //  hashes may grow as manifests are collected: walk by index
+    for (size_t index = 0; index < json_array_size (hashes); index++) {
+        const char *hash = json_string_value (json_array_get (hashes, index));
         sqlite3_reset (stmt);
-        sqlite3_bind_text (stmt, 1, json_string_value (hash), -1, SQLITE_STATIC);
-        if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_int64 (stmt, 0) == 0) {
-            char *path = wb_store_blob_path (self, json_string_value (hash));
-            unlink (path);
-            free (path);
+        sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_STATIC);
+        if (sqlite3_step (stmt) != SQLITE_ROW || sqlite3_column_int64 (stmt, 0) != 0)
+            continue;
+        sqlite3_reset (listed);
+        sqlite3_bind_text (listed, 1, hash, -1, SQLITE_STATIC);
+        json_t *files = json_array ();
+        while (sqlite3_step (listed) == SQLITE_ROW)
+            json_array_append_new (files, json_string ((const char *) sqlite3_column_text (listed, 0)));
+        if (json_array_size (files)) {
+            sqlite3_reset (forget);
+            sqlite3_bind_text (forget, 1, hash, -1, SQLITE_STATIC);
+            sqlite3_step (forget);
+            json_array_extend (hashes, files);
         }
+        json_decref (files);
+        char *path = wb_store_blob_path (self, hash);
+        unlink (path);
+        free (path);
     }
     sqlite3_finalize (stmt);
+    sqlite3_finalize (listed);
+    sqlite3_finalize (forget);
 }
 
 int
@@ -1005,6 +1059,7 @@ wb_store_run_delete (wb_store_t *self, const char *id, wb_error_t *err)
         "DELETE FROM params WHERE run = ?", "DELETE FROM tags WHERE run = ?",
         "DELETE FROM metric_chunks WHERE run = ?", "DELETE FROM metric_latest WHERE run = ?",
         "DELETE FROM artifacts WHERE run = ?", "DELETE FROM lineage WHERE run = ?",
+        "DELETE FROM jobs WHERE run = ?",
         "UPDATE runs SET parent = NULL WHERE parent = ?", "DELETE FROM runs WHERE seq = ?",
     };
     int rc = stmt? 0: -1;
@@ -1630,6 +1685,242 @@ wb_store_artifact_data (wb_store_t *self, const char *id, const char *path,
     return s_artifact_record (self, id, path, hash, (int64_t) size, err);
 }
 
+//  ---- Jobs and compute targets ----
+
+int
+wb_store_job_add (wb_store_t *self, const char *id, const char *target, json_t *spec,
+                  wb_error_t *err)
+{
+    int64_t seq = s_run_seq (self, id, err);
+    if (seq < 0)
+        return -1;
+    sqlite3_stmt *stmt = s_prepare (self, "INSERT INTO jobs (run, target, spec, submitted)"
+                                          " VALUES (?, ?, ?, ?)", err);
+    if (!stmt)
+        return -1;
+    char *text = json_dumps (spec, JSON_COMPACT);
+    sqlite3_bind_int64 (stmt, 1, seq);
+    sqlite3_bind_text (stmt, 2, target, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 3, text, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double (stmt, 4, wb_time_now ());
+    int rc = sqlite3_step (stmt) == SQLITE_DONE? 0: s_sql_error (self, err, "recording a job");
+    sqlite3_finalize (stmt);
+    free (text);
+    return rc;
+}
+
+json_t *
+wb_store_job_get (wb_store_t *self, const char *id, wb_error_t *err)
+{
+    sqlite3_stmt *stmt = s_prepare (self, "SELECT j.target, j.spec, j.submitted, j.pid, j.exit_code"
+        " FROM jobs j JOIN runs r ON r.seq = j.run WHERE r.id = ?", err);
+    if (!stmt)
+        return NULL;
+    sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+    json_t *job = NULL;
+    if (sqlite3_step (stmt) == SQLITE_ROW) {
+        json_t *spec = json_loads ((const char *) sqlite3_column_text (stmt, 1), 0, NULL);
+        job = json_pack ("{s:s, s:o, s:f, s:o, s:o}",
+            "target", (const char *) sqlite3_column_text (stmt, 0),
+            "spec", spec? spec: json_object (),
+            "submitted", sqlite3_column_double (stmt, 2),
+            "pid", s_column_json (stmt, 3), "exit_code", s_column_json (stmt, 4));
+    }
+    else
+        wb_error_set (err, "run %s is not a job", id);
+    sqlite3_finalize (stmt);
+    return job;
+}
+
+int
+wb_store_job_claim (wb_store_t *self, const char *id, int max_jobs, pid_t owner,
+                    wb_error_t *err)
+{
+    if (wb_store_begin (self, err))
+        return -1;
+    sqlite3_stmt *stmt = s_prepare (self,
+        "SELECT r.status, j.target,"
+        " (SELECT count (*) FROM jobs j2 JOIN runs r2 ON r2.seq = j2.run WHERE j2.target = j.target"
+        "   AND r2.status IN ('starting', 'running', 'finalizing', 'cancel_requested')),"
+        " (SELECT r3.id FROM jobs j3 JOIN runs r3 ON r3.seq = j3.run WHERE j3.target = j.target"
+        "   AND r3.status = 'queued' ORDER BY j3.submitted, j3.run LIMIT 1)"
+        " FROM jobs j JOIN runs r ON r.seq = j.run WHERE r.id = ?", err);
+    int rc = -1;
+    if (stmt) {
+        sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step (stmt) == SQLITE_ROW) {
+            const char *status = (const char *) sqlite3_column_text (stmt, 0);
+            int64_t active = sqlite3_column_int64 (stmt, 2);
+            const char *oldest = (const char *) sqlite3_column_text (stmt, 3);
+            if (!streq (status, "queued"))
+                rc = 2;
+            else
+            if (active < max_jobs && oldest && streq (oldest, id))
+                rc = 1;
+            else
+                rc = 0;
+        }
+        else
+            wb_error_set (err, "run %s is not a job", id);
+        sqlite3_finalize (stmt);
+    }
+    if (rc == 1) {
+        int64_t seq = s_run_seq (self, id, err);
+        if (seq < 0 || s_run_status (self, id, "starting", NULL, err) || s_set_owner (self, seq, owner, err))
+            rc = -1;
+    }
+    if (rc < 0 || wb_store_commit (self, err)) {
+        wb_store_rollback (self);
+        return -1;
+    }
+    return rc;
+}
+
+int
+wb_store_job_update (wb_store_t *self, const char *id, pid_t pid, int exit_code, wb_error_t *err)
+{
+    int64_t seq = s_run_seq (self, id, err);
+    if (seq < 0)
+        return -1;
+    sqlite3_stmt *stmt = s_prepare (self, "UPDATE jobs SET pid = coalesce (?, pid),"
+                                          " exit_code = ? WHERE run = ?", err);
+    if (!stmt)
+        return -1;
+    if (pid > 0)
+        sqlite3_bind_int64 (stmt, 1, pid);
+    if (exit_code >= 0)
+        sqlite3_bind_int (stmt, 2, exit_code);
+    sqlite3_bind_int64 (stmt, 3, seq);
+    int rc = sqlite3_step (stmt) == SQLITE_DONE? 0: s_sql_error (self, err, "updating a job");
+    sqlite3_finalize (stmt);
+    return rc;
+}
+
+json_t *
+wb_store_compute_get (wb_store_t *self, const char *name, wb_error_t *err)
+{
+    sqlite3_stmt *stmt = s_prepare (self, "SELECT name, kind, max_jobs, settings FROM compute"
+                                          " WHERE name = ?", err);
+    if (!stmt)
+        return NULL;
+    sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+    json_t *target = NULL;
+    if (sqlite3_step (stmt) == SQLITE_ROW)
+        target = json_pack ("{s:s, s:s, s:o, s:o}",
+            "name", (const char *) sqlite3_column_text (stmt, 0),
+            "kind", (const char *) sqlite3_column_text (stmt, 1),
+            "max_jobs", s_column_json (stmt, 2), "settings", s_column_json (stmt, 3));
+    else
+        wb_error_set (err, "no compute target named '%s' (see %%compute)", name);
+    sqlite3_finalize (stmt);
+    return target;
+}
+
+json_t *
+wb_store_computes (wb_store_t *self, wb_error_t *err)
+{
+    sqlite3_stmt *stmt = s_prepare (self,
+        "SELECT c.name, c.kind, c.max_jobs,"
+        " (SELECT count (*) FROM jobs j JOIN runs r ON r.seq = j.run"
+        "   WHERE j.target = c.name AND r.status = 'queued'),"
+        " (SELECT count (*) FROM jobs j JOIN runs r ON r.seq = j.run WHERE j.target = c.name"
+        "   AND r.status IN ('starting', 'running', 'finalizing', 'cancel_requested'))"
+        " FROM compute c ORDER BY c.name", err);
+    if (!stmt)
+        return NULL;
+    json_t *list = json_array ();
+    while (sqlite3_step (stmt) == SQLITE_ROW)
+        json_array_append_new (list, json_pack ("{s:s, s:s, s:o, s:I, s:I}",
+            "name", (const char *) sqlite3_column_text (stmt, 0),
+            "kind", (const char *) sqlite3_column_text (stmt, 1),
+            "max_jobs", s_column_json (stmt, 2),
+            "queued", (json_int_t) sqlite3_column_int64 (stmt, 3),
+            "running", (json_int_t) sqlite3_column_int64 (stmt, 4)));
+    sqlite3_finalize (stmt);
+    return list;
+}
+
+int
+wb_store_compute_set_max (wb_store_t *self, const char *name, int max_jobs, wb_error_t *err)
+{
+    sqlite3_stmt *stmt = s_prepare (self, "UPDATE compute SET max_jobs = ? WHERE name = ?", err);
+    if (!stmt)
+        return -1;
+    if (max_jobs > 0)
+        sqlite3_bind_int (stmt, 1, max_jobs);
+    sqlite3_bind_text (stmt, 2, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt) == SQLITE_DONE? 0: s_sql_error (self, err, "updating a compute target");
+    if (rc == 0 && sqlite3_changes (self->db) == 0)
+        rc = wb_error_set (err, "no compute target named '%s' (see %%compute)", name);
+    sqlite3_finalize (stmt);
+    return rc;
+}
+
+//  ---- Snapshots ----
+
+int
+wb_store_snapshot_record (wb_store_t *self, const char *manifest, json_t *hashes,
+                          wb_error_t *err)
+{
+    if (wb_store_begin (self, err))
+        return -1;
+    sqlite3_stmt *stmt = s_prepare (self, "INSERT OR IGNORE INTO snapshot_files"
+                                          " (snapshot, hash) VALUES (?, ?)", err);
+    int rc = stmt? 0: -1;
+    size_t index;
+    json_t *hash;
+    json_array_foreach (hashes, index, hash) {
+        if (rc)
+            break;
+        sqlite3_reset (stmt);
+        sqlite3_bind_text (stmt, 1, manifest, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 2, json_string_value (hash), -1, SQLITE_STATIC);
+        if (sqlite3_step (stmt) != SQLITE_DONE)
+            rc = s_sql_error (self, err, "recording a snapshot");
+    }
+    sqlite3_finalize (stmt);
+    if (rc || wb_store_commit (self, err)) {
+        wb_store_rollback (self);
+        return -1;
+    }
+    return 0;
+}
+
+bool
+wb_store_hash_cached (wb_store_t *self, const char *file, int64_t size, double mtime,
+                      char *hash)
+{
+    sqlite3_stmt *stmt = s_prepare (self, "SELECT hash FROM file_hashes"
+                                          " WHERE path = ? AND size = ? AND mtime = ?", NULL);
+    if (!stmt)
+        return false;
+    sqlite3_bind_text (stmt, 1, file, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, size);
+    sqlite3_bind_double (stmt, 3, mtime);
+    bool found = sqlite3_step (stmt) == SQLITE_ROW;
+    if (found)
+        snprintf (hash, 65, "%s", (const char *) sqlite3_column_text (stmt, 0));
+    sqlite3_finalize (stmt);
+    return found;
+}
+
+void
+wb_store_hash_remember (wb_store_t *self, const char *file, int64_t size, double mtime,
+                        const char *hash)
+{
+    sqlite3_stmt *stmt = s_prepare (self, "INSERT INTO file_hashes (path, size, mtime, hash)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET size = excluded.size,"
+        " mtime = excluded.mtime, hash = excluded.hash", NULL);
+    if (!stmt)
+        return;
+    sqlite3_bind_text (stmt, 1, file, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, size);
+    sqlite3_bind_double (stmt, 3, mtime);
+    sqlite3_bind_text (stmt, 4, hash, -1, SQLITE_STATIC);
+    sqlite3_step (stmt);
+    sqlite3_finalize (stmt);
+}
+
 //  ---- Lineage ----
 
 int
@@ -1794,7 +2085,9 @@ wb_store_test (bool verbose)
     assert (s_exec (store, "UPDATE meta SET value = '99' WHERE key = 'schema'", NULL) == 0);
     wb_store_t *newer = wb_store_open (path, false, &err);
     assert (!newer && strstr (err.text, "newer"));
-    assert (s_exec (store, "UPDATE meta SET value = '2' WHERE key = 'schema'", NULL) == 0);
+    char *restore = wb_sprintf ("UPDATE meta SET value = '%d' WHERE key = 'schema'", WB_STORE_SCHEMA);
+    assert (s_exec (store, restore, NULL) == 0);
+    free (restore);
 
     //  Runs: create, resolve by prefix and name, transitions
     wb_run_spec_t first = { "Default", NULL, NULL, NULL, NULL, "local", "python3 train.py", getpid () };

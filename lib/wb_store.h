@@ -20,7 +20,7 @@
 typedef struct _wb_store_t wb_store_t;
 
 //  The schema version this build writes.
-#define WB_STORE_SCHEMA 2
+#define WB_STORE_SCHEMA 3
 
 //  One metric point.
 typedef struct {
@@ -108,6 +108,9 @@ int
 int
     wb_store_run_set_owner (wb_store_t *self, const char *id, pid_t owner,
                             wb_error_t *err);
+//  A run's status (caller owns), or NULL (err) when there is no such run.
+char *
+    wb_store_run_state (wb_store_t *self, const char *id, wb_error_t *err);
 //  Everything about a run as JSON (caller owns): id, name, experiment,
 //  kind, status, parent, compute, command, snapshot, error, created,
 //  started, ended, params {}, tags {}, metrics {key: {value, step, time,
@@ -182,6 +185,38 @@ int
 char *
     wb_store_blob_path (wb_store_t *self, const char *hash);
 
+//  ---- Jobs and compute targets ----
+
+//  Record that run id is a job on compute target with spec (JSON, not
+//  stolen). 0 or -1.
+int
+    wb_store_job_add (wb_store_t *self, const char *id, const char *target,
+                      json_t *spec, wb_error_t *err);
+//  A job's record: {target, spec, submitted, pid, exit_code} (caller owns).
+json_t *
+    wb_store_job_get (wb_store_t *self, const char *id, wb_error_t *err);
+//  Try to start queued job id on its target: it starts (status starting,
+//  owned by owner) when it is the oldest queued job there and fewer than
+//  max_jobs run. Returns 1 when it started, 0 when it must wait, 2 when it
+//  is no longer queued (canceled), -1 on error.
+int
+    wb_store_job_claim (wb_store_t *self, const char *id, int max_jobs,
+                        pid_t owner, wb_error_t *err);
+//  Record the job's process and, when it is over, its exit code (-1 = none).
+int
+    wb_store_job_update (wb_store_t *self, const char *id, pid_t pid, int exit_code,
+                         wb_error_t *err);
+//  A compute target: {name, kind, max_jobs, settings} (caller owns), or NULL.
+json_t *
+    wb_store_compute_get (wb_store_t *self, const char *name, wb_error_t *err);
+//  All compute targets with their queued and running job counts.
+json_t *
+    wb_store_computes (wb_store_t *self, wb_error_t *err);
+//  Set a target's job limit (0 = the number of cores).
+int
+    wb_store_compute_set_max (wb_store_t *self, const char *name, int max_jobs,
+                              wb_error_t *err);
+
 //  ---- Events and lineage ----
 
 //  Append to the event log: action (e.g. "run.create"), subject (e.g. a
@@ -198,6 +233,21 @@ int
     wb_store_lineage (wb_store_t *self, const char *id, const char *direction,
                       const char *kind, const char *name, int64_t version,
                       wb_error_t *err);
+
+//  Record that snapshot manifest lists the blobs in hashes (a JSON array),
+//  so they are kept while the snapshot is. 0 or -1.
+int
+    wb_store_snapshot_record (wb_store_t *self, const char *manifest, json_t *hashes,
+                              wb_error_t *err);
+//  The hash of file (absolute path) from the cache when its size and mtime
+//  still match: true and hash filled, else false.
+bool
+    wb_store_hash_cached (wb_store_t *self, const char *file, int64_t size,
+                          double mtime, char *hash);
+//  Remember the hash of file at size and mtime.
+void
+    wb_store_hash_remember (wb_store_t *self, const char *file, int64_t size,
+                            double mtime, const char *hash);
 
 //  SHA-256 of a file as hex (65 bytes). 0 or -1.
 int

@@ -20,6 +20,8 @@
 #include "wb_shell.h"
 #include "wb_history.h"
 #include "wb_store.h"
+#include "wb_snapshot.h"
+#include "wb_job.h"
 #include "wb_msg.h"
 #include "wb_conn.h"
 #include "wb_magics.h"
@@ -40,6 +42,8 @@ static const s_test_t s_tests [] = {
     { "wb_shell",   wb_shell_test },
     { "wb_history", wb_history_test },
     { "wb_store",   wb_store_test },
+    { "wb_snapshot", wb_snapshot_test },
+    { "wb_job",     wb_job_test },
     { "wb_msg",     wb_msg_test },
     { "wb_conn",    wb_conn_test },
     { "wb_magics",  wb_magics_test },

@@ -1,0 +1,1090 @@
+/*  wb_job - jobs on compute targets: submit any command as a tracked run
+
+    The supervisor's loop is single-threaded: poll() over the job's stdout,
+    stderr and metrics descriptor with a short timeout; between reads it
+    batches metric points into wb_store_log, checks for a cancel request and
+    the timeout, and notices the end of the job.
+*/
+#include <assert.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "wb_job.h"
+#include "wb_snapshot.h"
+#include "wb_embedded.h"
+#include "wb_interrupt.h"
+#include "wb_util.h"
+
+extern char **environ;
+
+#define S_FLUSH_POINTS   20000      //  metric points kept before a write
+#define S_FLUSH_SECONDS  0.25       //  ... or this long
+#define S_CHECK_SECONDS  0.2        //  how often the supervisor looks for cancel
+#define S_STDERR_TAIL    2048       //  bytes of stderr kept for the error text
+
+//  ---- Compute targets: the seam for schedulers ----
+//
+//  kind:   the compute table's kind column
+//  submit: hand queued run id to the target (binary is the workbench
+//          executable to run on this machine)
+//  cancel: stop run id, which has status cancel_requested
+
+typedef struct {
+    const char *kind;
+    int (*submit) (wb_store_t *store, const char *id, json_t *target,
+                   const char *binary, wb_error_t *err);
+    int (*cancel) (wb_store_t *store, const char *id, json_t *target, wb_error_t *err);
+} s_target_t;
+
+static int
+    s_local_submit (wb_store_t *store, const char *id, json_t *target,
+                    const char *binary, wb_error_t *err);
+static int
+    s_local_cancel (wb_store_t *store, const char *id, json_t *target, wb_error_t *err);
+
+static const s_target_t s_targets [] = {
+    { "local", s_local_submit, s_local_cancel },
+    { NULL, NULL, NULL }
+};
+
+static const s_target_t *
+s_target_ops (json_t *target, wb_error_t *err)
+{
+    const char *kind = json_string_value (json_object_get (target, "kind"));
+    for (const s_target_t *ops = s_targets; ops->kind; ops++)
+        if (kind && streq (ops->kind, kind))
+            return ops;
+    wb_error_set (err, "compute target '%s' is of kind '%s', which this Workbench cannot run",
+                  json_string_value (json_object_get (target, "name")), kind? kind: "?");
+    return NULL;
+}
+
+int
+wb_job_max (wb_store_t *store, const char *target)
+{
+    json_t *row = wb_store_compute_get (store, target, NULL);
+    int max_jobs = row? (int) json_integer_value (json_object_get (row, "max_jobs")): 0;
+    json_decref (row);
+    if (max_jobs <= 0) {
+        long cores = sysconf (_SC_NPROCESSORS_ONLN);
+        max_jobs = cores > 0? (int) cores: 1;
+    }
+    return max_jobs;
+}
+
+//  ---- Job folders ----
+
+static char *
+s_job_dir (const char *workspace, const char *id)
+{
+    return wb_sprintf ("%s/jobs/%s", workspace, id);
+}
+
+char *
+wb_job_log_path (wb_store_t *store, const char *id)
+{
+    return wb_sprintf ("%s/jobs/%s/output.log", wb_store_path (store), id);
+}
+
+static int
+s_mkdirs (const char *path)
+{
+    char *copy = wb_strdup (path);
+    for (char *slash = copy + 1; *slash; slash++)
+        if (*slash == '/') {
+            *slash = 0;
+            if (mkdir (copy, 0755) && errno != EEXIST) {
+                free (copy);
+                return -1;
+            }
+            *slash = '/';
+        }
+    int rc = mkdir (copy, 0755) && errno != EEXIST? -1: 0;
+    free (copy);
+    return rc;
+}
+
+static void
+s_remove_tree (const char *path)
+{
+    DIR *dir = opendir (path);
+    if (dir) {
+        struct dirent *entry;
+        while ((entry = readdir (dir))) {
+            if (streq (entry->d_name, ".") || streq (entry->d_name, ".."))
+                continue;
+            char *child = wb_sprintf ("%s/%s", path, entry->d_name);
+            struct stat info;
+            if (lstat (child, &info) == 0 && S_ISDIR (info.st_mode))
+                s_remove_tree (child);
+            else
+                unlink (child);
+            free (child);
+        }
+        closedir (dir);
+    }
+    rmdir (path);
+}
+
+//  ---- Script parameters ----
+
+char *
+wb_job_expand (const char *script, json_t *params, wb_error_t *err)
+{
+    wb_buf_t *out = wb_buf_new ();
+    const char *cursor = script;
+    while (*cursor) {
+        const char *open = strstr (cursor, "${{");
+        if (!open) {
+            wb_buf_puts (out, cursor);
+            break;
+        }
+        wb_buf_append (out, cursor, (size_t) (open - cursor));
+        const char *close = strstr (open, "}}");
+        if (!close) {
+            wb_buf_destroy (&out);
+            wb_error_set (err, "'${{' without '}}' in the script");
+            return NULL;
+        }
+        char *inner = wb_strndup (open + 3, (size_t) (close - open - 3));
+        char *name = inner;
+        while (isspace ((unsigned char) *name))
+            name++;
+        size_t size = strlen (name);
+        while (size && isspace ((unsigned char) name [size - 1]))
+            name [--size] = 0;
+        if (!wb_starts_with (name, "params.")) {
+            wb_error_set (err, "'${{%s}}' in the script: only ${{params.NAME}} can be used", name);
+            free (inner);
+            wb_buf_destroy (&out);
+            return NULL;
+        }
+        json_t *value = json_object_get (params, name + 7);
+        if (!value) {
+            wb_error_set (err, "the script uses ${{%s}} but no param '%s' was given "
+                          "(add --param %s=VALUE)", name, name + 7, name + 7);
+            free (inner);
+            wb_buf_destroy (&out);
+            return NULL;
+        }
+        wb_buf_puts (out, json_is_string (value)? json_string_value (value): "");
+        free (inner);
+        cursor = close + 2;
+    }
+    return wb_buf_detach (&out);
+}
+
+//  ---- The line protocol ----
+
+const char *
+wb_job_parse_line (const char *line, json_t *values, long *step)
+{
+    json_object_clear (values);
+    *step = -1;
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (wb_starts_with (line, "##"))
+        line += 2;
+    const char *kind = wb_starts_with (line, "metric ")? "metric"
+                     : wb_starts_with (line, "param ")? "param"
+                     : wb_starts_with (line, "tag ")? "tag": NULL;
+    if (!kind)
+        return NULL;
+    char *copy = wb_strdup (line + strlen (kind) + 1);
+    bool ok = true;
+    char *save = NULL;
+    for (char *word = strtok_r (copy, " \t\r\n", &save); word && ok;
+         word = strtok_r (NULL, " \t\r\n", &save)) {
+        char *equals = strchr (word, '=');
+        if (!equals || equals == word) {
+            ok = false;
+            break;
+        }
+        *equals = 0;
+        const char *text = equals + 1;
+        if (streq (kind, "metric")) {
+            char *end;
+            if (streq (word, "step")) {
+                long value = strtol (text, &end, 10);
+                ok = *text && !*end && value >= 0;
+                *step = value;
+            }
+            else {
+                double value = strtod (text, &end);
+                ok = *text && !*end;
+                json_object_set_new (values, word, json_real (value));
+            }
+        }
+        else
+            json_object_set_new (values, word, json_string (text));
+    }
+    free (copy);
+    if (!ok || json_object_size (values) == 0)
+        return NULL;
+    return kind;
+}
+
+//  ---- Submitting ----
+
+static bool
+s_env_name (const char *name)
+{
+    if (!*name || isdigit ((unsigned char) *name))
+        return false;
+    for (const char *c = name; *c; c++)
+        if (!(isalnum ((unsigned char) *c) || *c == '_'))
+            return false;
+    return true;
+}
+
+int
+wb_job_submit (wb_store_t *store, const wb_job_spec_t *spec, char *id, wb_error_t *err)
+{
+    assert (spec->script);
+    const char *target_name = spec->target? spec->target: "local";
+    json_t *target = wb_store_compute_get (store, target_name, err);
+    if (!target)
+        return -1;
+    const s_target_t *ops = s_target_ops (target, err);
+    const char *key;
+    json_t *value;
+    json_object_foreach (spec->params, key, value)
+        if (!s_env_name (key)) {
+            json_decref (target);
+            return wb_error_set (err, "param name '%s' must be letters, digits and _ "
+                                 "(it is also an environment variable)", key);
+        }
+    if (!ops) {
+        json_decref (target);
+        return -1;
+    }
+    char snapshot [65] = "";
+    if (spec->code_dir && wb_snapshot_take (store, spec->code_dir, snapshot, NULL, err)) {
+        json_decref (target);
+        return -1;
+    }
+    wb_run_spec_t run = { spec->experiment, spec->name, spec->kind? spec->kind: "job",
+                          "queued", spec->parent, target_name, spec->script, 0 };
+    if (wb_store_run_create (store, &run, id, err)) {
+        json_decref (target);
+        return -1;
+    }
+    json_t *job = json_pack ("{s:s, s:O, s:O, s:f, s:f}", "script", spec->script,
+        "env", spec->env? spec->env: json_object (),
+        "params", spec->params? spec->params: json_object (),
+        "timeout", spec->timeout, "grace", spec->grace > 0? spec->grace: WB_JOB_GRACE);
+    int rc = 0;
+    if ((spec->params && json_object_size (spec->params)
+         && wb_store_params (store, id, spec->params, err))
+    ||  (*snapshot && wb_store_run_set (store, id, "snapshot", snapshot, err))
+    ||  wb_store_job_add (store, id, target_name, job, err)
+    ||  ops->submit (store, id, target, spec->binary, err)) {
+        wb_store_run_status (store, id, "failed", err->text, NULL);
+        rc = -1;
+    }
+    json_decref (job);
+    json_decref (target);
+    return rc;
+}
+
+int
+wb_job_cancel (wb_store_t *store, const char *id, wb_error_t *err)
+{
+    char *status = wb_store_run_state (store, id, err);
+    if (!status)
+        return -1;
+    int rc = 0;
+    if (streq (status, "queued"))
+        rc = wb_store_run_status (store, id, "canceled", "canceled before it started", err);
+    else
+    if (streq (status, "starting") || streq (status, "running")) {
+        json_t *job = wb_store_job_get (store, id, err);
+        json_t *target = job? wb_store_compute_get (store,
+            json_string_value (json_object_get (job, "target")), err): NULL;
+        const s_target_t *ops = target? s_target_ops (target, err): NULL;
+        rc = ops && wb_store_run_status (store, id, "cancel_requested", NULL, err) == 0
+           ? ops->cancel (store, id, target, err): -1;
+        json_decref (target);
+        json_decref (job);
+    }
+    else
+    if (!streq (status, "cancel_requested"))
+        rc = wb_error_set (err, "run %s is %s already: there is nothing to cancel", id, status);
+    free (status);
+    return rc;
+}
+
+//  ---- The local target ----
+
+static int
+s_local_submit (wb_store_t *store, const char *id, json_t *target, const char *binary,
+                wb_error_t *err)
+{
+    (void) target;
+    char self_path [4096];
+    if (!binary) {
+        ssize_t size = readlink ("/proc/self/exe", self_path, sizeof (self_path) - 1);
+        if (size <= 0)
+            return wb_error_set (err, "cannot find the workbench binary to start the job");
+        self_path [size] = 0;
+        binary = self_path;
+    }
+    char *dir = s_job_dir (wb_store_path (store), id);
+    if (s_mkdirs (dir)) {
+        wb_error_set (err, "cannot create the job folder '%s': %s", dir, strerror (errno));
+        free (dir);
+        return -1;
+    }
+    char *supervisor_log = wb_sprintf ("%s/supervisor.log", dir);
+    free (dir);
+    //  Fork twice so the supervisor belongs to no one: it outlives the kernel
+    int report [2];
+    if (pipe2 (report, O_CLOEXEC)) {
+        free (supervisor_log);
+        return wb_error_set (err, "cannot start the job: %s", strerror (errno));
+    }
+    pid_t child = fork ();
+    if (child == 0) {
+        setsid ();
+        pid_t grandchild = fork ();
+        if (grandchild == 0) {
+            int null = open ("/dev/null", O_RDWR);
+            int log = open (supervisor_log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            dup2 (null, 0);
+            dup2 (null, 1);
+            dup2 (log >= 0? log: null, 2);
+            //  Nothing of the kernel's reaches the supervisor
+            for (int fd = 3; fd < 1024; fd++)
+                close (fd);
+            sigset_t none;
+            sigemptyset (&none);
+            sigprocmask (SIG_SETMASK, &none, NULL);
+            signal (SIGINT, SIG_IGN);       //  a Ctrl-C in a terminal is not for jobs
+            signal (SIGPIPE, SIG_DFL);
+            execl (binary, "workbench", "job-run", wb_store_path (store), id, (char *) NULL);
+            _exit (127);
+        }
+        ssize_t wrote = write (report [1], &grandchild, sizeof (grandchild));
+        _exit (wrote == sizeof (grandchild)? 0: 1);
+    }
+    close (report [1]);
+    free (supervisor_log);
+    pid_t supervisor = -1;
+    ssize_t got = child > 0? read (report [0], &supervisor, sizeof (supervisor)): -1;
+    close (report [0]);
+    if (child > 0)
+        waitpid (child, NULL, 0);
+    if (got != sizeof (supervisor) || supervisor <= 0)
+        return wb_error_set (err, "cannot start the job's supervisor: %s", strerror (errno));
+    return wb_store_run_set_owner (store, id, supervisor, err);
+}
+
+static int
+s_local_cancel (wb_store_t *store, const char *id, json_t *target, wb_error_t *err)
+{
+    (void) store; (void) id; (void) target; (void) err;
+    return 0;           //  the supervisor sees cancel_requested and stops the job
+}
+
+//  ---- The supervisor ----
+
+//  State of one supervised job.
+typedef struct {
+    wb_store_t *store;          //  the workspace
+    const char *id;             //  the run
+    int log_fd;                 //  the live log
+    wb_buf_t *lines [3];        //  partial lines of stdout, stderr, metrics
+    char tail [S_STDERR_TAIL];  //  the end of stderr, for the error text
+    size_t tail_size;           //  bytes in tail
+    json_t *keys;               //  metric keys the batch points at
+    wb_metric_t *batch;         //  metric points not yet written
+    size_t batch_size;          //  how many
+    size_t batch_room;          //  room for
+    double flushed_at;          //  when the batch was last written
+    json_t *values;             //  scratch for parsing lines
+    size_t bad_lines;           //  protocol lines that did not parse
+} s_job_t;
+
+static void
+s_log_write (s_job_t *job, const char *data, size_t size)
+{
+    while (size > 0) {
+        ssize_t wrote = write (job->log_fd, data, size);
+        if (wrote <= 0)
+            break;
+        data += wrote;
+        size -= (size_t) wrote;
+    }
+}
+
+static void
+s_flush_metrics (s_job_t *job)
+{
+    if (job->batch_size) {
+        wb_error_t err;
+        if (wb_store_log (job->store, job->id, job->batch, job->batch_size, &err)) {
+            char *line = wb_sprintf ("workbench: metrics lost: %s\n", err.text);
+            s_log_write (job, line, strlen (line));
+            free (line);
+        }
+        job->batch_size = 0;
+        json_array_clear (job->keys);
+    }
+    job->flushed_at = wb_time_mono ();
+}
+
+//  Act on one protocol line; false if it is not a record.
+static bool
+s_record (s_job_t *job, const char *line)
+{
+    long step;
+    const char *kind = wb_job_parse_line (line, job->values, &step);
+    if (!kind)
+        return false;
+    wb_error_t err;
+    if (streq (kind, "metric")) {
+        const char *key;
+        json_t *value;
+        double now = wb_time_now ();
+        json_object_foreach (job->values, key, value) {
+            if (job->batch_size == job->batch_room) {
+                job->batch_room = job->batch_room? job->batch_room * 2: 1024;
+                job->batch = wb_realloc (job->batch, job->batch_room * sizeof (wb_metric_t));
+            }
+            //  The key string lives in job->keys until the batch is written
+            json_t *kept = json_string (key);
+            json_array_append_new (job->keys, kept);
+            job->batch [job->batch_size++] = (wb_metric_t) {
+                json_string_value (kept), step, json_real_value (value), now };
+        }
+        if (job->batch_size >= S_FLUSH_POINTS)
+            s_flush_metrics (job);
+    }
+    else {
+        s_flush_metrics (job);
+        int rc = streq (kind, "param")? wb_store_params (job->store, job->id, job->values, &err)
+                                      : wb_store_tags (job->store, job->id, job->values, &err);
+        if (rc) {
+            char *text = wb_sprintf ("workbench: %s\n", err.text);
+            s_log_write (job, text, strlen (text));
+            free (text);
+        }
+    }
+    return true;
+}
+
+//  Take complete lines of stream index out of its buffer.
+static void
+s_lines (s_job_t *job, int index, bool final)
+{
+    wb_buf_t *buf = job->lines [index];
+    const char *data = wb_buf_data (buf);
+    size_t used = 0, size = wb_buf_size (buf);
+    while (used < size) {
+        const char *eol = memchr (data + used, '\n', size - used);
+        if (!eol && !final && size - used < 65536)
+            break;
+        size_t line_size = eol? (size_t) (eol - data - used) + 1: size - used;
+        char *line = wb_strndup (data + used, line_size);
+        if (index == 2) {
+            //  The metrics descriptor carries nothing but records
+            if (!s_record (job, line) && line [strspn (line, " \t\r\n")])
+                job->bad_lines++;
+        }
+        else
+        if (index == 1 || !wb_starts_with (line, "##") || !s_record (job, line))
+            s_log_write (job, line, line_size);
+        free (line);
+        used += line_size;
+    }
+    wb_buf_consume (buf, used);
+}
+
+static void
+s_keep_tail (s_job_t *job, const char *data, size_t size)
+{
+    if (size >= S_STDERR_TAIL) {
+        memcpy (job->tail, data + size - S_STDERR_TAIL, S_STDERR_TAIL);
+        job->tail_size = S_STDERR_TAIL;
+        return;
+    }
+    if (job->tail_size + size > S_STDERR_TAIL) {
+        size_t drop = job->tail_size + size - S_STDERR_TAIL;
+        memmove (job->tail, job->tail + drop, job->tail_size - drop);
+        job->tail_size -= drop;
+    }
+    memcpy (job->tail + job->tail_size, data, size);
+    job->tail_size += size;
+}
+
+//  Files under outputs/ become artifacts "outputs/...".
+static void
+s_keep_outputs (s_job_t *job, const char *root, const char *relative)
+{
+    char *path = *relative? wb_sprintf ("%s/%s", root, relative): wb_strdup (root);
+    DIR *dir = opendir (path);
+    if (dir) {
+        struct dirent *entry;
+        while ((entry = readdir (dir))) {
+            if (streq (entry->d_name, ".") || streq (entry->d_name, ".."))
+                continue;
+            char *child = *relative? wb_sprintf ("%s/%s", relative, entry->d_name)
+                                   : wb_strdup (entry->d_name);
+            char *full = wb_sprintf ("%s/%s", root, child);
+            struct stat info;
+            if (lstat (full, &info) == 0 && S_ISDIR (info.st_mode))
+                s_keep_outputs (job, root, child);
+            else
+            if (S_ISREG (info.st_mode)) {
+                char *name = wb_sprintf ("outputs/%s", child);
+                wb_error_t err;
+                if (wb_store_artifact_file (job->store, job->id, name, full, &err)) {
+                    char *line = wb_sprintf ("workbench: output %s not kept: %s\n", child, err.text);
+                    s_log_write (job, line, strlen (line));
+                    free (line);
+                }
+                free (name);
+            }
+            free (full);
+            free (child);
+        }
+        closedir (dir);
+    }
+    free (path);
+}
+
+//  Build the job's environment: "NAME=VALUE" strings, NULL-terminated.
+static char **
+s_environment (json_t *spec, const char *workspace, const char *id, const char *outputs,
+               const char *pylib)
+{
+    json_t *env = json_deep_copy (json_object_get (spec, "env"));
+    if (!json_is_object (env)) {
+        json_decref (env);
+        env = json_object ();
+        for (char **entry = environ; *entry; entry++) {
+            char *equals = strchr (*entry, '=');
+            if (equals) {
+                char *name = wb_strndup (*entry, (size_t) (equals - *entry));
+                json_object_set_new (env, name, json_string (equals + 1));
+                free (name);
+            }
+        }
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach (json_object_get (spec, "params"), key, value)
+        if (json_is_string (value))
+            json_object_set (env, key, value);
+    const char *python_path = json_string_value (json_object_get (env, "PYTHONPATH"));
+    char *joined = python_path && *python_path? wb_sprintf ("%s:%s", pylib, python_path)
+                                              : wb_strdup (pylib);
+    json_object_set_new (env, "PYTHONPATH", json_string (joined));
+    free (joined);
+    json_object_set_new (env, "PYTHONUNBUFFERED", json_string ("1"));
+    json_object_set_new (env, "WORKBENCH_RUN_ID", json_string (id));
+    json_object_set_new (env, "WORKBENCH_WORKSPACE", json_string (workspace));
+    json_object_set_new (env, "WORKBENCH_OUTPUTS", json_string (outputs));
+    json_object_set_new (env, "WORKBENCH_METRICS_FD", json_string ("3"));
+    char **array = wb_calloc (json_object_size (env) + 1, sizeof (char *));
+    size_t index = 0;
+    json_object_foreach (env, key, value)
+        array [index++] = wb_sprintf ("%s=%s", key, json_string_value (value)? json_string_value (value): "");
+    json_decref (env);
+    return array;
+}
+
+int
+wb_job_supervise (const char *path, const char *id)
+{
+    wb_error_t err;
+    wb_store_t *store = wb_store_open (path, false, &err);
+    if (!store) {
+        fprintf (stderr, "workbench job-run: %s\n", err.text);
+        return 1;
+    }
+    json_t *record = wb_store_job_get (store, id, &err);
+    if (!record) {
+        fprintf (stderr, "workbench job-run: %s\n", err.text);
+        wb_store_destroy (&store);
+        return 1;
+    }
+    json_t *spec = json_object_get (record, "spec");
+    const char *target = json_string_value (json_object_get (record, "target"));
+    wb_store_run_set_owner (store, id, getpid (), NULL);
+
+    //  Wait for a turn: oldest queued first, at most max_jobs at once
+    double delay = 0.002;
+    int claimed;
+    while ((claimed = wb_store_job_claim (store, id, wb_job_max (store, target), getpid (), &err)) == 0) {
+        usleep ((useconds_t) (delay * 1e6));
+        delay = delay < 0.05? delay * 2: 0.1;
+    }
+    if (claimed != 1) {
+        if (claimed < 0)
+            fprintf (stderr, "workbench job-run: %s\n", err.text);
+        json_decref (record);
+        wb_store_destroy (&store);
+        return claimed < 0? 1: 0;
+    }
+    //  A fresh folder with the code, an outputs folder, the live log
+    char *dir = s_job_dir (path, id);
+    char *code = wb_sprintf ("%s/code", dir);
+    char *outputs = wb_sprintf ("%s/outputs", dir);
+    char *pylib = wb_sprintf ("%s/lib", dir);
+    char *log_path = wb_sprintf ("%s/output.log", dir);
+    json_t *run = wb_store_run_get (store, id, NULL);
+    const char *snapshot = json_string_value (json_object_get (run, "snapshot"));
+    int rc = 0;
+    if (s_mkdirs (outputs) || s_mkdirs (pylib))
+        rc = wb_error_set (&err, "cannot create the job folder '%s': %s", dir, strerror (errno));
+    else
+    if (snapshot)
+        rc = wb_snapshot_restore (store, snapshot, code, &err);
+    else
+    if (s_mkdirs (code))
+        rc = wb_error_set (&err, "cannot create '%s': %s", code, strerror (errno));
+    for (const wb_embedded_t *file = wb_pylib; rc == 0 && file->name; file++) {
+        char *target_path = wb_sprintf ("%s/%s", pylib, file->name);
+        FILE *handle = fopen (target_path, "wb");
+        if (handle) {
+            fwrite (file->data, 1, file->size, handle);
+            fclose (handle);
+        }
+        free (target_path);
+    }
+    s_job_t job = { store, id, -1, { wb_buf_new (), wb_buf_new (), wb_buf_new () },
+                    "", 0, json_array (), NULL, 0, 0, wb_time_mono (), json_object (), 0 };
+    job.log_fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int pipes [3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+    for (int i = 0; rc == 0 && i < 3; i++)
+        if (pipe2 (pipes [i], O_CLOEXEC))
+            rc = wb_error_set (&err, "cannot create pipes for the job: %s", strerror (errno));
+    pid_t pid = -1;
+    if (rc == 0) {
+        char **env = s_environment (spec, path, id, outputs, pylib);
+        const char *script = json_string_value (json_object_get (spec, "script"));
+        pid = fork ();
+        if (pid == 0) {
+            setpgid (0, 0);
+            prctl (PR_SET_PDEATHSIG, SIGKILL);  //  the job dies with its supervisor
+            int null = open ("/dev/null", O_RDONLY);
+            dup2 (null, 0);
+            dup2 (pipes [0][1], 1);
+            dup2 (pipes [1][1], 2);
+            dup2 (pipes [2][1], 3);
+            if (chdir (code))
+                _exit (126);
+            signal (SIGINT, SIG_DFL);
+            char *argv [] = { "bash", "-c", (char *) (script? script: ""), "job", NULL };
+            execve ("/bin/bash", argv, env);
+            execvpe ("bash", argv, env);
+            _exit (127);
+        }
+        for (char **entry = env; *entry; entry++)
+            free (*entry);
+        free (env);
+        if (pid < 0)
+            rc = wb_error_set (&err, "cannot start the job: %s", strerror (errno));
+        else
+            setpgid (pid, pid);
+    }
+    for (int i = 0; i < 3; i++)
+        if (pipes [i][1] >= 0)
+            close (pipes [i][1]);
+    if (rc) {
+        wb_store_run_status (store, id, "failed", err.text, NULL);
+        for (int i = 0; i < 3; i++)
+            if (pipes [i][0] >= 0)
+                close (pipes [i][0]);
+    }
+    else {
+        wb_store_job_update (store, id, pid, -1, NULL);
+        wb_store_run_status (store, id, "running", NULL, NULL);
+    }
+
+    //  Watch it
+    double timeout = json_real_value (json_object_get (spec, "timeout"));
+    double grace = json_real_value (json_object_get (spec, "grace"));
+    if (grace <= 0)
+        grace = WB_JOB_GRACE;
+    double started = wb_time_mono (), checked = started, stop_at = 0, kill_at = 0;
+    const char *stop_reason = NULL;
+    int status = 0;
+    bool exited = rc != 0;
+    while (!exited) {
+        struct pollfd fds [3];
+        for (int i = 0; i < 3; i++)
+            fds [i] = (struct pollfd) { pipes [i][0], POLLIN, 0 };
+        poll (fds, 3, 50);
+        for (int i = 0; i < 3; i++) {
+            if (fds [i].revents & (POLLIN | POLLHUP)) {
+                char chunk [65536];
+                ssize_t got = read (pipes [i][0], chunk, sizeof (chunk));
+                if (got > 0) {
+                    wb_buf_append (job.lines [i], chunk, (size_t) got);
+                    if (i == 1)
+                        s_keep_tail (&job, chunk, (size_t) got);
+                    s_lines (&job, i, false);
+                }
+                else
+                if (got == 0) {
+                    close (pipes [i][0]);
+                    pipes [i][0] = -1;
+                }
+            }
+        }
+        double now = wb_time_mono ();
+        if (now - job.flushed_at >= S_FLUSH_SECONDS)
+            s_flush_metrics (&job);
+        if (!stop_reason && now - checked >= S_CHECK_SECONDS) {
+            checked = now;
+            char *state = wb_store_run_state (store, id, NULL);
+            if (state && streq (state, "cancel_requested"))
+                stop_reason = "canceled by the user";
+            free (state);
+        }
+        if (!stop_reason && timeout > 0 && now - started >= timeout)
+            stop_reason = "timed out";
+        if (stop_reason && stop_at == 0) {
+            stop_at = now;
+            kill_at = now + grace;
+            kill (-pid, SIGTERM);
+        }
+        if (kill_at && now >= kill_at) {
+            kill (-pid, SIGKILL);
+            kill_at = now + 3600;
+        }
+        if (waitpid (pid, &status, WNOHANG) == pid)
+            exited = true;
+    }
+    if (pid > 0) {
+        kill (-pid, SIGKILL);           //  what the job left running goes with it
+        //  Drain what is left without waiting on strays that hold the pipes
+        for (int round = 0; round < 20; round++) {
+            bool any = false;
+            for (int i = 0; i < 3; i++) {
+                if (pipes [i][0] < 0)
+                    continue;
+                struct pollfd fd = { pipes [i][0], POLLIN, 0 };
+                if (poll (&fd, 1, 0) > 0) {
+                    char chunk [65536];
+                    ssize_t got = read (pipes [i][0], chunk, sizeof (chunk));
+                    if (got > 0) {
+                        any = true;
+                        wb_buf_append (job.lines [i], chunk, (size_t) got);
+                        if (i == 1)
+                            s_keep_tail (&job, chunk, (size_t) got);
+                    }
+                }
+            }
+            if (!any)
+                break;
+        }
+        for (int i = 0; i < 3; i++) {
+            s_lines (&job, i, true);
+            if (pipes [i][0] >= 0)
+                close (pipes [i][0]);
+        }
+    }
+    s_flush_metrics (&job);
+    if (job.bad_lines) {
+        char *line = wb_sprintf ("workbench: %zu line%s on the metrics descriptor did not parse "
+            "(write 'metric key=value ... [step=N]')\n", job.bad_lines, job.bad_lines == 1? "": "s");
+        s_log_write (&job, line, strlen (line));
+        free (line);
+    }
+
+    //  Keep the outputs and the log, then say how it ended
+    if (pid > 0) {
+        int code_exit = WIFEXITED (status)? WEXITSTATUS (status): 128 + WTERMSIG (status);
+        wb_store_job_update (store, id, 0, code_exit, NULL);
+        if (!stop_reason)
+            wb_store_run_status (store, id, "finalizing", NULL, NULL);
+        s_keep_outputs (&job, outputs, "");
+        if (job.log_fd >= 0) {
+            close (job.log_fd);
+            job.log_fd = -1;
+        }
+        struct stat info;
+        if (stat (log_path, &info) == 0)
+            wb_store_artifact_file (store, id, "logs/output.log", log_path, NULL);
+        if (stop_reason) {
+            char *reason = streq (stop_reason, "timed out")
+                ? wb_sprintf ("timed out after %g s (--timeout)", timeout)
+                : wb_strdup (stop_reason);
+            if (wb_store_run_status (store, id, "canceled", reason, NULL))
+                wb_store_run_status (store, id, "failed", reason, NULL);
+            free (reason);
+        }
+        else
+        if (code_exit == 0)
+            wb_store_run_status (store, id, "completed", NULL, NULL);
+        else {
+            //  The error text: the tail of stderr, else the exit status
+            job.tail [job.tail_size < S_STDERR_TAIL? job.tail_size: S_STDERR_TAIL - 1] = 0;
+            char *text = job.tail;
+            while (*text == '\n')
+                text++;
+            size_t size = strlen (text);
+            while (size && (text [size - 1] == '\n' || text [size - 1] == ' '))
+                text [--size] = 0;
+            char *reason = size
+                ? wb_sprintf ("exit status %d: %s", code_exit, text)
+                : wb_sprintf ("exit status %d", code_exit);
+            wb_store_run_status (store, id, "failed", reason, NULL);
+            free (reason);
+        }
+    }
+    if (job.log_fd >= 0)
+        close (job.log_fd);
+    s_remove_tree (code);
+    s_remove_tree (outputs);
+    s_remove_tree (pylib);
+    unlink (log_path);
+    char *supervisor_log = wb_sprintf ("%s/supervisor.log", dir);
+    struct stat info;
+    if (stat (supervisor_log, &info) == 0 && info.st_size == 0)
+        unlink (supervisor_log);
+    free (supervisor_log);
+    rmdir (dir);
+
+    for (int i = 0; i < 3; i++)
+        wb_buf_destroy (&job.lines [i]);
+    json_decref (job.keys);
+    json_decref (job.values);
+    free (job.batch);
+    json_decref (run);
+    json_decref (record);
+    free (dir);
+    free (code);
+    free (outputs);
+    free (pylib);
+    free (log_path);
+    wb_store_destroy (&store);
+    return 0;
+}
+
+//  @selftest
+
+//  Wait until run id has ended; its final status (caller owns).
+static char *
+s_test_wait (wb_store_t *store, const char *id, double seconds)
+{
+    double until = wb_time_mono () + seconds;
+    while (wb_time_mono () < until) {
+        char *status = wb_store_run_state (store, id, NULL);
+        if (status && (streq (status, "completed") || streq (status, "failed")
+                    || streq (status, "canceled")))
+            return status;
+        free (status);
+        usleep (20000);
+    }
+    return wb_store_run_state (store, id, NULL);
+}
+
+//  When run id got its slot: the time of its move to "starting".
+static double
+s_test_claimed_at (wb_store_t *store, const char *id)
+{
+    json_t *events = wb_store_events (store, id, 0, NULL);
+    double when = 0;
+    size_t index;
+    json_t *event;
+    json_array_foreach (events, index, event) {
+        const char *to = json_string_value (json_object_get (json_object_get (event, "detail"), "to"));
+        if (to && streq (to, "starting"))
+            when = json_real_value (json_object_get (event, "time"));
+    }
+    json_decref (events);
+    return when;
+}
+
+void
+wb_job_test (bool verbose)
+{
+    wb_error_t err;
+    //  ${{params.NAME}}
+    json_t *params = json_pack ("{s:s, s:s}", "lr", "0.1", "epochs", "3");
+    char *text = wb_job_expand ("train --lr ${{params.lr}} -n ${{ params.epochs }}", params, &err);
+    assert (text && streq (text, "train --lr 0.1 -n 3"));
+    free (text);
+    assert (!wb_job_expand ("x ${{params.nope}}", params, &err));
+    assert (strstr (err.text, "--param nope=VALUE"));
+    assert (!wb_job_expand ("x ${{inputs.data}}", params, &err));
+    assert (!wb_job_expand ("x ${{params.lr", params, &err));
+
+    //  The line protocol
+    json_t *values = json_object ();
+    long step;
+    assert (streq (wb_job_parse_line ("metric loss=0.5 acc=1e-1 step=3\n", values, &step), "metric"));
+    assert (step == 3 && json_real_value (json_object_get (values, "acc")) == 0.1);
+    assert (streq (wb_job_parse_line ("##param lr=0.1", values, &step), "param"));
+    assert (streq (json_string_value (json_object_get (values, "lr")), "0.1"));
+    assert (!wb_job_parse_line ("metric loss=high", values, &step));
+    assert (!wb_job_parse_line ("metric step=-1 loss=1", values, &step));
+    assert (!wb_job_parse_line ("hello world", values, &step));
+    assert (!wb_job_parse_line ("metric", values, &step));
+    json_decref (values);
+
+    //  Real jobs need the workbench binary, beside this one
+    char self_path [4096];
+    ssize_t size = readlink ("/proc/self/exe", self_path, sizeof (self_path) - 1);
+    assert (size > 0);
+    self_path [size] = 0;
+    *strrchr (self_path, '/') = 0;
+    char *binary = wb_sprintf ("%s/workbench", self_path);
+    if (access (binary, X_OK)) {
+        if (verbose)
+            printf ("(no %s: real jobs not tried)\n", binary);
+        free (binary);
+        json_decref (params);
+        return;
+    }
+    char scratch [] = "/tmp/wb-job-XXXXXX";
+    assert (mkdtemp (scratch));
+    char *code = wb_sprintf ("%s/code", scratch);
+    char *cmd = wb_sprintf ("mkdir -p '%s' && cat > '%s/train.py' <<'PY'\n"
+        "import os, sys, workbench\n"
+        "workbench.param(optimizer='adam')\n"
+        "for step in range(100):\n"
+        "    workbench.log(loss=1.0 / (step + 1), step=step)\n"
+        "open(os.path.join(workbench.outputs(), 'model.txt'), 'w').write('weights ' + sys.argv[1])\n"
+        "print('trained')\n"
+        "PY\n", code, code);
+    assert (system (cmd) == 0);
+    free (cmd);
+    char *ws = wb_sprintf ("%s/ws", scratch);
+    wb_store_t *store = wb_store_open (ws, true, &err);
+    assert (store);
+    assert (wb_job_max (store, "local") >= 1);
+
+    //  A Python job logging 100 metrics and writing an output
+    wb_job_spec_t spec = { NULL, "py", NULL, NULL, NULL,
+        "python3 train.py ${{params.lr}}\necho '##metric final=0.01'\necho bye >&2",
+        params, NULL, code, 0, 0, binary };
+    char *script = wb_job_expand (spec.script, params, &err);
+    spec.script = script;
+    char id [9];
+    assert (wb_job_submit (store, &spec, id, &err) == 0);
+    char *status = s_test_wait (store, id, 20);
+    assert (status && streq (status, "completed"));
+    free (status);
+    json_t *run = wb_store_run_get (store, id, &err);
+    json_t *loss = json_object_get (json_object_get (run, "metrics"), "loss");
+    assert (json_integer_value (json_object_get (loss, "count")) == 100);
+    assert (json_integer_value (json_object_get (json_object_get (
+        json_object_get (run, "metrics"), "final"), "count")) == 1);
+    assert (streq (json_string_value (json_object_get (json_object_get (run, "params"), "optimizer")), "adam"));
+    assert (streq (json_string_value (json_object_get (json_object_get (run, "params"), "lr")), "0.1"));
+    assert (json_is_string (json_object_get (run, "snapshot")));
+    json_t *artifacts = json_object_get (run, "artifacts");
+    assert (json_array_size (artifacts) == 2);
+    assert (streq (json_string_value (json_object_get (json_array_get (artifacts, 0), "path")), "logs/output.log"));
+    assert (streq (json_string_value (json_object_get (json_array_get (artifacts, 1), "path")), "outputs/model.txt"));
+    char *log = wb_store_blob_path (store, json_string_value (json_object_get (json_array_get (artifacts, 0), "hash")));
+    char *log_text = wb_file_read (log, NULL);
+    assert (log_text && strstr (log_text, "trained\n") && strstr (log_text, "bye\n"));
+    assert (!strstr (log_text, "##metric"));        //  records are not log lines
+    free (log_text);
+    free (log);
+    char *dir = s_job_dir (ws, id);
+    assert (access (dir, F_OK) != 0);               //  the job folder is gone
+    free (dir);
+    json_decref (run);
+    free (script);
+
+    //  A failing job: failed, with the tail of stderr
+    wb_job_spec_t failing = { NULL, "fails", NULL, NULL, NULL,
+        "echo starting; echo 'ValueError: bad data' >&2; exit 3", NULL, NULL, NULL, 0, 0, binary };
+    assert (wb_job_submit (store, &failing, id, &err) == 0);
+    status = s_test_wait (store, id, 10);
+    assert (streq (status, "failed"));
+    free (status);
+    run = wb_store_run_get (store, id, &err);
+    assert (strstr (json_string_value (json_object_get (run, "error")), "exit status 3: ValueError: bad data"));
+    json_decref (run);
+
+    //  A job that runs too long, and one that ignores SIGTERM
+    wb_job_spec_t slow = { NULL, "slow", NULL, NULL, NULL, "sleep 30", NULL, NULL, NULL, 0.3, 0.3, binary };
+    assert (wb_job_submit (store, &slow, id, &err) == 0);
+    double start = wb_time_mono ();
+    status = s_test_wait (store, id, 10);
+    assert (streq (status, "canceled"));
+    free (status);
+    assert (wb_time_mono () - start < 5);
+    run = wb_store_run_get (store, id, &err);
+    assert (strstr (json_string_value (json_object_get (run, "error")), "timed out"));
+    json_decref (run);
+    wb_job_spec_t stubborn = { NULL, "stubborn", NULL, NULL, NULL,
+        "trap '' TERM; echo ready; for i in $(seq 300); do sleep 0.1; done", NULL, NULL, NULL, 0, 0.5, binary };
+    assert (wb_job_submit (store, &stubborn, id, &err) == 0);
+    double until = wb_time_mono () + 10;
+    while (wb_time_mono () < until) {
+        char *state = wb_store_run_state (store, id, NULL);
+        bool running = streq (state, "running");
+        free (state);
+        if (running)
+            break;
+        usleep (20000);
+    }
+    usleep (200000);
+    start = wb_time_mono ();
+    assert (wb_job_cancel (store, id, &err) == 0);
+    status = s_test_wait (store, id, 10);
+    assert (streq (status, "canceled"));
+    free (status);
+    double took = wb_time_mono () - start;
+    assert (took >= 0.4 && took < 5);               //  the grace period, then SIGKILL
+    assert (wb_job_cancel (store, id, &err) == -1);
+    assert (strstr (err.text, "nothing to cancel"));
+
+    //  20 jobs on a limit of 2: never more than 2 at once, started in order
+    assert (wb_store_compute_set_max (store, "local", 2, &err) == 0);
+    assert (wb_job_max (store, "local") == 2);
+    char ids [20][9];
+    for (int i = 0; i < 20; i++) {
+        wb_job_spec_t quick = { "queue", NULL, NULL, NULL, NULL, "sleep 0.15", NULL, NULL, NULL, 0, 0, binary };
+        assert (wb_job_submit (store, &quick, ids [i], &err) == 0);
+    }
+    double starts [20], ends [20];
+    for (int i = 0; i < 20; i++) {
+        status = s_test_wait (store, ids [i], 30);
+        assert (streq (status, "completed"));
+        free (status);
+        run = wb_store_run_get (store, ids [i], &err);
+        starts [i] = s_test_claimed_at (store, ids [i]);
+        ends [i] = json_real_value (json_object_get (run, "ended"));
+        json_decref (run);
+    }
+    for (int i = 1; i < 20; i++)
+        assert (starts [i] >= starts [i - 1]);      //  slots go in submission order
+    for (int i = 0; i < 20; i++) {
+        int overlapping = 0;
+        for (int j = 0; j < 20; j++)
+            if (starts [j] <= starts [i] && ends [j] > starts [i])
+                overlapping++;
+        assert (overlapping <= 2);
+    }
+    assert (wb_store_compute_set_max (store, "nowhere", 2, &err) == -1);
+
+    wb_store_destroy (&store);
+    json_decref (params);
+    free (ws);
+    free (code);
+    free (binary);
+    cmd = wb_sprintf ("rm -rf '%s'", scratch);
+    assert (system (cmd) == 0);
+    free (cmd);
+}
+//  @end
