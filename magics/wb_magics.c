@@ -19,6 +19,7 @@
 #include "wb_magics.h"
 #include "wb_builtin.h"
 #include "wb_tracking.h"
+#include "wb_jobs.h"
 #include "wb_args.h"
 #include "wb_util.h"
 
@@ -151,6 +152,35 @@ static const wb_magic_t s_magics [] = {
       "Delete a run with its params, metrics, tags and artifact records, and\n"
       "the artifact files no other run uses. Asks for confirmation unless\n"
       "--yes is given." },
+    { "job", wb_magic_job, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+      "%%job [--name N] [--experiment E] [--compute local] [--code DIR] [--param K=V ...] [--env K=V ...] [--timeout SECONDS] [--no-wait]  |  %job list|show|logs|wait|cancel RUN [--follow]",
+      "%%job runs the cell body (a bash script: python3 train.py, any program) as\n"
+      "a tracked run on a compute target (local: a process pool on this\n"
+      "machine, at most one job per core unless %compute says otherwise; more\n"
+      "wait in order). The job runs in its own process group, in a fresh folder\n"
+      "made from a snapshot of --code (default: the notebook's folder, without\n"
+      "the workspace, .git and what .workbenchignore names; --no-code for an\n"
+      "empty folder), with the session's environment plus --env.\n"
+      "--param NAME=VALUE is recorded on the run, replaces ${{params.NAME}} in\n"
+      "the body and is an environment variable NAME in the job.\n"
+      "Metrics: `workbench log loss=0.3 --step 5` from the job, or the line\n"
+      "protocol: print `##metric loss=0.3 step=5` (also ##param, ##tag), or\n"
+      "write `metric loss=0.3 step=5` lines to the descriptor in\n"
+      "$WORKBENCH_METRICS_FD; Python: `import workbench; workbench.log(loss=0.3,\n"
+      "step=5)` (stdlib only, on the job's PYTHONPATH).\n"
+      "Files written to $WORKBENCH_OUTPUTS become the run's artifacts\n"
+      "(outputs/...), the log becomes logs/output.log.\n"
+      "The cell shows one live display (status, time, metrics, log tail) until\n"
+      "the job ends; interrupting the cell cancels the job (SIGTERM, SIGKILL 3 s\n"
+      "later). --no-wait returns at once and the job carries on, even if the\n"
+      "kernel stops. --timeout SECONDS cancels a job that runs longer. A\n"
+      "non-zero exit fails the run with the tail of stderr as its error.\n"
+      "%job list shows jobs; %job show RUN, %job logs RUN [--follow], %job wait\n"
+      "RUN (an interrupt stops waiting, not the job), %job cancel RUN." },
+    { "compute", wb_magic_compute, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      "%compute [NAME] [--max-jobs N]",
+      "List compute targets with their job limits and how many jobs run and\n"
+      "wait on each; --max-jobs N sets a target's limit (0: one per core)." },
     { NULL, NULL, 0, 0, 0, NULL, NULL }
 };
 
@@ -613,8 +643,14 @@ s_complete_args (wb_magics_t *self, const wb_magic_t *magic, const char *line,
     wb_store_t *store = kind == WB_ARGS_PATH || kind == WB_ARGS_WORDS
                       ? NULL: wb_magics_store (self, NULL);
     if (kind == WB_ARGS_WORDS) {
-        //  "%run start|end ...": the words between the name and a blank
-        const char *usage = strchr (magic->usage, ' ');
+        //  "%run start|end ...": the words after the line form of the name
+        char *form = wb_sprintf ("%%%s ", magic->name);
+        const char *usage = magic->usage;
+        while ((usage = strstr (usage, form)) && usage > magic->usage && usage [-1] == '%')
+            usage += strlen (form);
+        if (usage)
+            usage += strlen (form) - 1;
+        free (form);
         if (usage) {
             size_t size = strcspn (usage + 1, " [");
             char *choices = wb_strndup (usage + 1, size);

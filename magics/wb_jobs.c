@@ -1,0 +1,564 @@
+/*  wb_jobs - the job magics: %%job submits a cell as a tracked run on a
+    compute target and draws it live; %job lists, shows, follows, waits
+    for and cancels jobs; %compute shows and sets compute targets
+*/
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "wb_jobs.h"
+#include "wb_tracking.h"
+#include "wb_job.h"
+#include "wb_render.h"
+#include "wb_args.h"
+#include "wb_interrupt.h"
+#include "wb_util.h"
+
+#define S_REFRESH      0.3      //  seconds between live updates
+#define S_TAIL_LINES   12       //  log lines in the live display
+#define S_GIVE_UP      15.0     //  seconds to wait for a canceled job to end
+
+static bool
+s_final (const char *status)
+{
+    return streq (status, "completed") || streq (status, "failed") || streq (status, "canceled");
+}
+
+//  The last lines of text (a pointer into it).
+static const char *
+s_tail (const char *text, size_t size, int lines)
+{
+    const char *start = text + size;
+    if (start > text && start [-1] == '\n')
+        start--;
+    int seen = 0;
+    while (start > text) {
+        if (start [-1] == '\n' && ++seen == lines)
+            break;
+        start--;
+    }
+    return start;
+}
+
+//  The job's log so far: the live file while it runs, the artifact after.
+static char *
+s_job_log (wb_store_t *store, const char *id, json_t *run, size_t *size)
+{
+    char *path = wb_job_log_path (store, id);
+    char *text = wb_file_read (path, size);
+    free (path);
+    if (text)
+        return text;
+    size_t index;
+    json_t *artifact;
+    json_array_foreach (json_object_get (run, "artifacts"), index, artifact)
+        if (streq (json_string_value (json_object_get (artifact, "path")), "logs/output.log")) {
+            char *blob = wb_store_blob_path (store, json_string_value (json_object_get (artifact, "hash")));
+            text = wb_file_read (blob, size);
+            free (blob);
+            return text;
+        }
+    *size = 0;
+    return wb_strdup ("");
+}
+
+//  The live picture of a job: header, metrics (table and small charts),
+//  the tail of its log.
+static json_t *
+s_job_bundle (wb_store_t *store, const char *id, json_t *run, const char *note)
+{
+    const char *status = json_string_value (json_object_get (run, "status"));
+    double started = json_is_number (json_object_get (run, "started"))
+                   ? json_number_value (json_object_get (run, "started")): NAN;
+    double ended = json_is_number (json_object_get (run, "ended"))
+                 ? json_number_value (json_object_get (run, "ended")): NAN;
+    char elapsed [32] = "";
+    if (!isnan (started))
+        wb_tracking_duration ((isnan (ended)? wb_time_now (): ended) - started, elapsed, sizeof (elapsed));
+    wb_buf_t *plain = wb_buf_new ();
+    wb_buf_t *html = wb_buf_new ();
+    wb_buf_printf (plain, "Job %s (%s) · %s%s%s%s%s\n",
+        json_string_value (json_object_get (run, "name")), id, status,
+        *elapsed? " · ": "", elapsed, note? " · ": "", note? note: "");
+    wb_buf_puts (html, "<div><b>Job ");
+    wb_buf_html (html, json_string_value (json_object_get (run, "name")));
+    wb_buf_printf (html, "</b> <code>%s</code> · <b>", id);
+    wb_buf_html (html, status);
+    wb_buf_printf (html, "</b>%s%s", *elapsed? " · ": "", elapsed);
+    if (note) {
+        wb_buf_puts (html, " · ");
+        wb_buf_html (html, note);
+    }
+    wb_buf_puts (html, "</div>");
+    const char *error = json_string_value (json_object_get (run, "error"));
+    if (error && *error) {
+        wb_buf_printf (plain, "error: %s\n", error);
+        wb_buf_puts (html, "<div style=\"color:#b00020\">error: ");
+        wb_buf_html (html, error);
+        wb_buf_puts (html, "</div>");
+    }
+    //  Metrics: latest values, and a small chart of each
+    json_t *metrics = json_object_get (run, "metrics");
+    if (json_object_size (metrics)) {
+        wb_table_t *table = wb_table_new (NULL);
+        wb_table_column (table, "metric", WB_ALIGN_LEFT);
+        wb_table_column (table, "latest", WB_ALIGN_RIGHT);
+        wb_table_column (table, "step", WB_ALIGN_RIGHT);
+        wb_table_column (table, "min", WB_ALIGN_RIGHT);
+        wb_table_column (table, "max", WB_ALIGN_RIGHT);
+        const char *key;
+        json_t *metric;
+        json_object_foreach (metrics, key, metric) {
+            wb_table_row (table);
+            wb_table_cell (table, key);
+            json_t *value = json_object_get (metric, "value");
+            wb_table_number (table, json_is_number (value)? json_number_value (value): NAN);
+            wb_table_number (table, (double) json_integer_value (json_object_get (metric, "step")));
+            value = json_object_get (metric, "min");
+            wb_table_number (table, json_is_number (value)? json_number_value (value): NAN);
+            value = json_object_get (metric, "max");
+            wb_table_number (table, json_is_number (value)? json_number_value (value): NAN);
+        }
+        char *text = wb_table_plain (table);
+        wb_buf_puts (plain, text);
+        free (text);
+        text = wb_table_html (table);
+        wb_buf_puts (html, text);
+        free (text);
+        wb_table_destroy (&table);
+        wb_buf_puts (html, "<div>");
+        int charts = 0;
+        json_object_foreach (metrics, key, metric) {
+            if (charts++ == 4)
+                break;
+            double *steps, *values;
+            size_t count;
+            if (wb_store_history (store, id, key, &steps, &values, NULL, &count, NULL))
+                continue;
+            wb_chart_t *chart = wb_chart_new (key, NULL, NULL);
+            wb_chart_set_size (chart, 260, 150);
+            wb_chart_set_max_points (chart, 200);
+            wb_chart_series (chart, key, steps, values, count);
+            char *svg = wb_chart_svg (chart);
+            wb_buf_puts (html, "<span style=\"display:inline-block\">");
+            wb_buf_puts (html, svg);
+            wb_buf_puts (html, "</span>");
+            free (svg);
+            wb_chart_destroy (&chart);
+            free (steps);
+            free (values);
+        }
+        wb_buf_puts (html, "</div>");
+    }
+    //  The end of the log
+    size_t size;
+    char *log = s_job_log (store, id, run, &size);
+    const char *tail = s_tail (log, size, S_TAIL_LINES);
+    if (*tail) {
+        wb_buf_puts (plain, tail);
+        if (tail [strlen (tail) - 1] != '\n')
+            wb_buf_puts (plain, "\n");
+        wb_buf_puts (html, "<pre style=\"max-height:16em;overflow:auto\">");
+        wb_buf_html (html, tail);
+        wb_buf_puts (html, "</pre>");
+    }
+    free (log);
+    size_t artifacts = json_array_size (json_object_get (run, "artifacts"));
+    if (s_final (status)) {
+        wb_buf_printf (plain, "%zu artifact%s · %%show %s for everything\n",
+                       artifacts, artifacts == 1? "": "s", id);
+        wb_buf_printf (html, "<div>%zu artifact%s · <code>%%show %s</code> for everything</div>",
+                       artifacts, artifacts == 1? "": "s", id);
+    }
+    json_t *bundle = wb_bundle_new (wb_buf_data (plain));
+    wb_bundle_set (bundle, "text/html", wb_buf_data (html));
+    wb_buf_destroy (&plain);
+    wb_buf_destroy (&html);
+    return bundle;
+}
+
+int
+wb_jobs_watch (wb_magics_t *self, const char *id, bool cancel_on_interrupt, wb_out_t *out)
+{
+    wb_store_t *store = wb_magics_store (self, out);
+    if (!store)
+        return -1;
+    char *display_id = wb_sprintf ("wb-job-%s", id);
+    wb_error_t err;
+    json_t *run = wb_store_run_get (store, id, &err);
+    if (!run) {
+        wb_out_error (out, "JobError", "%s", err.text);
+        free (display_id);
+        return -1;
+    }
+    wb_out_display_new (out, s_job_bundle (store, id, run, NULL), display_id);
+    const char *note = NULL;
+    double canceled_at = 0;
+    bool stopped_watching = false;
+    while (!s_final (json_string_value (json_object_get (run, "status")))) {
+        double until = wb_time_mono () + S_REFRESH;
+        while (wb_time_mono () < until && !wb_interrupt_pending ())
+            usleep (10000);
+        if (wb_interrupt_pending ()) {
+            wb_interrupt_clear ();
+            if (!cancel_on_interrupt) {
+                stopped_watching = true;
+                break;
+            }
+            if (!canceled_at) {
+                if (wb_job_cancel (store, id, &err) == 0)
+                    note = "canceling";
+                canceled_at = wb_time_mono ();
+            }
+        }
+        if (canceled_at && wb_time_mono () - canceled_at > S_GIVE_UP)
+            break;
+        json_t *fresh = wb_store_run_get (store, id, NULL);
+        if (fresh) {
+            json_decref (run);
+            run = fresh;
+        }
+        wb_out_update_new (out, s_job_bundle (store, id, run, note), display_id);
+    }
+    const char *status = json_string_value (json_object_get (run, "status"));
+    wb_out_update_new (out, s_job_bundle (store, id, run, stopped_watching? "still running": NULL), display_id);
+    int rc = 0;
+    if (stopped_watching)
+        wb_out_printf (out, "Stopped watching job %s; it carries on (%%job wait %s)\n", id, id);
+    else
+    if (canceled_at) {
+        wb_out_error (out, "Interrupted", "job %s was canceled", id);
+        rc = -1;
+    }
+    else
+    if (!streq (status, "completed")) {
+        const char *error = json_string_value (json_object_get (run, "error"));
+        wb_out_error (out, "JobError", "job %s %s%s%s", id, status,
+                      error? ": ": "", error? error: "");
+        rc = -1;
+    }
+    json_decref (run);
+    free (display_id);
+    return rc;
+}
+
+//  ---- %%job ----
+
+static int
+s_submit (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    static const wb_opt_t opts [] = {
+        { "name", 'n', WB_OPT_VALUE }, { "experiment", 'e', WB_OPT_VALUE },
+        { "compute", 'c', WB_OPT_VALUE }, { "code", 0, WB_OPT_VALUE },
+        { "param", 'p', WB_OPT_MULTI }, { "env", 0, WB_OPT_MULTI },
+        { "timeout", 't', WB_OPT_VALUE }, { "no-wait", 0, WB_OPT_BOOL },
+        { "no-code", 0, WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
+    };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    int rc = 0;
+    double timeout = 0;
+    json_t *params = json_object (), *env = json_object ();
+    if (wb_args_npos (args))
+        rc = wb_magics_usage (call, out, "unexpected '%s': the command goes in the cell body",
+                              wb_args_pos (args, 0));
+    else
+    if (!*call->body || !call->body [strspn (call->body, " \t\r\n")])
+        rc = wb_magics_usage (call, out, "the cell body is the job's command: it is empty");
+    else
+    if (wb_args_has (args, "timeout")
+    &&  (wb_args_double (wb_args_get (args, "timeout"), "--timeout", &timeout, &err) || timeout <= 0))
+        rc = wb_magics_usage (call, out, "--timeout wants seconds > 0, got '%s'", wb_args_get (args, "timeout"));
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        const char *flag = pass == 0? "param": "env";
+        json_t *into = pass == 0? params: env;
+        for (size_t i = 0; rc == 0 && i < wb_args_count (args, flag); i++) {
+            const char *value;
+            char *key = wb_args_kv (wb_args_nth (args, flag, i), &value);
+            if (!key)
+                rc = wb_magics_usage (call, out, "--%s wants NAME=VALUE, got '%s'", flag,
+                                      wb_args_nth (args, flag, i));
+            else
+                json_object_set_new (into, key, json_string (value));
+            free (key);
+        }
+    }
+    char *script = rc == 0? wb_job_expand (call->body, params, &err): NULL;
+    if (rc == 0 && !script) {
+        wb_out_error (out, "UsageError", "%s", err.text);
+        rc = -1;
+    }
+    wb_store_t *store = rc == 0? wb_magics_store (self, out): NULL;
+    if (rc == 0 && !store)
+        rc = -1;
+    char *code = NULL;
+    if (rc == 0 && !wb_args_has (args, "no-code")) {
+        code = wb_args_has (args, "code")
+             ? wb_shell_path (wb_magics_shell (self), wb_args_get (args, "code"))
+             : wb_strdup (wb_magics_home (self));
+    }
+    char id [9] = "";
+    if (rc == 0) {
+        //  The job sees the session's environment, then --env on top
+        json_t *job_env = json_object ();
+        for (char **entry = wb_shell_environ (wb_magics_shell (self)); *entry; entry++) {
+            char *equals = strchr (*entry, '=');
+            if (equals) {
+                char *name = wb_strndup (*entry, (size_t) (equals - *entry));
+                json_object_set_new (job_env, name, json_string (equals + 1));
+                free (name);
+            }
+        }
+        json_object_update (job_env, env);
+        const char *experiment = wb_args_has (args, "experiment")
+                               ? wb_args_get (args, "experiment"): wb_magics_experiment (self);
+        wb_job_spec_t spec = { experiment, wb_args_get (args, "name"), "job", NULL,
+                               wb_args_get (args, "compute"), script, params, job_env,
+                               code, timeout, 0, NULL };
+        if (wb_job_submit (store, &spec, id, &err)) {
+            wb_out_error (out, "JobError", "%s", err.text);
+            rc = -1;
+        }
+        json_decref (job_env);
+    }
+    if (rc == 0) {
+        if (wb_args_has (args, "no-wait"))
+            wb_out_printf (out, "Submitted job %s to %s: %%job logs %s --follow, %%job wait %s, "
+                           "%%job cancel %s\n", id, wb_args_has (args, "compute")
+                           ? wb_args_get (args, "compute"): "local", id, id, id);
+        else
+            rc = wb_jobs_watch (self, id, true, out);
+    }
+    free (code);
+    free (script);
+    json_decref (params);
+    json_decref (env);
+    wb_args_destroy (&args);
+    return rc;
+}
+
+//  ---- %job list|show|logs|wait|cancel ----
+
+static int
+s_list (wb_magics_t *self, wb_args_t *args, wb_out_t *out)
+{
+    wb_store_t *store = wb_magics_store (self, out);
+    if (!store)
+        return -1;
+    wb_error_t err;
+    json_t *runs = wb_store_runs (store, NULL, "kind = 'job'", NULL,
+                                  wb_args_has (args, "all")? 0: 50, &err);
+    if (!runs) {
+        wb_out_error (out, "JobError", "%s", err.text);
+        return -1;
+    }
+    char caption [64];
+    snprintf (caption, sizeof (caption), "%zu job%s", json_array_size (runs),
+              json_array_size (runs) == 1? "": "s");
+    wb_table_t *table = wb_table_new (caption);
+    wb_table_column (table, "id", WB_ALIGN_LEFT);
+    wb_table_column (table, "name", WB_ALIGN_LEFT);
+    wb_table_column (table, "experiment", WB_ALIGN_LEFT);
+    wb_table_column (table, "status", WB_ALIGN_LEFT);
+    wb_table_column (table, "submitted", WB_ALIGN_LEFT);
+    wb_table_column (table, "duration", WB_ALIGN_RIGHT);
+    size_t index;
+    json_t *run;
+    json_array_foreach (runs, index, run) {
+        char when [32], duration [32] = "";
+        wb_tracking_when (json_number_value (json_object_get (run, "created")), when, sizeof (when));
+        json_t *started = json_object_get (run, "started"), *ended = json_object_get (run, "ended");
+        if (json_is_number (started))
+            wb_tracking_duration ((json_is_number (ended)? json_number_value (ended): wb_time_now ())
+                                  - json_number_value (started), duration, sizeof (duration));
+        wb_table_row (table);
+        wb_table_cell (table, json_string_value (json_object_get (run, "id")));
+        wb_table_cell (table, json_string_value (json_object_get (run, "name")));
+        wb_table_cell (table, json_string_value (json_object_get (run, "experiment")));
+        wb_table_cell (table, json_string_value (json_object_get (run, "status")));
+        wb_table_cell (table, when);
+        wb_table_cell (table, duration);
+    }
+    wb_out_display_new (out, wb_table_bundle (table), NULL);
+    wb_table_destroy (&table);
+    json_decref (runs);
+    return 0;
+}
+
+static int
+s_logs (wb_magics_t *self, const char *id, bool follow, wb_out_t *out)
+{
+    wb_store_t *store = wb_magics_store (self, out);
+    size_t sent = 0;
+    while (true) {
+        json_t *run = wb_store_run_get (store, id, NULL);
+        if (!run)
+            return -1;
+        bool over = s_final (json_string_value (json_object_get (run, "status")));
+        size_t size;
+        char *log = s_job_log (store, id, run, &size);
+        if (size > sent) {
+            wb_out_stream (out, "stdout", log + sent, size - sent);
+            sent = size;
+        }
+        free (log);
+        json_decref (run);
+        if (!follow || over)
+            break;
+        double until = wb_time_mono () + S_REFRESH;
+        while (wb_time_mono () < until && !wb_interrupt_pending ())
+            usleep (10000);
+        if (wb_interrupt_pending ()) {
+            wb_interrupt_clear ();
+            wb_out_printf (out, "\n(stopped following; the job carries on)\n");
+            break;
+        }
+    }
+    return 0;
+}
+
+static int
+s_job_command (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    static const wb_opt_t opts [] = {
+        { "follow", 'f', WB_OPT_BOOL }, { "all", 'a', WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
+    };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "";
+    static const char *verbs [] = { "list", "show", "logs", "wait", "cancel", NULL };
+    const char **known = verbs;
+    while (*known && !streq (*known, verb))
+        known++;
+    int rc = 0;
+    if (!*known)
+        rc = wb_magics_usage (call, out, "say list, show, logs, wait or cancel");
+    else
+    if (streq (verb, "list"))
+        rc = wb_args_npos (args) == 1? s_list (self, args, out)
+           : wb_magics_usage (call, out, "%%job list takes no run");
+    else
+    if (wb_args_npos (args) != 2)
+        rc = wb_magics_usage (call, out, "%%job %s takes one run id or name", verb);
+    else
+    if (wb_args_has (args, "follow") && !streq (verb, "logs"))
+        rc = wb_magics_usage (call, out, "--follow goes with %%job logs");
+    else {
+        wb_store_t *store = wb_magics_store (self, out);
+        char *id = store? wb_store_run_resolve (store, wb_args_pos (args, 1), &err): NULL;
+        json_t *job = id? wb_store_job_get (store, id, &err): NULL;
+        if (!job) {
+            if (store)
+                wb_out_error (out, "JobError", "%s", err.text);
+            rc = -1;
+        }
+        else
+        if (streq (verb, "show")) {
+            char *argv [] = { "show", id, NULL };
+            rc = wb_magics_call (self, 2, argv, NULL, out);
+        }
+        else
+        if (streq (verb, "logs"))
+            rc = s_logs (self, id, wb_args_has (args, "follow"), out);
+        else
+        if (streq (verb, "wait"))
+            rc = wb_jobs_watch (self, id, false, out);
+        else {
+            char *before = wb_store_run_state (store, id, NULL);
+            if (wb_job_cancel (store, id, &err)) {
+                wb_out_error (out, "JobError", "%s", err.text);
+                rc = -1;
+            }
+            else
+                wb_out_printf (out, streq (before, "queued")
+                    ? "Canceled job %s (it had not started)\n"
+                    : "Cancel requested for job %s: it gets SIGTERM, then SIGKILL after %g s\n",
+                    id, WB_JOB_GRACE);
+            free (before);
+        }
+        json_decref (job);
+        free (id);
+    }
+    wb_args_destroy (&args);
+    return rc;
+}
+
+int
+wb_magic_job (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    return call->body? s_submit (self, call, out): s_job_command (self, call, out);
+}
+
+//  ---- %compute ----
+
+int
+wb_magic_compute (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    static const wb_opt_t opts [] = { { "max-jobs", 0, WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL } };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    wb_store_t *store = wb_magics_store (self, out);
+    int rc = store? 0: -1;
+    if (rc == 0 && wb_args_has (args, "max-jobs")) {
+        long max_jobs;
+        if (wb_args_npos (args) != 1)
+            rc = wb_magics_usage (call, out, "name the target whose --max-jobs to set");
+        else
+        if (wb_args_long (wb_args_get (args, "max-jobs"), "--max-jobs", &max_jobs, &err) || max_jobs < 0)
+            rc = wb_magics_usage (call, out, "--max-jobs wants a whole number >= 0 (0: one per core), got '%s'",
+                                  wb_args_get (args, "max-jobs"));
+        else
+        if (wb_store_compute_set_max (store, wb_args_pos (args, 0), (int) max_jobs, &err)) {
+            wb_out_error (out, "JobError", "%s", err.text);
+            rc = -1;
+        }
+    }
+    else
+    if (rc == 0 && wb_args_npos (args) > 1)
+        rc = wb_magics_usage (call, out, "give at most one target name");
+    json_t *targets = rc == 0? wb_store_computes (store, &err): NULL;
+    if (rc == 0 && !targets) {
+        wb_out_error (out, "JobError", "%s", err.text);
+        rc = -1;
+    }
+    if (rc == 0) {
+        wb_table_t *table = wb_table_new ("Compute targets");
+        wb_table_column (table, "name", WB_ALIGN_LEFT);
+        wb_table_column (table, "kind", WB_ALIGN_LEFT);
+        wb_table_column (table, "max jobs", WB_ALIGN_RIGHT);
+        wb_table_column (table, "running", WB_ALIGN_RIGHT);
+        wb_table_column (table, "queued", WB_ALIGN_RIGHT);
+        size_t index;
+        json_t *target;
+        bool found = wb_args_npos (args) == 0;
+        json_array_foreach (targets, index, target) {
+            const char *name = json_string_value (json_object_get (target, "name"));
+            if (wb_args_npos (args) && !streq (name, wb_args_pos (args, 0)))
+                continue;
+            found = true;
+            wb_table_row (table);
+            wb_table_cell (table, name);
+            wb_table_cell (table, json_string_value (json_object_get (target, "kind")));
+            wb_table_cellf (table, "%d", wb_job_max (store, name));
+            wb_table_number (table, (double) json_integer_value (json_object_get (target, "running")));
+            wb_table_number (table, (double) json_integer_value (json_object_get (target, "queued")));
+        }
+        if (found)
+            wb_out_display_new (out, wb_table_bundle (table), NULL);
+        else {
+            wb_out_error (out, "JobError", "no compute target named '%s'", wb_args_pos (args, 0));
+            rc = -1;
+        }
+        wb_table_destroy (&table);
+    }
+    json_decref (targets);
+    wb_args_destroy (&args);
+    return rc;
+}
