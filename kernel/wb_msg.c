@@ -460,7 +460,7 @@ wb_msg_test (bool verbose)
     json_object_set_new (wb_msg_content (request), "code", json_string ("echo héllo"));
     zlist_append (request->ids, zframe_new ("peer-1", 6));
     zlist_append (request->buffers, zframe_new ("\x00\x01", 2));
-    char id_a [37], id_b [37];
+    char id_a [64], id_b [64];
     strcpy (id_a, wb_msg_id (request));
     zmsg_t *wire = wb_msg_encode (request, signer);
     assert (zmsg_size (wire) == 1 + 1 + 1 + 4 + 1);
