@@ -8,9 +8,10 @@
     other make one word (a"b c"d is `ab cd`), and "" is an empty word. A
     lone backslash at the very end stays literal, as in `sh -c`.
 
-    Flags: a value flag takes the next word unless that word is itself a
-    flag (so `--name --limit 5` says "--name needs a value" instead of
-    naming something "--limit"); `--name=--odd` passes such values. A word
+    Flags: a value flag takes the next word unless that word is itself one
+    of the table's flags (so `--name --limit 5` says "--name needs a value"
+    instead of naming something "--limit", while `--sort -metrics.acc`
+    takes "-metrics.acc"); `--name=--odd` passes such values. A word
     that reads as a negative number (-5, -0.3, -1e3) is a positional word
     or a value, never a flag.
 */
@@ -239,6 +240,20 @@ s_find_letter (wb_args_t *self, const wb_opt_t *opts, char letter)
     return NULL;
 }
 
+//  True when word names a flag of this table (--name, --name=..., -x).
+static bool
+s_known_flag (wb_args_t *self, const wb_opt_t *opts, const char *word)
+{
+    if (!s_is_flag (word))
+        return false;
+    if (word [1] == '-') {
+        const char *name = word + 2;
+        const char *equals = strchr (name, '=');
+        return s_find_long (self, name, equals? (size_t) (equals - name): strlen (name)) != NULL;
+    }
+    return word [2] == 0 && s_find_letter (self, opts, word [1]) != NULL;
+}
+
 static void
 s_flag_set (s_flag_t *flag, const char *value)
 {
@@ -328,7 +343,10 @@ wb_args_parse (int argc, char **argv, const wb_opt_t *opts, wb_error_t *err)
             }
         }
         if (flag->kind != WB_OPT_BOOL && !value) {
-            if (i + 1 == argc || s_is_flag (argv [i + 1])) {
+            //  The next word is the value unless it is one of our flags:
+            //  `--sort -metrics.acc` sorts descending, `--name --limit 5`
+            //  forgot the name
+            if (i + 1 == argc || s_known_flag (self, opts, argv [i + 1])) {
                 wb_error_set (err, "%s needs a value", word);
                 goto failed;
             }
@@ -638,6 +656,15 @@ wb_args_test (bool verbose)
     s_check_fails ("--tag", opts, "--tag needs a value");
     s_check_fails ("--name --yes", opts, "--name needs a value");
     s_check_fails ("--limit -y", opts, "--limit needs a value");
+    {
+        //  A value that starts with a dash but is no flag of ours is a value
+        int n_taken;
+        char **taken_words = wb_words_split ("--name -metrics.acc", &n_taken, NULL);
+        wb_args_t *taken = wb_args_parse (n_taken, taken_words, opts, NULL);
+        assert (taken && streq (wb_args_get (taken, "name"), "-metrics.acc"));
+        wb_args_destroy (&taken);
+        wb_words_free (&taken_words);
+    }
     s_check_fails ("--yes=1", opts, "--yes takes no value, got '--yes=1'");
     s_check_fails ("--yes=", opts, "--yes takes no value, got '--yes='");
     //  A failed parse needs no err

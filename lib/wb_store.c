@@ -221,9 +221,18 @@ wb_store_locate (const char *start_dir)
     return result;
 }
 
+//  mkdir -p
 static int
 s_mkdir (const char *path, wb_error_t *err)
 {
+    char *copy = wb_strdup (path);
+    for (char *slash = copy + 1; *slash; slash++)
+        if (*slash == '/') {
+            *slash = 0;
+            mkdir (copy, 0755);
+            *slash = '/';
+        }
+    free (copy);
     if (mkdir (path, 0755) && errno != EEXIST)
         return wb_error_set (err, "cannot create workspace folder '%s': %s", path, strerror (errno));
     return 0;

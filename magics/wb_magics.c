@@ -262,9 +262,10 @@ wb_magics_open_store (wb_magics_t *self, const char *path, wb_out_t *out)
         wb_out_error (out, "WorkspaceError", "%s", err.text);
         return -1;
     }
+    //  A run left open in the old workspace ends there, as at shutdown
+    wb_tracking_close (self);
     wb_store_destroy (&self->store);
     self->store = store;
-    wb_magics_set_active_run (self, NULL);
     return 0;
 }
 

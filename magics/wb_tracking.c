@@ -86,8 +86,14 @@ s_resolve (wb_store_t *store, const char *ref, wb_out_t *out)
     return id;
 }
 
-//  Parse KEY=VALUE words of args into a JSON object; numeric: values must
-//  be numbers (metrics). NULL after reporting.
+static bool
+s_is_nan (const char *text)
+{
+    return streq (text, "nan") || streq (text, "NaN") || streq (text, "NAN");
+}
+
+//  Parse KEY=VALUE words of args into a JSON object of strings; numeric:
+//  values must be numbers or nan (metrics). NULL after reporting.
 static json_t *
 s_key_values (wb_call_t *call, wb_args_t *args, bool numeric, wb_out_t *out)
 {
@@ -101,21 +107,17 @@ s_key_values (wb_call_t *call, wb_args_t *args, bool numeric, wb_out_t *out)
             return NULL;
         }
         if (numeric) {
+            //  Checked here, kept as text: JSON has no NaN
             double number;
             wb_error_t err;
-            if (streq (value, "nan") || streq (value, "NaN"))
-                number = NAN;
-            else
-            if (wb_args_double (value, key, &number, &err)) {
+            if (!s_is_nan (value) && wb_args_double (value, key, &number, &err)) {
                 wb_magics_usage (call, out, "metric %s wants a number, got '%s'", key, value);
                 free (key);
                 json_decref (values);
                 return NULL;
             }
-            json_object_set_new (values, key, json_real (number));
         }
-        else
-            json_object_set_new (values, key, json_string (value));
+        json_object_set_new (values, key, json_string (value));
         free (key);
     }
     if (json_object_size (values) == 0) {
@@ -192,8 +194,14 @@ static const char *
 s_target_run (wb_magics_t *self, wb_store_t *store, bool start, wb_out_t *out)
 {
     const char *env = getenv ("WORKBENCH_RUN_ID");
-    if (env && *env)
-        return env;
+    if (env && *env) {
+        //  An id or a name, as --run takes; kept as the active run
+        char *id = s_resolve (store, env, out);
+        if (id)
+            wb_magics_set_active_run (self, id);
+        free (id);
+        return id? wb_magics_active_run (self): NULL;
+    }
     const char *active = wb_magics_active_run (self);
     if (active) {
         json_t *run = wb_store_run_get (store, active, NULL);
@@ -428,9 +436,10 @@ wb_magic_log (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     long step = -1;
     if (wb_args_has (args, "step")
     &&  (wb_args_long (wb_args_get (args, "step"), "--step", &step, &err) || step < 0)) {
+        wb_magics_usage (call, out, "--step wants a whole number >= 0, got '%s'",
+                         wb_args_get (args, "step"));
         wb_args_destroy (&args);
-        return wb_magics_usage (call, out, "--step wants a whole number >= 0, got '%s'",
-                                wb_args_get (args, "step"));
+        return -1;
     }
     json_t *values = s_key_values (call, args, true, out);
     wb_store_t *store = values? wb_magics_store (self, out): NULL;
@@ -443,8 +452,11 @@ wb_magic_log (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         wb_metric_t *points = wb_calloc (count, sizeof (wb_metric_t));
         const char *key;
         json_t *value;
-        json_object_foreach (values, key, value)
-            points [index++] = (wb_metric_t) { key, step, json_real_value (value), 0 };
+        json_object_foreach (values, key, value) {
+            const char *text = json_string_value (value);
+            points [index++] = (wb_metric_t) { key, step,
+                s_is_nan (text)? NAN: strtod (text, NULL), 0 };
+        }
         if (wb_store_log (store, id, points, count, &err))
             wb_out_error (out, "RunError", "%s", err.text);
         else {

@@ -1,13 +1,25 @@
 """The notebooks shipped in notebooks/, executed top to bottom with nbclient
 on the workbench kernel, as a user opening them would."""
 
+import os
+import re
 import shutil
+import xml.etree.ElementTree as ET
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from wbtest import ROOT, TIMEOUT
+from wbtest import ROOT, TIMEOUT, WORKBENCH_BIN
+
+
+@pytest.fixture(autouse=True)
+def workbench_on_path(monkeypatch):
+    """The tutorials call the terminal tool `workbench` from shell cells, as
+    a user who installed it would: the binary under test goes first on the
+    PATH the kernel (and so its shell session) inherits."""
+    monkeypatch.setenv("PATH", os.path.dirname(WORKBENCH_BIN) + os.pathsep
+                       + os.environ.get("PATH", ""))
 
 
 def run_notebook(name, tmp_path):
@@ -31,11 +43,11 @@ def outputs(nb):
             for out in cell.get("outputs", [])]
 
 
-NOTEBOOKS = sorted({"00-hello.ipynb"}
+NOTEBOOKS = sorted({"00-hello.ipynb", "01-tracking.ipynb"}
                    | {p.name for p in (ROOT / "notebooks").glob("*.ipynb")})
 
 #  What each notebook must show somewhere in its stream output.
-EXPECTED = {"00-hello.ipynb": "hello"}
+EXPECTED = {"00-hello.ipynb": "hello", "01-tracking.ipynb": "logged 20 epochs"}
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -53,3 +65,56 @@ def test_notebook_runs(tmp_path, name):
         streams = "".join(o.get("text", "") for o in outputs(nb)
                           if o.output_type == "stream")
         assert EXPECTED[name] in streams.lower()
+
+
+def test_tracking_tutorial_shows_tables_and_charts(tmp_path):
+    nb = run_notebook("01-tracking.ipynb", tmp_path)
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in cells)
+    assert not [o for c in cells for o in c.outputs if o.output_type == "error"]
+
+    def outputs_of(source):
+        (cell,) = [c for c in cells if c.source.strip() == source]
+        return [o for o in cell.outputs if o.output_type == "display_data"]
+
+    #  every display carries text/plain; tables add HTML
+    for out in outputs(nb):
+        if out.output_type == "display_data":
+            assert "text/plain" in out.data
+    (runs,) = outputs_of("%runs")
+    assert "<table" in runs.data["text/html"]
+    for name in ("first-try", "baseline", "shell-loop"):
+        assert name in runs.data["text/html"]
+
+    #  the filter kept the MLP runs, best first
+    (found,) = [o for c in cells if c.source.startswith("%runs --filter")
+                for o in c.outputs if o.output_type == "display_data"]
+    plain = found.data["text/plain"]
+    assert "baseline" not in plain
+    assert plain.index("shell-loop") < plain.index("first-try")
+
+    #  %show draws every metric twice: SVG and Vega-Lite
+    charts = [o for o in outputs_of("%show shell-loop") if "image/svg+xml" in o.data]
+    assert {o.data["text/plain"].splitlines()[0] for o in charts} == {"acc", "loss"}
+    for chart in charts:
+        ET.fromstring(chart.data["image/svg+xml"])
+        spec = chart.data["application/vnd.vegalite.v5+json"]
+        assert spec["$schema"].endswith("vega-lite/v5.json")
+        #  the 20 epochs the shell loop logged through `workbench log`
+        assert [v["x"] for v in spec["data"]["values"]] == list(range(1, 21))
+
+    #  %compare marks what differs and overlays both runs
+    table, *overlays = outputs_of("%compare first-try shell-loop")
+    assert "≠" in table.data["text/html"]
+    assert len(overlays) == 2
+    domain = overlays[0].data["application/vnd.vegalite.v5+json"]["encoding"]["color"]["scale"]["domain"]
+    assert [label.split(" ")[0] for label in domain] == ["first-try", "shell-loop"]
+
+    #  the live card of the first run was updated in place to its final state
+    (card,) = outputs_of("%run start --name first-try --tag purpose=tutorial")
+    assert "completed" in card.data["text/plain"]
+    assert "0.88" in card.data["text/plain"]
+
+    #  cleaned up: no runs left
+    (workspace,) = outputs_of("%workspace")
+    assert re.search(r"^runs\s+0$", workspace.data["text/plain"], re.M)

@@ -14,6 +14,21 @@ Measures, for both kernels:
      DEALER/ROUTER echo (median of --rtt), both pinned to one core when
      taskset is there.
 
+and the workspace (tests/bench/bench_store.c, linked against
+build/libworkbench.a, beside the workbench binary):
+  5. ingest: metric points per second through wb_store_log in batches of
+     1,000 points (10 keys, --points in all), against the floor of a plain
+     SQLite table taking the same points as rows, one prepared statement per
+     batch transaction, WAL, synchronous=NORMAL (median of 3 each);
+  6. %runs over --runs runs (3 params, 3 metrics each): wb_store_runs with
+     limit 50, plain, filtered, sorted by a metric, both (median of 20), and
+     the terminal command `workbench runs` end to end (median of 20);
+  7. %show of a run with --show-points points of one metric: `workbench show
+     RUN` end to end, history read + LTTB + SVG + Vega-Lite + printing
+     (median of 5).
+
+--only kernel|store runs one half.
+
 Prints a table (metric, workbench, the other, ratio, target, pass/fail) and
 writes it as Markdown to --markdown. Exits 0 when everything ran, whatever the
 figures; non-zero when something crashed. Everything it writes goes into a
@@ -43,6 +58,8 @@ HERE = Path(__file__).resolve().parent
 PYTHON = "/usr/bin/python3"
 IPYKERNEL_ARGV = [PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
 PKGS = ["libczmq", "libzmq", "libsodium", "jansson"]
+STORE_PKGS = PKGS + ["sqlite3"]
+ROOT = HERE.parent.parent
 MIB = 1024 * 1024
 
 
@@ -252,6 +269,92 @@ def bench_rtt_kernel(scratch, exe, template, n, pin):
         k.stop()
 
 
+#  ---- The workspace ----
+
+def build_bench_store(scratch, workbench):
+    """Compile bench_store.c against the libworkbench.a beside the binary."""
+    lib = Path(workbench).parent / "libworkbench.a"
+    if not lib.is_file():
+        raise RuntimeError(f"{lib} is missing: run make first")
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", *STORE_PKGS],
+                           capture_output=True, text=True, check=True).stdout.split()
+    exe = scratch / "bench_store"
+    #  a sanitizer build's library needs its runtime: build-address -> address
+    sanitize = []
+    if lib.parent.name.startswith("build-"):
+        sanitize = [f"-fsanitize={lib.parent.name[len('build-'):]}"]
+    subprocess.run(["cc", "-O2", "-D_GNU_SOURCE", *sanitize, "-I", str(ROOT / "lib"),
+                    "-o", str(exe), str(HERE / "bench_store.c"), str(lib), *flags,
+                    "-lm", "-lpthread"], check=True)
+    return exe
+
+
+def run_bench_store(exe, *args):
+    out = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True,
+                         timeout=1800)
+    if out.returncode != 0:
+        raise RuntimeError(f"bench_store {' '.join(map(str, args))} failed: "
+                           f"{out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
+def time_command(argv, workspace, n):
+    """Median seconds of a terminal command over workspace, end to end
+    (started, run, its output read); it must succeed."""
+    env = dict(os.environ, WORKBENCH_WORKSPACE=str(workspace))
+    env.pop("WORKBENCH_RUN_ID", None)
+    times = []
+    for _ in range(n + 1):
+        t0 = time.perf_counter()
+        out = subprocess.run(argv, capture_output=True, env=env, timeout=120)
+        times.append(time.perf_counter() - t0)
+        if out.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed: {out.stderr.decode().strip()}")
+    return statistics.median(times[1:])     # the first one warms the page cache
+
+
+def fmt_rate(r):
+    return f"{r / 1e6:.2f} M points/s"
+
+
+def bench_store(scratch, workbench, args, say):
+    """The workspace rows."""
+    rows = []
+    exe = build_bench_store(scratch, workbench)
+    work = scratch / "store"
+    work.mkdir()
+
+    say(f"workspace ingest, {args.points:,} points in batches of 1,000")
+    ingest = run_bench_store(exe, "ingest", work, args.points, 1000, 10, 3)
+    rows.append(row(f"metric ingest, wb_store_log, batches of 1,000 (10 keys, "
+                    f"{args.points:,} points) vs plain SQLite rows",
+                    ingest["store_pps"], ingest["sqlite_pps"], fmt_rate,
+                    "≥ 1 M points/s", ingest["store_pps"] >= 1e6))
+
+    say(f"%runs over {args.runs:,} runs")
+    runs = run_bench_store(exe, "runs", work, args.runs, 20)
+    what = f"over {args.runs:,} runs, limit 50 (median of 20)"
+    for label, key in (("", "plain_s"), (", --filter", "filter_s"),
+                       (", --sort -metrics.acc", "sort_s"), (", --filter and --sort", "both_s")):
+        rows.append(row(f"%runs{label}: wb_store_runs {what}", runs[key], None,
+                        fmt_time, "≤ 100 ms", runs[key] <= 0.100))
+    cli = time_command([workbench, "runs"], runs["workspace"], 20)
+    rows.append(row(f"`workbench runs` end to end {what}", cli, None, fmt_time,
+                    "≤ 100 ms", cli <= 0.100))
+    cli = time_command([workbench, "runs", "--filter", runs["filter"],
+                        f"--sort={runs['sort']}"], runs["workspace"], 20)
+    rows.append(row(f"`workbench runs --filter --sort` end to end {what}", cli, None,
+                    fmt_time, "≤ 100 ms", cli <= 0.100))
+
+    say(f"%show of a run with {args.show_points:,} points")
+    show = run_bench_store(exe, "show", work, args.show_points)
+    cli = time_command([workbench, "show", show["run"]], show["workspace"], 5)
+    rows.append(row(f"`workbench show RUN` end to end, {args.show_points:,} points "
+                    f"of one metric (median of 5)", cli, None, fmt_time, "≤ 200 ms",
+                    cli <= 0.200))
+    return rows
+
+
 #  ---- The report ----
 
 def fmt_time(s):
@@ -300,6 +403,14 @@ def main():
     ap.add_argument("--rtt", type=int, default=2000)
     ap.add_argument("--no-pin", action="store_true",
                     help="do not pin the C client round trips to one core")
+    ap.add_argument("--points", type=int, default=1_000_000,
+                    help="metric points to ingest")
+    ap.add_argument("--runs", type=int, default=10_000,
+                    help="runs in the workspace %%runs lists")
+    ap.add_argument("--show-points", type=int, default=1_000_000,
+                    help="points of the metric %%show draws")
+    ap.add_argument("--only", choices=("kernel", "store"),
+                    help="run only the kernel or only the workspace part")
     args = ap.parse_args()
 
     workbench = os.path.abspath(args.workbench)
@@ -319,39 +430,44 @@ def main():
         def say(what):
             print(f"bench: {what} ...", file=sys.stderr, flush=True)
 
-        say(f"start, {args.starts} launches each")
-        s_wb = bench_start(scratch, argv["workbench"], args.starts)
-        s_py = bench_start(scratch, argv["ipykernel"], args.starts)
-        rows.append(row(f"start to kernel_info_reply (median of {args.starts})",
-                        s_wb, s_py, fmt_time, "≤ 10 ms", s_wb <= 0.010))
+        if args.only in (None, "kernel"):
+            say(f"start, {args.starts} launches each")
+            s_wb = bench_start(scratch, argv["workbench"], args.starts)
+            s_py = bench_start(scratch, argv["ipykernel"], args.starts)
+            rows.append(row(f"start to kernel_info_reply (median of {args.starts})",
+                            s_wb, s_py, fmt_time, "≤ 10 ms", s_wb <= 0.010))
 
-        say(f"empty cell, {args.cells} each")
-        c_wb = bench_cell("workbench", scratch, args.cells)
-        c_py = bench_cell("python3", scratch, args.cells)
-        rows.append(row(f"empty cell to idle, jupyter_client (median of {args.cells})",
-                        c_wb, c_py, fmt_time, "≤ 1/3 of ipykernel", c_wb <= c_py / 3))
+            say(f"empty cell, {args.cells} each")
+            c_wb = bench_cell("workbench", scratch, args.cells)
+            c_py = bench_cell("python3", scratch, args.cells)
+            rows.append(row(f"empty cell to idle, jupyter_client (median of {args.cells})",
+                            c_wb, c_py, fmt_time, "≤ 1/3 of ipykernel", c_wb <= c_py / 3))
 
-        say("resident memory")
-        m_wb = bench_rss("workbench", scratch)
-        m_py = bench_rss("python3", scratch)
-        rows.append(row("idle resident memory (VmRSS after start + one cell)",
-                        m_wb, m_py, fmt_mib, "≤ 8 MiB", m_wb <= 8 * MIB))
+            say("resident memory")
+            m_wb = bench_rss("workbench", scratch)
+            m_py = bench_rss("python3", scratch)
+            rows.append(row("idle resident memory (VmRSS after start + one cell)",
+                            m_wb, m_py, fmt_mib, "≤ 8 MiB", m_wb <= 8 * MIB))
 
-        say(f"C client round trips, {args.rtt} each"
-            + (f", pinned to CPU {pin}" if pin is not None else ""))
-        exe = build_rtt(scratch)
-        floor = run_rtt([str(exe), "floor", str(args.rtt)], pin)
-        r_wb = bench_rtt_kernel(scratch, exe, argv["workbench"], args.rtt, pin)
-        r_py = bench_rtt_kernel(scratch, exe, argv["ipykernel"], args.rtt, pin)
-        rows.append(row(f"execute round trip, C client vs signed echo floor "
-                        f"(median of {args.rtt})", r_wb, floor, fmt_time,
-                        "≤ 2x floor", r_wb <= 2 * floor))
-        rows.append(row("execute round trip, C client vs ipykernel",
-                        r_wb, r_py, fmt_time, "—", None))
+            say(f"C client round trips, {args.rtt} each"
+                + (f", pinned to CPU {pin}" if pin is not None else ""))
+            exe = build_rtt(scratch)
+            floor = run_rtt([str(exe), "floor", str(args.rtt)], pin)
+            r_wb = bench_rtt_kernel(scratch, exe, argv["workbench"], args.rtt, pin)
+            r_py = bench_rtt_kernel(scratch, exe, argv["ipykernel"], args.rtt, pin)
+            rows.append(row(f"execute round trip, C client vs signed echo floor "
+                            f"(median of {args.rtt})", r_wb, floor, fmt_time,
+                            "≤ 2x floor", r_wb <= 2 * floor))
+            rows.append(row("execute round trip, C client vs ipykernel",
+                            r_wb, r_py, fmt_time, "—", None))
+
+        if args.only in (None, "store"):
+            rows += bench_store(scratch, workbench, args, say)
 
         note = (f"Measured on {os.cpu_count()} cores, "
                 f"{'C client pinned to one core with taskset' if pin is not None else 'not pinned'}; "
-                f"ipykernel {ipykernel_version()} from Debian ({PYTHON}).")
+                f"ipykernel {ipykernel_version()} from Debian ({PYTHON}); "
+                f"SQLite {sqlite_version()} for the workspace and its floor.")
         print(text_table(rows))
         print(note)
         if args.markdown:
@@ -368,6 +484,12 @@ def main():
 
 def ipykernel_version():
     out = subprocess.run([PYTHON, "-c", "import ipykernel; print(ipykernel.__version__)"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() or "?"
+
+
+def sqlite_version():
+    out = subprocess.run(["pkg-config", "--modversion", "sqlite3"],
                          capture_output=True, text=True)
     return out.stdout.strip() or "?"
 
