@@ -41,6 +41,34 @@ s_usage (FILE *file)
         WB_VERSION);
 }
 
+//  Make `workbench` findable by the shell lines and jobs this process
+//  starts (`workbench log` inside a job): append this binary's folder to
+//  PATH unless a workbench is on it already.
+static void
+s_path_self (void)
+{
+    char self [PATH_MAX];
+    ssize_t size = readlink ("/proc/self/exe", self, sizeof (self) - 1);
+    if (size <= 0)
+        return;
+    self [size] = 0;
+    *strrchr (self, '/') = 0;
+    const char *path = getenv ("PATH");
+    char *copy = wb_strdup (path? path: "");
+    bool found = false;
+    for (char *dir = strtok (copy, ":"); dir && !found; dir = strtok (NULL, ":")) {
+        char *candidate = wb_sprintf ("%s/workbench", dir);
+        found = access (candidate, X_OK) == 0;
+        free (candidate);
+    }
+    free (copy);
+    if (!found) {
+        char *joined = path && *path? wb_sprintf ("%s:%s", path, self): wb_strdup (self);
+        setenv ("PATH", joined, 1);
+        free (joined);
+    }
+}
+
 //  ---- workbench kernel ----
 
 static int
@@ -62,6 +90,7 @@ s_kernel (int argc, char **argv)
     //  never the kernel.
     zsys_handler_set (NULL);
     wb_interrupt_install ();
+    s_path_self ();
     signal (SIGPIPE, SIG_IGN);
     wb_kernel_t *kernel = wb_kernel_new (file, &err);
     wb_args_destroy (&args);
