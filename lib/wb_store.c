@@ -105,6 +105,17 @@ static const char *s_migrations [] = {
     "  snapshot TEXT NOT NULL, hash TEXT NOT NULL,"
     "  PRIMARY KEY (snapshot, hash)) WITHOUT ROWID;"
     "CREATE INDEX snapshot_files_hash ON snapshot_files (hash);",
+
+    //  4: datasets, one row per version: the CSV's content hash (the file
+    //  is kept in the content store), its shape, schema and profile (JSON)
+    "CREATE TABLE datasets ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL,"
+    "  hash TEXT NOT NULL, size INTEGER NOT NULL,"
+    "  row_count INTEGER NOT NULL, col_count INTEGER NOT NULL,"
+    "  schema TEXT NOT NULL, profile TEXT NOT NULL, description TEXT, source TEXT,"
+    "  created REAL NOT NULL,"
+    "  UNIQUE (name, version), UNIQUE (name, hash));"
+    "CREATE INDEX datasets_hash ON datasets (hash);",
 };
 #define S_MIGRATIONS (sizeof (s_migrations) / sizeof (s_migrations [0]))
 
@@ -1011,7 +1022,8 @@ s_collect (wb_store_t *self, json_t *hashes)
     sqlite3_stmt *stmt = s_prepare (self,
         "SELECT (SELECT count (*) FROM artifacts WHERE hash = ?1)"
         " + (SELECT count (*) FROM runs WHERE snapshot = ?1)"
-        " + (SELECT count (*) FROM snapshot_files WHERE hash = ?1)", NULL);
+        " + (SELECT count (*) FROM snapshot_files WHERE hash = ?1)"
+        " + (SELECT count (*) FROM datasets WHERE hash = ?1)", NULL);
     sqlite3_stmt *listed = s_prepare (self,
         "SELECT hash FROM snapshot_files WHERE snapshot = ?", NULL);
     sqlite3_stmt *forget = s_prepare (self,
@@ -1952,6 +1964,181 @@ wb_store_lineage (wb_store_t *self, const char *id, const char *direction,
     int rc = sqlite3_step (stmt) == SQLITE_DONE? 0: s_sql_error (self, err, "recording lineage");
     sqlite3_finalize (stmt);
     return rc;
+}
+
+//  ---- Datasets ----
+
+//  The columns of a dataset version, in the order s_dataset_json reads them
+#define S_DATASET_COLUMNS \
+    "name, version, hash, size, row_count, col_count, description, source, created"
+
+//  A dataset version from a row of S_DATASET_COLUMNS (then, when full,
+//  schema and profile): a new JSON object
+static json_t *
+s_dataset_json (sqlite3_stmt *stmt, bool full)
+{
+    json_t *record = json_pack ("{s:s, s:I, s:s, s:I, s:I, s:I, s:o, s:o, s:f}",
+        "name", (const char *) sqlite3_column_text (stmt, 0),
+        "version", (json_int_t) sqlite3_column_int64 (stmt, 1),
+        "hash", (const char *) sqlite3_column_text (stmt, 2),
+        "size", (json_int_t) sqlite3_column_int64 (stmt, 3),
+        "rows", (json_int_t) sqlite3_column_int64 (stmt, 4),
+        "cols", (json_int_t) sqlite3_column_int64 (stmt, 5),
+        "description", s_column_json (stmt, 6),
+        "source", s_column_json (stmt, 7),
+        "created", sqlite3_column_double (stmt, 8));
+    if (full) {
+        const char *names [] = { "schema", "profile" };
+        for (int i = 0; i < 2; i++) {
+            const char *text = (const char *) sqlite3_column_text (stmt, 9 + i);
+            json_t *value = text? json_loads (text, 0, NULL): NULL;
+            json_object_set_new (record, names [i], value? value: json_array ());
+        }
+    }
+    return record;
+}
+
+int64_t
+wb_store_dataset_find (wb_store_t *self, const char *name, const char *hash, wb_error_t *err)
+{
+    assert (name && hash);
+    sqlite3_stmt *stmt = s_prepare (self, "SELECT version FROM datasets"
+                                          " WHERE name = ? AND hash = ?", err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, hash, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt);
+    int64_t version = rc == SQLITE_ROW? sqlite3_column_int64 (stmt, 0): 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        version = s_sql_error (self, err, "looking up a dataset");
+    sqlite3_finalize (stmt);
+    return version;
+}
+
+int64_t
+wb_store_dataset_add (wb_store_t *self, const wb_dataset_spec_t *spec, bool *created,
+                      wb_error_t *err)
+{
+    assert (spec && spec->name && spec->hash && spec->schema && spec->profile);
+    if (created)
+        *created = false;
+    //  One write transaction: the check for the same content and the next
+    //  version number cannot race with another process registering
+    if (wb_store_begin (self, err))
+        return -1;
+    int64_t version = wb_store_dataset_find (self, spec->name, spec->hash, err);
+    if (version != 0) {
+        wb_store_rollback (self);
+        return version;         //  the same content is there already (or -1)
+    }
+    sqlite3_stmt *stmt = s_prepare (self, "SELECT coalesce (max (version), 0) + 1"
+                                          " FROM datasets WHERE name = ?", err);
+    if (stmt) {
+        sqlite3_bind_text (stmt, 1, spec->name, -1, SQLITE_STATIC);
+        version = sqlite3_step (stmt) == SQLITE_ROW? sqlite3_column_int64 (stmt, 0): -1;
+        sqlite3_finalize (stmt);
+        stmt = version < 0? NULL: s_prepare (self, "INSERT INTO datasets (name, version,"
+            " hash, size, row_count, col_count, schema, profile, description, source, created)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err);
+    }
+    int rc = stmt? 0: -1;
+    if (stmt) {
+        char *schema = json_dumps (spec->schema, JSON_COMPACT);
+        char *profile = json_dumps (spec->profile, JSON_COMPACT);
+        sqlite3_bind_text (stmt, 1, spec->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 2, version);
+        sqlite3_bind_text (stmt, 3, spec->hash, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 4, spec->size);
+        sqlite3_bind_int64 (stmt, 5, spec->rows);
+        sqlite3_bind_int64 (stmt, 6, spec->cols);
+        sqlite3_bind_text (stmt, 7, schema, -1, free);
+        sqlite3_bind_text (stmt, 8, profile, -1, free);
+        sqlite3_bind_text (stmt, 9, spec->description, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 10, spec->source, -1, SQLITE_STATIC);
+        sqlite3_bind_double (stmt, 11, wb_time_now ());
+        if (sqlite3_step (stmt) != SQLITE_DONE)
+            rc = s_sql_error (self, err, "registering a dataset");
+        sqlite3_finalize (stmt);
+    }
+    if (rc == 0) {
+        json_t *detail = json_pack ("{s:s, s:I, s:s, s:I, s:I, s:I, s:s?}",
+            "name", spec->name, "version", (json_int_t) version, "hash", spec->hash,
+            "size", (json_int_t) spec->size, "rows", (json_int_t) spec->rows,
+            "cols", (json_int_t) spec->cols, "source", spec->source);
+        rc = s_event (self, "dataset.register", spec->name, detail, err);
+        json_decref (detail);
+    }
+    if (rc || wb_store_commit (self, err)) {
+        wb_store_rollback (self);
+        return -1;
+    }
+    if (created)
+        *created = true;
+    return version;
+}
+
+json_t *
+wb_store_dataset_get (wb_store_t *self, const char *name, int64_t version, wb_error_t *err)
+{
+    assert (name && version >= 0);
+    sqlite3_stmt *stmt = s_prepare (self,
+        "SELECT " S_DATASET_COLUMNS ", schema, profile,"
+        " (SELECT count (*) FROM datasets WHERE name = ?1)"
+        " FROM datasets WHERE name = ?1 AND (?2 = 0 OR version = ?2)"
+        " ORDER BY version DESC LIMIT 1", err);
+    if (!stmt)
+        return NULL;
+    sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, version);
+    json_t *record = NULL;
+    if (sqlite3_step (stmt) == SQLITE_ROW) {
+        record = s_dataset_json (stmt, true);
+        json_object_set_new (record, "versions", json_integer (sqlite3_column_int64 (stmt, 11)));
+    }
+    else
+    if (version)
+        wb_error_set (err, "dataset '%s' has no version %lld", name, (long long) version);
+    else
+        wb_error_set (err, "no dataset named '%s'", name);
+    sqlite3_finalize (stmt);
+    return record;
+}
+
+json_t *
+wb_store_datasets (wb_store_t *self, wb_error_t *err)
+{
+    sqlite3_stmt *stmt = s_prepare (self,
+        "SELECT " S_DATASET_COLUMNS ", versions FROM datasets"
+        " JOIN (SELECT name AS latest_name, max (version) AS latest, count (*) AS versions"
+        "       FROM datasets GROUP BY name)"
+        " ON latest_name = name AND latest = version ORDER BY name", err);
+    if (!stmt)
+        return NULL;
+    json_t *list = json_array ();
+    while (sqlite3_step (stmt) == SQLITE_ROW) {
+        json_t *record = s_dataset_json (stmt, false);
+        json_object_set_new (record, "versions", json_integer (sqlite3_column_int64 (stmt, 9)));
+        json_array_append_new (list, record);
+    }
+    sqlite3_finalize (stmt);
+    return list;
+}
+
+json_t *
+wb_store_dataset_versions (wb_store_t *self, const char *name, wb_error_t *err)
+{
+    assert (name);
+    sqlite3_stmt *stmt = s_prepare (self, "SELECT " S_DATASET_COLUMNS " FROM datasets"
+                                          " WHERE name = ? ORDER BY version", err);
+    if (!stmt)
+        return NULL;
+    sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+    json_t *list = json_array ();
+    while (sqlite3_step (stmt) == SQLITE_ROW)
+        json_array_append_new (list, s_dataset_json (stmt, false));
+    sqlite3_finalize (stmt);
+    return list;
 }
 
 //  ---- Summary ----

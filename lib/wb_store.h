@@ -20,7 +20,7 @@
 typedef struct _wb_store_t wb_store_t;
 
 //  The schema version this build writes.
-#define WB_STORE_SCHEMA 3
+#define WB_STORE_SCHEMA 4
 
 //  One metric point.
 typedef struct {
@@ -252,6 +252,49 @@ void
 //  SHA-256 of a file as hex (65 bytes). 0 or -1.
 int
     wb_sha256_file (const char *file, char *hash, wb_error_t *err);
+
+//  ---- Datasets ----
+
+//  What a new dataset version is.
+typedef struct {
+    const char *name;           //  dataset name
+    const char *hash;           //  hex SHA-256 of the CSV bytes, already in the content store
+    int64_t size;               //  bytes of CSV
+    int64_t rows;               //  data rows
+    int64_t cols;               //  columns
+    json_t *schema;             //  [{"name", "type"}] (not stolen)
+    json_t *profile;            //  a profile per column (not stolen)
+    const char *description;    //  free text, or NULL
+    const char *source;         //  the path it was read from, or NULL
+} wb_dataset_spec_t;
+
+//  The version of dataset name whose content has hash: > 0, 0 when there
+//  is none, -1 on error.
+int64_t
+    wb_store_dataset_find (wb_store_t *self, const char *name, const char *hash,
+                           wb_error_t *err);
+//  Add a version of spec->name, numbered max + 1, and log the event
+//  "dataset.register", in one transaction. When a version with the same
+//  content exists already (another process may have added it first), that
+//  version is returned and *created (may be NULL) is false. -1 on error.
+int64_t
+    wb_store_dataset_add (wb_store_t *self, const wb_dataset_spec_t *spec, bool *created,
+                          wb_error_t *err);
+//  One version (0 = the latest) as JSON (caller owns): name, version,
+//  versions (how many the dataset has), hash, size, rows, cols,
+//  description, source, created, schema, profile. NULL (err) when there is
+//  no such dataset or version.
+json_t *
+    wb_store_dataset_get (wb_store_t *self, const char *name, int64_t version,
+                          wb_error_t *err);
+//  The latest version of every dataset, by name, without schema and
+//  profile but with versions (caller owns).
+json_t *
+    wb_store_datasets (wb_store_t *self, wb_error_t *err);
+//  The versions of one dataset, oldest first, without schema and profile
+//  (caller owns; empty when there is no such dataset).
+json_t *
+    wb_store_dataset_versions (wb_store_t *self, const char *name, wb_error_t *err);
 
 void
     wb_store_test (bool verbose);

@@ -27,6 +27,9 @@
 #include "wb_magics.h"
 #include "wb_render.h"
 #include "wb_query.h"
+#include "wb_frame.h"
+#include "wb_dataset.h"
+#include "wb_blas.h"
 
 //  name, function: one row per class with a self-test
 typedef struct {
@@ -49,6 +52,9 @@ static const s_test_t s_tests [] = {
     { "wb_magics",  wb_magics_test },
     { "wb_render",  wb_render_test },
     { "wb_query",   wb_query_test },
+    { "wb_frame",   wb_frame_test },
+    { "wb_dataset", wb_dataset_test },
+    { "wb_blas",    wb_blas_test },
     { NULL, NULL }
 };
 
