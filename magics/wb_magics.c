@@ -20,6 +20,7 @@
 #include "wb_builtin.h"
 #include "wb_tracking.h"
 #include "wb_jobs.h"
+#include "wb_data.h"
 #include "wb_args.h"
 #include "wb_util.h"
 
@@ -181,6 +182,18 @@ static const wb_magic_t s_magics [] = {
       "%compute [NAME] [--max-jobs N]",
       "List compute targets with their job limits and how many jobs run and\n"
       "wait on each; --max-jobs N sets a target's limit (0: one per core)." },
+    { "data", wb_magic_data, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+      "%data register|list|show [NAME[:VERSION]] [PATH] [--description TEXT] [--rows N]",
+      "%data register NAME PATH makes the CSV at PATH a version of dataset NAME:\n"
+      "the same content is the same version, new content a new one. The CSV has\n"
+      "a header row; quoted fields, CRLF, a UTF-8 BOM and missing values (empty,\n"
+      "NA, N/A, NaN, null, None, ?) are understood; each column is inferred as\n"
+      "numeric, categorical or text. A broken file is refused with the line and\n"
+      "column of the problem, and nothing is registered.\n"
+      "%data list shows the datasets (latest version, rows, columns, versions).\n"
+      "%data show NAME[:VERSION] draws the first rows (--rows N) and a profile of\n"
+      "every column: type, missing, distinct, min/max/mean/std with a histogram,\n"
+      "or the most common values. Runs that read a version record it (lineage)." },
     { NULL, NULL, 0, 0, 0, NULL, NULL }
 };
 

@@ -1,0 +1,10 @@
+/*  wb_data - the dataset magic: %data register, list and show
+*/
+#ifndef WB_DATA_H
+#define WB_DATA_H
+
+#include "wb_magics.h"
+
+int wb_magic_data (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+
+#endif
