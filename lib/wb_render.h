@@ -101,6 +101,17 @@ char *
 json_t *
     wb_chart_bundle (wb_chart_t *self);
 
+//  ---- Heatmaps ----
+
+//  A matrix drawn as coloured cells with their values (a confusion matrix:
+//  rows are true labels, columns predicted). values is rows x cols, row
+//  major. A new bundle {"text/plain", "image/svg+xml",
+//  "application/vnd.vegalite.v5+json"}; labels and title are escaped.
+json_t *
+    wb_heatmap_bundle (const char *title, const char *row_title, const char *col_title,
+                       const char **row_labels, const char **col_labels,
+                       const double *values, size_t rows, size_t cols);
+
 //  ---- Downsampling ----
 
 //  Largest-triangle-three-buckets: pick at most threshold points of
