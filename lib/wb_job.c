@@ -337,8 +337,16 @@ s_local_submit (wb_store_t *store, const char *id, json_t *target, const char *b
         if (size <= 0)
             return wb_error_set (err, "cannot find the workbench binary to start the job");
         self_path [size] = 0;
+        //  Rebuilt or upgraded while this process runs: the new one is
+        //  at the same path
+        char *deleted = strstr (self_path, " (deleted)");
+        if (deleted && deleted [10] == 0)
+            *deleted = 0;
         binary = self_path;
     }
+    if (access (binary, X_OK))
+        return wb_error_set (err, "cannot start the job: the workbench binary '%s' is gone (%s)",
+                             binary, strerror (errno));
     char *dir = s_job_dir (wb_store_path (store), id);
     if (s_mkdirs (dir)) {
         wb_error_set (err, "cannot create the job folder '%s': %s", dir, strerror (errno));
@@ -356,8 +364,13 @@ s_local_submit (wb_store_t *store, const char *id, json_t *target, const char *b
     pid_t child = fork ();
     if (child == 0) {
         setsid ();
+        //  exec's outcome: EOF when it worked (close-on-exec), errno if not
+        int exec_report [2];
+        if (pipe2 (exec_report, O_CLOEXEC))
+            _exit (1);
         pid_t grandchild = fork ();
         if (grandchild == 0) {
+            close (exec_report [0]);
             int null = open ("/dev/null", O_RDWR);
             int log = open (supervisor_log, O_WRONLY | O_CREAT | O_APPEND, 0644);
             dup2 (null, 0);
@@ -365,15 +378,23 @@ s_local_submit (wb_store_t *store, const char *id, json_t *target, const char *b
             dup2 (log >= 0? log: null, 2);
             //  Nothing of the kernel's reaches the supervisor
             for (int fd = 3; fd < 1024; fd++)
-                close (fd);
+                if (fd != exec_report [1])
+                    close (fd);
             sigset_t none;
             sigemptyset (&none);
             sigprocmask (SIG_SETMASK, &none, NULL);
             signal (SIGINT, SIG_IGN);       //  a Ctrl-C in a terminal is not for jobs
             signal (SIGPIPE, SIG_DFL);
             execl (binary, "workbench", "job-run", wb_store_path (store), id, (char *) NULL);
+            int failure = errno;
+            ssize_t ignored = write (exec_report [1], &failure, sizeof (failure));
+            (void) ignored;
             _exit (127);
         }
+        close (exec_report [1]);
+        int failure = 0;
+        if (grandchild < 0 || read (exec_report [0], &failure, sizeof (failure)) == sizeof (failure))
+            grandchild = -(failure? failure: EAGAIN);   //  report -errno
         ssize_t wrote = write (report [1], &grandchild, sizeof (grandchild));
         _exit (wrote == sizeof (grandchild)? 0: 1);
     }
@@ -385,7 +406,8 @@ s_local_submit (wb_store_t *store, const char *id, json_t *target, const char *b
     if (child > 0)
         waitpid (child, NULL, 0);
     if (got != sizeof (supervisor) || supervisor <= 0)
-        return wb_error_set (err, "cannot start the job's supervisor: %s", strerror (errno));
+        return wb_error_set (err, "cannot start the job's supervisor '%s': %s", binary,
+                             strerror (got == sizeof (supervisor) && supervisor < 0? -supervisor: errno));
     return wb_store_run_set_owner (store, id, supervisor, err);
 }
 
@@ -394,6 +416,82 @@ s_local_cancel (wb_store_t *store, const char *id, json_t *target, wb_error_t *e
 {
     (void) store; (void) id; (void) target; (void) err;
     return 0;           //  the supervisor sees cancel_requested and stops the job
+}
+
+//  ---- Recovery ----
+
+//  Kill every process whose environment holds WORKBENCH_RUN_ID=id.
+static int
+s_kill_job_processes (const char *id)
+{
+    char *marker = wb_sprintf ("WORKBENCH_RUN_ID=%s", id);
+    size_t marker_size = strlen (marker) + 1;      //  with its NUL
+    int killed = 0;
+    DIR *proc = opendir ("/proc");
+    struct dirent *entry;
+    while (proc && (entry = readdir (proc))) {
+        pid_t pid = (pid_t) atoi (entry->d_name);
+        if (pid <= 0 || pid == getpid ())
+            continue;
+        char *path = wb_sprintf ("/proc/%d/environ", (int) pid);
+        size_t size;
+        char *env = wb_file_read (path, &size);
+        free (path);
+        for (size_t at = 0; env && at + marker_size <= size + 1; ) {
+            if (strncmp (env + at, marker, marker_size) == 0) {
+                if (kill (pid, SIGKILL) == 0)
+                    killed++;
+                break;
+            }
+            at += strlen (env + at) + 1;
+        }
+        free (env);
+    }
+    if (proc)
+        closedir (proc);
+    free (marker);
+    return killed;
+}
+
+int
+wb_job_recover (wb_store_t *store)
+{
+    char *jobs = wb_sprintf ("%s/jobs", wb_store_path (store));
+    DIR *dir = opendir (jobs);
+    int recovered = 0;
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir))) {
+        if (entry->d_name [0] == '.')
+            continue;
+        const char *id = entry->d_name;
+        char *status = wb_store_run_state (store, id, NULL);
+        bool over = !status || streq (status, "completed") || streq (status, "failed")
+                 || streq (status, "canceled");
+        free (status);
+        if (!over)
+            continue;           //  its supervisor is alive and in charge
+        s_kill_job_processes (id);
+        char *folder = wb_sprintf ("%s/%s", jobs, id);
+        char *log = wb_sprintf ("%s/output.log", folder);
+        json_t *run = wb_store_run_get (store, id, NULL);
+        bool kept = false;
+        size_t index;
+        json_t *artifact;
+        json_array_foreach (json_object_get (run, "artifacts"), index, artifact)
+            if (streq (json_string_value (json_object_get (artifact, "path")), "logs/output.log"))
+                kept = true;
+        if (run && !kept && access (log, F_OK) == 0)
+            wb_store_artifact_file (store, id, "logs/output.log", log, NULL);
+        json_decref (run);
+        s_remove_tree (folder);
+        free (log);
+        free (folder);
+        recovered++;
+    }
+    if (dir)
+        closedir (dir);
+    free (jobs);
+    return recovered;
 }
 
 //  ---- The supervisor ----

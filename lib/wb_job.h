@@ -53,6 +53,13 @@ int
 //  the process exit code (0 when the job was run, whatever its outcome).
 int
     wb_job_supervise (const char *path, const char *id);
+//  Clean up after jobs whose supervisor died (their runs are failed by
+//  the store when it opens): kill the processes still running for them
+//  (found by WORKBENCH_RUN_ID in their environment, so a reused process
+//  id is never hit), keep their log, remove their folders. Returns how
+//  many jobs were cleaned up.
+int
+    wb_job_recover (wb_store_t *store);
 //  Where a job's live log is while it runs (caller owns); after it ends the
 //  log is the run's artifact logs/output.log.
 char *

@@ -21,6 +21,7 @@
 #include "wb_tracking.h"
 #include "wb_jobs.h"
 #include "wb_data.h"
+#include "wb_job.h"
 #include "wb_args.h"
 #include "wb_util.h"
 
@@ -154,7 +155,7 @@ static const wb_magic_t s_magics [] = {
       "the artifact files no other run uses. Asks for confirmation unless\n"
       "--yes is given." },
     { "job", wb_magic_job, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_WORDS,
-      "%%job [--name N] [--experiment E] [--compute local] [--code DIR] [--param K=V ...] [--env K=V ...] [--timeout SECONDS] [--no-wait]  |  %job list|show|logs|wait|cancel RUN [--follow]",
+      "%%job [--name N] [--experiment E] [--compute local] [--code DIR | --no-code] [--param K=V ...] [--env K=V ...] [--timeout SECONDS] [--no-wait]  |  %job list|show|logs|wait|cancel [RUN] [--follow] [--all]",
       "%%job runs the cell body (a bash script: python3 train.py, any program) as\n"
       "a tracked run on a compute target (local: a process pool on this\n"
       "machine, at most one job per core unless %compute says otherwise; more\n"
@@ -260,6 +261,8 @@ wb_magics_store (wb_magics_t *self, wb_out_t *out)
     self->store = wb_store_open (path, out != NULL, &err);
     if (!self->store && out)
         wb_out_error (out, "WorkspaceError", "%s", err.text);
+    if (self->store)
+        wb_job_recover (self->store);
     free (path);
     return self->store;
 }
@@ -279,6 +282,7 @@ wb_magics_open_store (wb_magics_t *self, const char *path, wb_out_t *out)
     wb_tracking_close (self);
     wb_store_destroy (&self->store);
     self->store = store;
+    wb_job_recover (store);
     return 0;
 }
 

@@ -414,6 +414,12 @@ wb_magic_run (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 void
 wb_tracking_close (wb_magics_t *self)
 {
+    //  A terminal session never owns a run: inside a job, the run it logs
+    //  to is the job's, which its supervisor ends
+    if (wb_magics_terminal (self)) {
+        wb_magics_set_active_run (self, NULL);
+        return;
+    }
     const char *active = wb_magics_active_run (self);
     wb_store_t *store = active? wb_magics_store (self, NULL): NULL;
     if (store)
