@@ -21,10 +21,12 @@ PKGS       = libczmq libzmq libsodium jansson sqlite3
 #   Debian packages: what the build needs, and what the tests and the demo
 #   need on top (the Jupyter stack, the anchor kernel for benchmarks).
 DEB_BUILD  = build-essential pkg-config libczmq-dev libzmq3-dev libsodium-dev \
-             libjansson-dev libsqlite3-dev
+             libjansson-dev libsqlite3-dev libopenblas0
 DEB_TEST   = python3-jupyter-client jupyter-client python3-jupyter-kernel-test \
              python3-nbclient python3-nbformat jupyter-nbconvert jupyter-console \
              python3-ipykernel python3-pytest valgrind
+#   Only `make bench` needs the tools it compares with.
+DEB_BENCH  = python3-sklearn
 
 ifeq ($(SANITIZER),)
 BUILD     ?= build
@@ -37,7 +39,9 @@ endif
 WB_CPPFLAGS = -D_GNU_SOURCE -Ilib -Imagics -Ikernel -I$(BUILD) \
               -DWB_VERSION='"$(VERSION)"'
 WB_CFLAGS   = $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-WB_LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+#   OpenBLAS is not linked: lib/wb_blas loads it with dlopen when a job
+#   trains, so the kernel process never starts its threads.
+WB_LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm -ldl
 
 LIB_SRC    = $(wildcard lib/*.c) $(wildcard magics/*.c) \
              $(filter-out kernel/main.c,$(wildcard kernel/*.c))
@@ -78,7 +82,7 @@ $(BUILD):
 #   Install the Debian packages that are missing (needs root; does nothing
 #   when everything is there).
 deps:
-	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST); do \
+	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST) $(DEB_EXTRA); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' \
 	        || missing="$$missing $$p"; \
 	done; \
@@ -105,7 +109,8 @@ memcheck: deps
 	WORKBENCH_KERNEL_PREFIX="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
 	    $(PYTHON) -m pytest -q -p no:cacheprovider tests -m "not slow" $(PYTEST_ARGS)
 
-bench: deps
+bench:
+	$(MAKE) deps DEB_EXTRA="$(DEB_BENCH)"
 	$(MAKE) all
 	$(PYTHON) tests/bench/bench.py --workbench $(CURDIR)/$(BUILD)/workbench
 

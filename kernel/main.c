@@ -16,6 +16,7 @@
 #include <czmq.h>
 #include "wb_kernel.h"
 #include "wb_job.h"
+#include "wb_train.h"
 #include "wb_magics.h"
 #include "wb_args.h"
 #include "wb_interrupt.h"
@@ -310,6 +311,23 @@ main (int argc, char **argv)
         return s_kernel (argc - 2, argv + 2);
     if (streq (command, "install"))
         return s_install (argc - 2, argv + 2);
+    if (streq (command, "train-run")) {
+        //  A %%train job: its spec comes in the environment
+        const char *spec_text = getenv ("WORKBENCH_TRAIN_SPEC");
+        json_t *spec = spec_text? json_loads (spec_text, 0, NULL): NULL;
+        const char *workspace = getenv ("WORKBENCH_WORKSPACE");
+        const char *id = getenv ("WORKBENCH_RUN_ID");
+        const char *outputs = getenv ("WORKBENCH_OUTPUTS");
+        if (!spec || !workspace || !id || !outputs) {
+            fprintf (stderr, "workbench train-run: run it from %%%%train (it needs "
+                     "WORKBENCH_TRAIN_SPEC, WORKBENCH_WORKSPACE, WORKBENCH_RUN_ID, WORKBENCH_OUTPUTS)\n");
+            json_decref (spec);
+            return 2;
+        }
+        int rc = wb_train_run (workspace, id, spec, outputs);
+        json_decref (spec);
+        return rc;
+    }
     if (streq (command, "job-run")) {
         //  The supervisor of one job, started by the local compute target
         if (argc != 4) {

@@ -63,6 +63,34 @@ s_job_log (wb_store_t *store, const char *id, json_t *run, size_t *size)
     return wb_strdup ("");
 }
 
+//  Which metrics share a chart: a metric and its val_ twin (loss and
+//  val_loss, the training curve beside the validation one); progress and
+//  single end-of-training values get none.
+static json_t *
+s_chart_groups (json_t *metrics)
+{
+    json_t *groups = json_array ();
+    const char *key;
+    json_t *metric;
+    json_object_foreach (metrics, key, metric) {
+        if (streq (key, "progress") || json_integer_value (json_object_get (metric, "count")) < 2)
+            continue;
+        if (wb_starts_with (key, "val_")) {
+            if (json_object_get (metrics, key + 4)
+            &&  json_integer_value (json_object_get (json_object_get (metrics, key + 4), "count")) >= 2)
+                continue;       //  drawn with its twin
+            json_array_append_new (groups, json_pack ("[s]", key));
+        }
+        else {
+            char *twin = wb_sprintf ("val_%s", key);
+            json_array_append_new (groups, json_object_get (metrics, twin)
+                ? json_pack ("[s, s]", key, twin): json_pack ("[s]", key));
+            free (twin);
+        }
+    }
+    return groups;
+}
+
 //  The live picture of a job: header, metrics (table and small charts),
 //  the tail of its log.
 static json_t *
@@ -91,6 +119,19 @@ s_job_bundle (wb_store_t *store, const char *id, json_t *run, const char *note)
         wb_buf_html (html, note);
     }
     wb_buf_puts (html, "</div>");
+    json_t *progress = json_object_get (json_object_get (json_object_get (run, "metrics"), "progress"), "value");
+    if (json_is_number (progress)) {
+        double done = json_number_value (progress);
+        done = done < 0? 0: done > 1? 1: done;
+        int filled = (int) (done * 30 + 0.5);
+        wb_buf_puts (plain, "[");
+        for (int i = 0; i < 30; i++)
+            wb_buf_puts (plain, i < filled? "#": "-");
+        wb_buf_printf (plain, "] %3.0f%%\n", done * 100);
+        wb_buf_printf (html, "<div style=\"width:320px;height:10px;background:#e6e6e6;border-radius:5px\">"
+                       "<div style=\"width:%.0f%%;height:10px;background:#1f4e9a;border-radius:5px\"></div>"
+                       "</div><div>%.0f%%</div>", done * 100, done * 100);
+    }
     const char *error = json_string_value (json_object_get (run, "error"));
     if (error && *error) {
         wb_buf_printf (plain, "error: %s\n", error);
@@ -128,27 +169,36 @@ s_job_bundle (wb_store_t *store, const char *id, json_t *run, const char *note)
         free (text);
         wb_table_destroy (&table);
         wb_buf_puts (html, "<div>");
-        int charts = 0;
-        json_object_foreach (metrics, key, metric) {
-            if (charts++ == 4)
+        json_t *groups = s_chart_groups (metrics);
+        size_t index;
+        json_t *group;
+        json_array_foreach (groups, index, group) {
+            if (index == 4)
                 break;
-            double *steps, *values;
-            size_t count;
-            if (wb_store_history (store, id, key, &steps, &values, NULL, &count, NULL))
-                continue;
-            wb_chart_t *chart = wb_chart_new (key, NULL, NULL);
-            wb_chart_set_size (chart, 260, 150);
+            wb_chart_t *chart = wb_chart_new (json_string_value (json_array_get (group, 0)),
+                                              NULL, NULL);
+            wb_chart_set_size (chart, json_array_size (group) > 1? 340: 260, 160);
             wb_chart_set_max_points (chart, 200);
-            wb_chart_series (chart, key, steps, values, count);
+            size_t position;
+            json_t *series;
+            json_array_foreach (group, position, series) {
+                double *steps, *values;
+                size_t count;
+                if (wb_store_history (store, id, json_string_value (series), &steps, &values,
+                                      NULL, &count, NULL))
+                    continue;
+                wb_chart_series (chart, json_string_value (series), steps, values, count);
+                free (steps);
+                free (values);
+            }
             char *svg = wb_chart_svg (chart);
             wb_buf_puts (html, "<span style=\"display:inline-block\">");
             wb_buf_puts (html, svg);
             wb_buf_puts (html, "</span>");
             free (svg);
             wb_chart_destroy (&chart);
-            free (steps);
-            free (values);
         }
+        json_decref (groups);
         wb_buf_puts (html, "</div>");
     }
     //  The end of the log
@@ -176,6 +226,43 @@ s_job_bundle (wb_store_t *store, const char *id, json_t *run, const char *note)
     wb_buf_destroy (&plain);
     wb_buf_destroy (&html);
     return bundle;
+}
+
+//  A classifier's confusion matrix (artifact outputs/confusion_matrix.json,
+//  {"labels", "matrix"}) as a heatmap, if the run has one.
+static void
+s_confusion (wb_store_t *store, json_t *run, wb_out_t *out)
+{
+    size_t index;
+    json_t *artifact;
+    json_array_foreach (json_object_get (run, "artifacts"), index, artifact) {
+        if (!streq (json_string_value (json_object_get (artifact, "path")), "outputs/confusion_matrix.json"))
+            continue;
+        char *path = wb_store_blob_path (store, json_string_value (json_object_get (artifact, "hash")));
+        char *text = wb_file_read (path, NULL);
+        free (path);
+        json_t *confusion = text? json_loads (text, 0, NULL): NULL;
+        free (text);
+        json_t *labels = json_object_get (confusion, "labels");
+        json_t *matrix = json_object_get (confusion, "matrix");
+        size_t n = json_array_size (labels);
+        if (n && json_array_size (matrix) == n) {
+            const char **names = wb_calloc (n, sizeof (char *));
+            double *cells = wb_calloc (n * n, sizeof (double));
+            for (size_t i = 0; i < n; i++) {
+                names [i] = json_string_value (json_array_get (labels, i));
+                if (!names [i])
+                    names [i] = "?";
+                for (size_t j = 0; j < n; j++)
+                    cells [i * n + j] = json_number_value (json_array_get (json_array_get (matrix, i), j));
+            }
+            wb_out_display_new (out, wb_heatmap_bundle ("Confusion matrix (validation rows)", "true",
+                                                        "predicted", names, names, cells, n, n), NULL);
+            free (names);
+            free (cells);
+        }
+        json_decref (confusion);
+    }
 }
 
 int
@@ -222,7 +309,10 @@ wb_jobs_watch (wb_magics_t *self, const char *id, bool cancel_on_interrupt, wb_o
         wb_out_update_new (out, s_job_bundle (store, id, run, note), display_id);
     }
     const char *status = json_string_value (json_object_get (run, "status"));
-    wb_out_update_new (out, s_job_bundle (store, id, run, stopped_watching? "still running": NULL), display_id);
+    if (stopped_watching)
+        wb_out_update_new (out, s_job_bundle (store, id, run, "still running"), display_id);
+    else
+        s_confusion (store, run, out);
     int rc = 0;
     if (stopped_watching)
         wb_out_printf (out, "Stopped watching job %s; it carries on (%%job wait %s)\n", id, id);

@@ -21,6 +21,7 @@
 #include "wb_tracking.h"
 #include "wb_jobs.h"
 #include "wb_data.h"
+#include "wb_training.h"
 #include "wb_job.h"
 #include "wb_args.h"
 #include "wb_util.h"
@@ -195,6 +196,41 @@ static const wb_magic_t s_magics [] = {
       "%data show NAME[:VERSION] draws the first rows (--rows N) and a profile of\n"
       "every column: type, missing, distinct, min/max/mean/std with a histogram,\n"
       "or the most common values. Runs that read a version record it (lineage)." },
+    { "train", wb_magic_train, -1, WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      "%%train --data NAME[:VERSION] --target COLUMN --model linear|logistic|mlp|kmeans [--name N] [--experiment E] [--validation FRACTION] [--seed N] [--param K=V ...] [--no-wait]",
+      "Train a built-in model on a dataset version as a job (its own process,\n"
+      "OpenBLAS underneath), drawn live: a progress bar, the loss and validation\n"
+      "curves, then the metric table and, for classifiers, a confusion matrix.\n"
+      "Hyperparameters go in the body, one `name = value` a line (# comments),\n"
+      "or as --param name=value:\n"
+      "  linear    least squares; ridge with l2 > 0\n"
+      "  logistic  binary or multinomial, L2 (l2 = 1/C), max_iter, tol\n"
+      "  mlp       hidden = 128,64 (ReLU layers), learning_rate (Adam), epochs,\n"
+      "            batch_size, l2, patience (early stopping on validation loss),\n"
+      "            task = classification|regression (auto by default)\n"
+      "  kmeans    k, max_iter, tol, n_init (k-means++ starts); no --target\n"
+      "  all       features = a,b,c (default: every column but the target and\n"
+      "            free text), standardize, threads\n"
+      "Numeric columns are standardised and categorical ones one-hot encoded;\n"
+      "both are recorded in the model, and a category unseen in training is\n"
+      "all zeros at prediction time. --validation holds out a stratified\n"
+      "fraction (default 0.2; 0 for kmeans); the same --seed gives the same\n"
+      "model, bit for bit. Metrics: loss, val_loss, val_accuracy per step;\n"
+      "at the end accuracy, precision, recall, f1 (macro), roc_auc (binary),\n"
+      "log_loss and a confusion matrix for classifiers, rmse, mae, r2 for\n"
+      "regressors, inertia for kmeans. The model is the run's artifact\n"
+      "outputs/model.json (format in lib/wb_model.h). Bad input (unknown\n"
+      "column, one class, a non-numeric target for regression, missing or\n"
+      "infinite values, a parameter out of range) is refused before anything\n"
+      "runs. An interrupt stops training at the next batch: the run is\n"
+      "canceled and keeps its metrics and model so far." },
+    { "predict", wb_magic_predict, -2, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_RUN,
+      "%predict RUN --data NAME[:VERSION] [--output PATH]",
+      "Score every row of a dataset version with the model a run trained:\n"
+      "the first predictions (with their probability for classifiers), and\n"
+      "metrics and a confusion matrix when the dataset has the target column.\n"
+      "--output writes the rows with their predictions (and class\n"
+      "probabilities) as CSV." },
     { NULL, NULL, 0, 0, 0, NULL, NULL }
 };
 

@@ -30,6 +30,7 @@
 #include "wb_frame.h"
 #include "wb_dataset.h"
 #include "wb_blas.h"
+#include "wb_model.h"
 
 //  name, function: one row per class with a self-test
 typedef struct {
@@ -55,6 +56,7 @@ static const s_test_t s_tests [] = {
     { "wb_frame",   wb_frame_test },
     { "wb_dataset", wb_dataset_test },
     { "wb_blas",    wb_blas_test },
+    { "wb_model",   wb_model_test },
     { NULL, NULL }
 };
 

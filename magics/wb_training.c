@@ -1,0 +1,422 @@
+/*  wb_training - built-in training from a cell: %%train runs a model
+    kind on a dataset version as a job, drawn live; %predict scores a
+    dataset with a trained model
+
+    Everything about a training request is checked in the kernel before
+    the job is submitted (the dataset, the columns, the hyperparameters),
+    so bad input costs nothing and changes nothing.
+*/
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "wb_training.h"
+#include "wb_jobs.h"
+#include "wb_dataset.h"
+#include "wb_model.h"
+#include "wb_job.h"
+#include "wb_render.h"
+#include "wb_args.h"
+#include "wb_util.h"
+
+#define S_PREVIEW_ROWS 10       //  rows %predict draws
+
+//  Hyperparameters from the body: `name = value` lines, # comments.
+static json_t *
+s_body_params (const char *body, wb_error_t *err)
+{
+    json_t *params = json_object ();
+    char *copy = wb_strdup (body);
+    int line_number = 0;
+    char *save = NULL;
+    for (char *line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
+        line_number++;
+        char *hash = strchr (line, '#');
+        if (hash)
+            *hash = 0;
+        while (isspace ((unsigned char) *line))
+            line++;
+        size_t size = strlen (line);
+        while (size && isspace ((unsigned char) line [size - 1]))
+            line [--size] = 0;
+        if (!*line)
+            continue;
+        char *equals = strchr (line, '=');
+        if (!equals) {
+            wb_error_set (err, "line %d of the body: '%s' is not `name = value`", line_number, line);
+            json_decref (params);
+            params = NULL;
+            break;
+        }
+        *equals = 0;
+        char *name = line, *value = equals + 1;
+        size = strlen (name);
+        while (size && isspace ((unsigned char) name [size - 1]))
+            name [--size] = 0;
+        while (isspace ((unsigned char) *value))
+            value++;
+        if (!*name || !*value) {
+            wb_error_set (err, "line %d of the body: a name and a value are needed around '='", line_number);
+            json_decref (params);
+            params = NULL;
+            break;
+        }
+        json_object_set_new (params, name, json_string (value));
+    }
+    free (copy);
+    return params;
+}
+
+int
+wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    static const wb_opt_t opts [] = {
+        { "data", 'd', WB_OPT_VALUE }, { "target", 't', WB_OPT_VALUE },
+        { "model", 'm', WB_OPT_VALUE }, { "name", 'n', WB_OPT_VALUE },
+        { "experiment", 'e', WB_OPT_VALUE }, { "validation", 'v', WB_OPT_VALUE },
+        { "seed", 's', WB_OPT_VALUE }, { "param", 'p', WB_OPT_MULTI },
+        { "no-wait", 0, WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
+    };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    int rc = 0;
+    const char *kind = wb_args_get (args, "model");
+    const char *target = wb_args_get (args, "target");
+    double validation = -1;
+    long seed = 0;
+    json_t *params = NULL;
+    if (wb_args_npos (args))
+        rc = wb_magics_usage (call, out, "unexpected '%s': hyperparameters go in the body as "
+                              "`name = value` lines", wb_args_pos (args, 0));
+    else
+    if (!wb_args_has (args, "data") || !kind)
+        rc = wb_magics_usage (call, out, "give --data NAME[:VERSION] and --model "
+                              "linear|logistic|mlp|kmeans");
+    else
+    if (!target && !streq (kind, "kmeans"))
+        rc = wb_magics_usage (call, out, "give --target COLUMN (what to predict); only kmeans goes without");
+    else
+    if (wb_args_has (args, "validation")
+    &&  (wb_args_double (wb_args_get (args, "validation"), "--validation", &validation, &err)
+         || validation < 0 || validation > 0.9))
+        rc = wb_magics_usage (call, out, "--validation wants a fraction from 0 to 0.9, got '%s'",
+                              wb_args_get (args, "validation"));
+    else
+    if (wb_args_has (args, "seed")
+    &&  (wb_args_long (wb_args_get (args, "seed"), "--seed", &seed, &err) || seed < 0))
+        rc = wb_magics_usage (call, out, "--seed wants a whole number >= 0, got '%s'",
+                              wb_args_get (args, "seed"));
+    else
+    if (!(params = s_body_params (call->body? call->body: "", &err)))
+        rc = wb_magics_usage (call, out, "%s", err.text);
+    for (size_t i = 0; rc == 0 && i < wb_args_count (args, "param"); i++) {
+        const char *value;
+        char *key = wb_args_kv (wb_args_nth (args, "param", i), &value);
+        if (!key)
+            rc = wb_magics_usage (call, out, "--param wants NAME=VALUE, got '%s'", wb_args_nth (args, "param", i));
+        else
+        if (json_object_get (params, key))
+            rc = wb_magics_usage (call, out, "hyperparameter '%s' is given twice", key);
+        else
+            json_object_set_new (params, key, json_string (value));
+        free (key);
+    }
+    //  Check everything before anything is submitted
+    wb_store_t *store = rc == 0? wb_magics_store (self, out): NULL;
+    if (rc == 0 && !store)
+        rc = -1;
+    json_t *record = rc == 0? wb_dataset_resolve (store, wb_args_get (args, "data"), &err): NULL;
+    wb_frame_t *frame = record? wb_dataset_load (store, json_string_value (json_object_get (record, "name")),
+                                                 json_integer_value (json_object_get (record, "version")), &err): NULL;
+    if (rc == 0 && !frame) {
+        wb_out_error (out, "DataError", "%s", err.text);
+        rc = -1;
+    }
+    if (rc == 0 && wb_model_check (frame, NULL, target, kind, params, &err)) {
+        wb_out_error (out, "TrainError", "%s", err.text);
+        rc = -1;
+    }
+    wb_frame_destroy (&frame);
+    char id [9] = "";
+    if (rc == 0) {
+        char *data_ref = wb_sprintf ("%s:%lld", json_string_value (json_object_get (record, "name")),
+                                     (long long) json_integer_value (json_object_get (record, "version")));
+        json_t *spec = json_pack ("{s:s, s:s?, s:s, s:O, s:I}", "data", data_ref, "target", target,
+                                  "model", kind, "params", params, "seed", (json_int_t) seed);
+        if (validation >= 0)
+            json_object_set_new (spec, "validation", json_real (validation));
+        char *spec_text = json_dumps (spec, JSON_COMPACT);
+        //  The run's params: what was asked, by name
+        json_t *run_params = json_deep_copy (params);
+        json_object_set_new (run_params, "model", json_string (kind));
+        json_object_set_new (run_params, "data", json_string (data_ref));
+        if (target)
+            json_object_set_new (run_params, "target", json_string (target));
+        char *seed_text = wb_sprintf ("%ld", seed);
+        json_object_set_new (run_params, "seed", json_string (seed_text));
+        free (seed_text);
+        if (validation >= 0) {
+            char *text = wb_sprintf ("%g", validation);
+            json_object_set_new (run_params, "validation", json_string (text));
+            free (text);
+        }
+        json_t *env = json_object ();
+        for (char **entry = wb_shell_environ (wb_magics_shell (self)); *entry; entry++) {
+            char *equals = strchr (*entry, '=');
+            if (equals) {
+                char *name = wb_strndup (*entry, (size_t) (equals - *entry));
+                json_object_set_new (env, name, json_string (equals + 1));
+                free (name);
+            }
+        }
+        json_object_set_new (env, "WORKBENCH_TRAIN_SPEC", json_string (spec_text));
+        char binary [4096];
+        ssize_t size = readlink ("/proc/self/exe", binary, sizeof (binary) - 1);
+        binary [size > 0? size: 0] = 0;
+        char *deleted = strstr (binary, " (deleted)");
+        if (deleted)
+            *deleted = 0;
+        char *script = wb_sprintf ("exec '%s' train-run", *binary? binary: "workbench");
+        const char *experiment = wb_args_has (args, "experiment")
+                               ? wb_args_get (args, "experiment"): wb_magics_experiment (self);
+        char *name = wb_args_has (args, "name")? wb_strdup (wb_args_get (args, "name"))
+                   : NULL;
+        wb_job_spec_t job = { experiment, name, "train", NULL, NULL, script, run_params,
+                              env, NULL, 0, 0, NULL };
+        if (wb_job_submit (store, &job, id, &err)) {
+            wb_out_error (out, "TrainError", "%s", err.text);
+            rc = -1;
+        }
+        free (name);
+        free (script);
+        json_decref (env);
+        json_decref (run_params);
+        free (spec_text);
+        json_decref (spec);
+        free (data_ref);
+    }
+    if (rc == 0) {
+        if (wb_args_has (args, "no-wait"))
+            wb_out_printf (out, "Submitted training %s: %%job wait %s, %%show %s, %%job cancel %s\n",
+                           id, id, id, id);
+        else
+            rc = wb_jobs_watch (self, id, true, out);
+    }
+    json_decref (record);
+    json_decref (params);
+    wb_args_destroy (&args);
+    return rc;
+}
+
+//  ---- %predict ----
+
+char *
+wb_training_model_file (wb_magics_t *self, const char *ref, size_t *size,
+                        char **run_id_p, wb_out_t *out)
+{
+    wb_store_t *store = wb_magics_store (self, out);
+    if (!store)
+        return NULL;
+    wb_error_t err;
+    char *id = wb_store_run_resolve (store, ref, &err);
+    json_t *run = id? wb_store_run_get (store, id, &err): NULL;
+    if (!run) {
+        wb_out_error (out, "ModelError", "%s", err.text);
+        free (id);
+        return NULL;
+    }
+    char *data = NULL;
+    size_t index;
+    json_t *artifact;
+    json_array_foreach (json_object_get (run, "artifacts"), index, artifact)
+        if (streq (json_string_value (json_object_get (artifact, "path")), "outputs/model.json")) {
+            char *path = wb_store_blob_path (store, json_string_value (json_object_get (artifact, "hash")));
+            data = wb_file_read (path, size);
+            free (path);
+        }
+    if (!data)
+        wb_out_error (out, "ModelError", "run %s has no model (outputs/model.json): train one with "
+                      "%%%%train, or name a run that did", id);
+    json_decref (run);
+    if (data && run_id_p)
+        *run_id_p = id;
+    else
+        free (id);
+    return data;
+}
+
+static int
+s_write_predictions (const char *path, wb_frame_t *frame, wb_model_t *model,
+                     const double *values, const double *proba, wb_error_t *err)
+{
+    FILE *file = fopen (path, "w");
+    if (!file)
+        return wb_error_set (err, "cannot write '%s': %s", path, strerror (errno));
+    size_t classes = wb_model_classes (model);
+    bool classify = streq (wb_model_task (model), "classification");
+    //  The input columns, then the prediction (and class probabilities)
+    for (size_t col = 0; col < wb_frame_cols (frame); col++)
+        fprintf (file, "%s\"%s\"", col? ",": "", wb_frame_name (frame, col));
+    fprintf (file, ",prediction");
+    for (size_t c = 0; proba && c < classes; c++)
+        fprintf (file, ",\"probability_%s\"", wb_model_class (model, c));
+    fprintf (file, "\n");
+    for (size_t row = 0; row < wb_frame_rows (frame); row++) {
+        for (size_t col = 0; col < wb_frame_cols (frame); col++) {
+            const char *text = wb_frame_text (frame, col, row);
+            fputs (col? ",": "", file);
+            if (text) {
+                fputc ('"', file);
+                for (const char *c = text; *c; c++) {
+                    if (*c == '"')
+                        fputc ('"', file);
+                    fputc (*c, file);
+                }
+                fputc ('"', file);
+            }
+        }
+        if (classify)
+            fprintf (file, ",\"%s\"", wb_model_class (model, (size_t) values [row]));
+        else
+            fprintf (file, ",%.17g", values [row]);
+        for (size_t c = 0; proba && c < classes; c++)
+            fprintf (file, ",%.6g", proba [row * classes + c]);
+        fprintf (file, "\n");
+    }
+    return fclose (file)? wb_error_set (err, "cannot write '%s': %s", path, strerror (errno)): 0;
+}
+
+int
+wb_magic_predict (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    static const wb_opt_t opts [] = {
+        { "data", 'd', WB_OPT_VALUE }, { "output", 'o', WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL }
+    };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    if (wb_args_npos (args) != 1 || !wb_args_has (args, "data")) {
+        wb_args_destroy (&args);
+        return wb_magics_usage (call, out, "give a run (or model) and --data NAME[:VERSION]");
+    }
+    size_t size;
+    char *run_id = NULL;
+    char *data = wb_training_model_file (self, wb_args_pos (args, 0), &size, &run_id, out);
+    wb_model_t *model = data? wb_model_load (data, size, &err): NULL;
+    int rc = model? 0: -1;
+    if (data && !model)
+        wb_out_error (out, "ModelError", "%s", err.text);
+    free (data);
+    wb_store_t *store = wb_magics_store (self, NULL);
+    json_t *record = rc == 0? wb_dataset_resolve (store, wb_args_get (args, "data"), &err): NULL;
+    wb_frame_t *frame = record? wb_dataset_load (store, json_string_value (json_object_get (record, "name")),
+                                                 json_integer_value (json_object_get (record, "version")), &err): NULL;
+    if (rc == 0 && !frame) {
+        wb_out_error (out, "DataError", "%s", err.text);
+        rc = -1;
+    }
+    double *values = NULL, *proba = NULL;
+    if (rc == 0 && wb_model_predict (model, frame, &values, &proba, &err)) {
+        wb_out_error (out, "ModelError", "%s", err.text);
+        rc = -1;
+    }
+    if (rc == 0) {
+        bool classify = streq (wb_model_task (model), "classification");
+        const char *target = wb_model_target (model);
+        int truth = target? wb_frame_find (frame, target): -1;
+        char *caption = wb_sprintf ("Predictions of run %s (%s) for %s:%lld, first %d of %zu rows",
+            run_id, wb_model_kind (model), json_string_value (json_object_get (record, "name")),
+            (long long) json_integer_value (json_object_get (record, "version")),
+            (int) (wb_frame_rows (frame) < S_PREVIEW_ROWS? wb_frame_rows (frame): S_PREVIEW_ROWS),
+            wb_frame_rows (frame));
+        wb_table_t *table = wb_table_new (caption);
+        free (caption);
+        wb_table_column (table, "row", WB_ALIGN_RIGHT);
+        if (truth >= 0)
+            wb_table_column (table, target, WB_ALIGN_LEFT);
+        wb_table_column (table, streq (wb_model_task (model), "clustering")? "cluster": "prediction", WB_ALIGN_LEFT);
+        if (proba)
+            wb_table_column (table, "probability", WB_ALIGN_RIGHT);
+        size_t classes = wb_model_classes (model);
+        for (size_t row = 0; row < wb_frame_rows (frame) && row < S_PREVIEW_ROWS; row++) {
+            wb_table_row (table);
+            wb_table_number (table, (double) row);
+            if (truth >= 0)
+                wb_table_cell (table, wb_frame_text (frame, (size_t) truth, row));
+            if (classify)
+                wb_table_cell (table, wb_model_class (model, (size_t) values [row]));
+            else
+                wb_table_number (table, values [row]);
+            if (proba)
+                wb_table_number (table, proba [row * classes + (size_t) values [row]]);
+        }
+        wb_out_display_new (out, wb_table_bundle (table), NULL);
+        wb_table_destroy (&table);
+        //  Metrics when the truth is there
+        if (truth >= 0 || streq (wb_model_task (model), "clustering")) {
+            json_t *metrics = wb_model_evaluate (model, frame, NULL, &err);
+            if (!metrics) {
+                wb_out_error (out, "ModelError", "%s", err.text);
+                rc = -1;
+            }
+            else {
+                table = wb_table_new ("Metrics");
+                wb_table_column (table, "metric", WB_ALIGN_LEFT);
+                wb_table_column (table, "value", WB_ALIGN_RIGHT);
+                const char *key;
+                json_t *value;
+                json_object_foreach (metrics, key, value)
+                    if (json_is_number (value)) {
+                        wb_table_row (table);
+                        wb_table_cell (table, key);
+                        wb_table_number (table, json_number_value (value));
+                    }
+                wb_out_display_new (out, wb_table_bundle (table), NULL);
+                wb_table_destroy (&table);
+                json_t *confusion = json_object_get (metrics, "confusion_matrix");
+                if (confusion) {
+                    json_t *labels = json_object_get (confusion, "labels");
+                    json_t *matrix = json_object_get (confusion, "matrix");
+                    size_t n = json_array_size (labels);
+                    const char **names = wb_calloc (n + 1, sizeof (char *));
+                    double *cells = wb_calloc (n * n + 1, sizeof (double));
+                    for (size_t i = 0; i < n; i++) {
+                        names [i] = json_string_value (json_array_get (labels, i));
+                        for (size_t j = 0; j < n; j++)
+                            cells [i * n + j] = json_number_value (json_array_get (json_array_get (matrix, i), j));
+                    }
+                    wb_out_display_new (out, wb_heatmap_bundle ("Confusion matrix", "true", "predicted",
+                                                                names, names, cells, n, n), NULL);
+                    free (names);
+                    free (cells);
+                }
+                json_decref (metrics);
+            }
+        }
+        if (rc == 0 && wb_args_has (args, "output")) {
+            char *path = wb_shell_path (wb_magics_shell (self), wb_args_get (args, "output"));
+            if (s_write_predictions (path, frame, model, values, proba, &err)) {
+                wb_out_error (out, "OSError", "%s", err.text);
+                rc = -1;
+            }
+            else
+                wb_out_printf (out, "Wrote %zu predictions to %s\n", wb_frame_rows (frame),
+                               wb_args_get (args, "output"));
+            free (path);
+        }
+    }
+    free (values);
+    free (proba);
+    wb_frame_destroy (&frame);
+    json_decref (record);
+    wb_model_destroy (&model);
+    free (run_id);
+    wb_args_destroy (&args);
+    return rc;
+}
