@@ -308,10 +308,11 @@ wb_jobs_watch (wb_magics_t *self, const char *id, bool cancel_on_interrupt, wb_o
         }
         wb_out_update_new (out, s_job_bundle (store, id, run, note), display_id);
     }
+    //  The final picture, also for a job that had ended before we looked
     const char *status = json_string_value (json_object_get (run, "status"));
-    if (stopped_watching)
-        wb_out_update_new (out, s_job_bundle (store, id, run, "still running"), display_id);
-    else
+    wb_out_update_new (out, s_job_bundle (store, id, run, stopped_watching? "still running": NULL),
+                       display_id);
+    if (!stopped_watching)
         s_confusion (store, run, out);
     int rc = 0;
     if (stopped_watching)
