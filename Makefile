@@ -13,6 +13,7 @@ PYTHON    ?= /usr/bin/python3
 JUPYTER   ?= /usr/bin/jupyter
 SANITIZER ?=
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 VERSION    = 0.1.0
 WARN       = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes
@@ -112,7 +113,8 @@ memcheck: deps
 bench:
 	$(MAKE) deps DEB_EXTRA="$(DEB_BENCH)"
 	$(MAKE) all
-	$(PYTHON) tests/bench/bench.py --workbench $(CURDIR)/$(BUILD)/workbench
+	$(PYTHON) tests/bench/bench.py --workbench $(CURDIR)/$(BUILD)/workbench \
+	    --markdown $(BUILD)/bench.md $(BENCH_ARGS)
 
 demo: deps
 	$(MAKE) all

@@ -27,7 +27,7 @@ build/libworkbench.a, beside the workbench binary):
      RUN` end to end, history read + LTTB + SVG + Vega-Lite + printing
      (median of 5).
 
---only kernel|store runs one half.
+--only kernel|store|jobs|train runs one part.
 
 Prints a table (metric, workbench, the other, ratio, target, pass/fail) and
 writes it as Markdown to --markdown. Exits 0 when everything ran, whatever the
@@ -409,8 +409,8 @@ def main():
                     help="runs in the workspace %%runs lists")
     ap.add_argument("--show-points", type=int, default=1_000_000,
                     help="points of the metric %%show draws")
-    ap.add_argument("--only", choices=("kernel", "store"),
-                    help="run only the kernel or only the workspace part")
+    ap.add_argument("--only", choices=("kernel", "store", "jobs", "train"),
+                    help="run only one part: the kernel, the workspace, jobs or training")
     args = ap.parse_args()
 
     workbench = os.path.abspath(args.workbench)
@@ -463,6 +463,17 @@ def main():
 
         if args.only in (None, "store"):
             rows += bench_store(scratch, workbench, args, say)
+
+        if args.only in (None, "jobs"):
+            import bench_jobs
+            say("jobs: submit to start, metric line protocol")
+            rows += bench_jobs.bench_jobs(scratch, workbench, say)
+
+        if args.only in (None, "train"):
+            import bench_train
+            say("training beside scikit-learn, same data and split")
+            rows += bench_train.bench_train(scratch, workbench,
+                                            argparse.Namespace(mlp_repeat=2), say)[0]
 
         note = (f"Measured on {os.cpu_count()} cores, "
                 f"{'C client pinned to one core with taskset' if pin is not None else 'not pinned'}; "
