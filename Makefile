@@ -105,7 +105,8 @@ check: test
 #   The suite again with the kernel under valgrind's memcheck.
 memcheck: deps
 	$(MAKE) all
-	valgrind -q --error-exitcode=99 --leak-check=full $(BUILD)/selftest
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	    $(BUILD)/selftest
 	WORKBENCH_BIN=$(CURDIR)/$(BUILD)/workbench \
 	WORKBENCH_KERNEL_PREFIX="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
 	    $(PYTHON) -m pytest -q -p no:cacheprovider tests -m "not slow" $(PYTEST_ARGS)

@@ -49,10 +49,8 @@ static void
 s_path_self (void)
 {
     char self [PATH_MAX];
-    ssize_t size = readlink ("/proc/self/exe", self, sizeof (self) - 1);
-    if (size <= 0)
+    if (!wb_self_path (self, sizeof (self)) || !strrchr (self, '/'))
         return;
-    self [size] = 0;
     *strrchr (self, '/') = 0;
     const char *path = getenv ("PATH");
     char *copy = wb_strdup (path? path: "");
@@ -210,15 +208,12 @@ s_install (int argc, char **argv)
     char binary [PATH_MAX];
     if (wb_args_has (args, "binary"))
         snprintf (binary, sizeof (binary), "%s", wb_args_get (args, "binary"));
-    else {
-        ssize_t size = readlink ("/proc/self/exe", binary, sizeof (binary) - 1);
-        if (size <= 0) {
-            fprintf (stderr, "workbench install: cannot tell where this binary is: use --binary PATH\n");
-            free (data_dir);
-            wb_args_destroy (&args);
-            return 1;
-        }
-        binary [size] = 0;
+    else
+    if (!wb_self_path (binary, sizeof (binary))) {
+        fprintf (stderr, "workbench install: cannot tell where this binary is: use --binary PATH\n");
+        free (data_dir);
+        wb_args_destroy (&args);
+        return 1;
     }
     char *spec_dir = wb_sprintf ("%s/kernels/workbench", data_dir);
     int rc = 0;
@@ -291,9 +286,39 @@ s_magic (int argc, char **argv)
     return rc? 1: 0;
 }
 
+//  Remember where this binary is, for the processes it starts (jobs run
+//  `workbench job-run`): argv[0] made absolute, which is right also under
+//  valgrind, where /proc/self/exe is valgrind's.
+static void
+s_remember_self (const char *argv0)
+{
+    char found [PATH_MAX];
+    if (getenv ("WORKBENCH_EXE"))
+        return;
+    if (strchr (argv0, '/')) {
+        if (!realpath (argv0, found))
+            return;
+    }
+    else {
+        const char *path = getenv ("PATH");
+        char *copy = wb_strdup (path? path: "");
+        bool ok = false;
+        for (char *dir = strtok (copy, ":"); dir && !ok; dir = strtok (NULL, ":")) {
+            char *candidate = wb_sprintf ("%s/%s", dir, argv0);
+            ok = access (candidate, X_OK) == 0 && realpath (candidate, found);
+            free (candidate);
+        }
+        free (copy);
+        if (!ok)
+            return;
+    }
+    setenv ("WORKBENCH_EXE", found, 1);
+}
+
 int
 main (int argc, char **argv)
 {
+    s_remember_self (argv [0]);
     if (argc < 2) {
         s_usage (stderr);
         return 2;

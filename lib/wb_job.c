@@ -279,9 +279,9 @@ wb_job_submit (wb_store_t *store, const wb_job_spec_t *spec, char *id, wb_error_
         json_decref (target);
         return -1;
     }
-    json_t *job = json_pack ("{s:s, s:O, s:O, s:f, s:f}", "script", spec->script,
-        "env", spec->env? spec->env: json_object (),
-        "params", spec->params? spec->params: json_object (),
+    json_t *job = json_pack ("{s:s, s:o, s:o, s:f, s:f}", "script", spec->script,
+        "env", spec->env? json_incref (spec->env): json_object (),
+        "params", spec->params? json_incref (spec->params): json_object (),
         "timeout", spec->timeout, "grace", spec->grace > 0? spec->grace: WB_JOB_GRACE);
     int rc = 0;
     if ((spec->params && json_object_size (spec->params)
@@ -333,15 +333,8 @@ s_local_submit (wb_store_t *store, const char *id, json_t *target, const char *b
     (void) target;
     char self_path [4096];
     if (!binary) {
-        ssize_t size = readlink ("/proc/self/exe", self_path, sizeof (self_path) - 1);
-        if (size <= 0)
+        if (!wb_self_path (self_path, sizeof (self_path)))
             return wb_error_set (err, "cannot find the workbench binary to start the job");
-        self_path [size] = 0;
-        //  Rebuilt or upgraded while this process runs: the new one is
-        //  at the same path
-        char *deleted = strstr (self_path, " (deleted)");
-        if (deleted && deleted [10] == 0)
-            *deleted = 0;
         binary = self_path;
     }
     if (access (binary, X_OK))

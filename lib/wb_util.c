@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #include "wb_util.h"
 
 static void
@@ -235,6 +236,24 @@ wb_buf_detach (wb_buf_t **self_p)
     free (*self_p);
     *self_p = NULL;
     return data;
+}
+
+bool
+wb_self_path (char *buf, size_t size)
+{
+    const char *exe = getenv ("WORKBENCH_EXE");
+    if (exe && *exe) {
+        snprintf (buf, size, "%s", exe);
+        return true;
+    }
+    ssize_t got = readlink ("/proc/self/exe", buf, size - 1);
+    if (got <= 0)
+        return false;
+    buf [got] = 0;
+    char *deleted = strstr (buf, " (deleted)");
+    if (deleted && deleted [10] == 0)
+        *deleted = 0;
+    return true;
 }
 
 char *

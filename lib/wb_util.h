@@ -78,6 +78,12 @@ void
 char *
     wb_buf_detach (wb_buf_t **self_p);
 
+//  The path of the running workbench binary into buf: $WORKBENCH_EXE
+//  (main sets it from argv[0]), else /proc/self/exe (a binary replaced
+//  while running counts as the one now at its path). false if unknown.
+bool
+    wb_self_path (char *buf, size_t size);
+
 //  Read a whole file into a new string; NULL (errno set) on failure.
 char *
     wb_file_read (const char *path, size_t *size_p);

@@ -175,12 +175,8 @@ wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
             }
         }
         json_object_set_new (env, "WORKBENCH_TRAIN_SPEC", json_string (spec_text));
-        char binary [4096];
-        ssize_t size = readlink ("/proc/self/exe", binary, sizeof (binary) - 1);
-        binary [size > 0? size: 0] = 0;
-        char *deleted = strstr (binary, " (deleted)");
-        if (deleted)
-            *deleted = 0;
+        char binary [4096] = "";
+        wb_self_path (binary, sizeof (binary));
         char *script = wb_sprintf ("exec '%s' train-run", *binary? binary: "workbench");
         const char *experiment = wb_args_has (args, "experiment")
                                ? wb_args_get (args, "experiment"): wb_magics_experiment (self);
