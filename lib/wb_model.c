@@ -573,6 +573,25 @@ s_params_json (const s_params_t *p, int kind, int task)
 }
 
 
+json_t *
+wb_model_params_resolved (const char *kind_name, json_t *params, wb_error_t *err)
+{
+    int kind = kind_name? s_kind_parse (kind_name): 0;
+    if (!kind) {
+        wb_error_set (err, "unknown model kind '%s': use linear, logistic, mlp or kmeans",
+                      kind_name? kind_name: "");
+        return NULL;
+    }
+    s_params_t p;
+    if (s_params_read (&p, kind, params, err))
+        return NULL;
+    int task = kind == S_KMEANS? S_CLUSTERING: kind == S_LINEAR? S_REGRESSION: S_CLASSIFICATION;
+    json_t *resolved = s_params_json (&p, kind, task);
+    if ((kind & S_MLP) && p.task < 0)
+        json_object_set_new (resolved, "task", json_string ("auto"));
+    return resolved;
+}
+
 //  ---- A set of strings: category and class lookup ----
 
 //  Strings by index, with a hash table from string to index
@@ -1049,7 +1068,7 @@ s_check_numeric_target (wb_frame_t *frame, size_t col, int kind, const char *tab
             char *shown = wb_strdup (text);
             wb_error_set (err, "target '%s' in %s is not numeric (row %zu holds '%s'): "
                           "regression needs numbers; %s", name, table, row + 1, shown,
-                          kind == S_LINEAR? "to predict classes use kind=logistic or kind=mlp"
+                          kind == S_LINEAR? "to predict classes use the logistic or mlp kind"
                                           : "to predict classes use task=classification");
             free (shown);
             return -1;
@@ -3834,7 +3853,7 @@ wb_model_train (wb_frame_t *train, wb_frame_t *valid, const char *target, const 
     }
     s_pool_destroy (&t.pool);
     blas->set_num_threads (blas_threads);
-    if (rc == 0 && self->steps == 0) {
+    if (rc == 0 && self->steps == 0 && streq (self->stop? self->stop: "", "interrupted")) {
         rc = wb_error_set (err, "training was stopped before its first %s finished: there "
                            "is no model to keep", plan.kind == S_MLP? "epoch": "iteration");
     }

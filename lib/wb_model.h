@@ -201,6 +201,12 @@ wb_model_t *
 void
     wb_model_destroy (wb_model_t **self_p);
 
+//  The parameters kind would train with: params (may be NULL) with every
+//  default filled in, numbers as numbers (caller owns). "task" stays
+//  "auto" when not given. NULL with err for an unknown kind or parameter.
+json_t *
+    wb_model_params_resolved (const char *kind, json_t *params, wb_error_t *err);
+
 //  Split frame's rows into train and valid (about fraction of them, at
 //  least one of each when there are two rows or more), shuffled by seed.
 //  Stratified (the fraction taken from each class) when target is given

@@ -55,6 +55,21 @@ s_add (s_progress_t *self, const char *key, int64_t step, double value)
     self->points [self->count++] = (wb_metric_t) { json_string_value (kept), step, value, 0 };
 }
 
+//  Per-step metrics that share a name with a final (validation) metric are
+//  the training rows' values: they are logged as train_NAME.
+static const char *s_final_names [] = {
+    "rmse", "mae", "r2", "accuracy", "precision", "recall", "f1", "log_loss", "roc_auc", NULL
+};
+
+static bool
+s_is_final_name (const char *key)
+{
+    for (const char **name = s_final_names; *name; name++)
+        if (streq (*name, key))
+            return true;
+    return false;
+}
+
 static int
 s_on_step (void *arg, int64_t step, json_t *metrics)
 {
@@ -62,9 +77,17 @@ s_on_step (void *arg, int64_t step, json_t *metrics)
     if (metrics) {
         const char *key;
         json_t *value;
-        json_object_foreach (metrics, key, value)
-            if (json_is_number (value) && !streq (key, "step"))
+        json_object_foreach (metrics, key, value) {
+            if (!json_is_number (value) || streq (key, "step"))
+                continue;
+            if (s_is_final_name (key)) {
+                char *renamed = wb_sprintf ("train_%s", key);
+                s_add (self, renamed, step, json_number_value (value));
+                free (renamed);
+            }
+            else
                 s_add (self, key, step, json_number_value (value));
+        }
         if (self->total > 0)
             s_add (self, "progress", step, (double) step / (double) self->total);
         if (wb_time_mono () - self->flushed_at >= S_FLUSH_SECONDS)
@@ -80,15 +103,19 @@ s_on_term (int signum)
     wb_interrupt_raise ();
 }
 
-//  Steps training will take at most, for the progress bar.
+//  Steps training will take at most, for the progress bar: epochs or
+//  max_iter with the defaults filled in (linear is solved in one step).
 static int64_t
 s_total_steps (const char *kind, json_t *params)
 {
+    json_t *resolved = wb_model_params_resolved (kind, params, NULL);
     const char *name = streq (kind, "mlp")? "epochs": streq (kind, "linear")? NULL: "max_iter";
-    json_t *value = name? json_object_get (params, name): NULL;
-    return json_is_integer (value)? (int64_t) json_integer_value (value)
-         : json_is_number (value)? (int64_t) json_number_value (value): 0;
+    json_t *value = name? json_object_get (resolved, name): NULL;
+    int64_t total = json_is_integer (value)? (int64_t) json_integer_value (value): 1;
+    json_decref (resolved);
+    return total;
 }
+
 
 static int
 s_write (const char *outputs, const char *name, const char *data, size_t size)
@@ -148,6 +175,10 @@ wb_train_run (const char *path, const char *id, json_t *spec, const char *output
     }
     json_t *run_params = json_deep_copy (params);
     json_object_set_new (run_params, "seed", json_integer ((json_int_t) seed));
+    //  The split is made here: the model holds out nothing more
+    if (!json_object_get (run_params, "validation") && !streq (kind, "linear")
+    &&  !streq (kind, "kmeans"))
+        json_object_set_new (run_params, "validation", json_integer (0));
     s_progress_t progress = { store, id, json_array (), NULL, 0, 0, wb_time_mono (), 0 };
     if (wb_model_check (train, valid, target, kind, run_params, &err) == 0) {
         //  The defaults filled in, for the progress bar
@@ -156,38 +187,48 @@ wb_train_run (const char *path, const char *id, json_t *spec, const char *output
         fflush (stdout);
         double started = wb_time_mono ();
         model = wb_model_train (train, valid, target, kind, run_params, s_on_step, &progress, &err);
-        if (model) {
-            progress.total = 0;
-            json_t *used = wb_model_params (model);
-            if (!progress.total)
-                progress.total = s_total_steps (kind, used);
+        if (model)
             printf ("trained in %.2f s: %lld steps, stopped: %s\n", wb_time_mono () - started,
                     (long long) wb_model_steps (model), wb_model_stop (model));
-        }
     }
     json_decref (run_params);
     s_flush (&progress);
     if (!model)
         goto done_progress;
 
-    //  Final metrics, at the last step
+    //  Final metrics, at the last step; progress says how far it got (an
+    //  interrupted run is not done)
     int64_t last = wb_model_steps (model);
     json_t *metrics = wb_model_metrics (model);
     const char *key;
     json_t *value;
+    bool stopped = streq (wb_model_stop (model), "interrupted");
     json_object_foreach (metrics, key, value)
-        if (json_is_number (value) && !streq (key, "rows"))
+        if (json_is_number (value) && !streq (key, "rows")
+        &&  !(streq (key, "inertia") && streq (kind, "kmeans")))     //  logged per step
             s_add (&progress, key, last, json_number_value (value));
-    s_add (&progress, "progress", last, 1.0);
+    if (!stopped)
+        s_add (&progress, "progress", last, 1.0);
+    else
+    if (progress.total > 0)
+        s_add (&progress, "progress", last, (double) last / (double) progress.total);
     s_flush (&progress);
     //  The defaults filled in become params too (set once: only new keys)
     json_t *filled = json_object ();
     json_t *run = wb_store_run_get (store, id, NULL);
     json_object_foreach (wb_model_params (model), key, value) {
-        if (json_object_get (json_object_get (run, "params"), key))
+        //  validation: the split is made here, before the model sees rows
+        if (json_object_get (json_object_get (run, "params"), key) || streq (key, "validation")
+        ||  json_is_null (value))
             continue;
         if (json_is_string (value))
             json_object_set (filled, key, value);
+        else
+        if (json_is_real (value)) {
+            char *text = wb_sprintf ("%.10g", json_real_value (value));
+            json_object_set_new (filled, key, json_string (text));
+            free (text);
+        }
         else {
             char *text = json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
             json_object_set_new (filled, key, json_string (text));

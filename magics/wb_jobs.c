@@ -440,7 +440,7 @@ s_list (wb_magics_t *self, wb_args_t *args, wb_out_t *out)
     if (!store)
         return -1;
     wb_error_t err;
-    json_t *runs = wb_store_runs (store, NULL, "kind = 'job'", NULL,
+    json_t *runs = wb_store_runs (store, NULL, "kind IN ('job', 'train', 'trial')", NULL,
                                   wb_args_has (args, "all")? 0: 50, &err);
     if (!runs) {
         wb_out_error (out, "JobError", "%s", err.text);
@@ -452,6 +452,7 @@ s_list (wb_magics_t *self, wb_args_t *args, wb_out_t *out)
     wb_table_t *table = wb_table_new (caption);
     wb_table_column (table, "id", WB_ALIGN_LEFT);
     wb_table_column (table, "name", WB_ALIGN_LEFT);
+    wb_table_column (table, "kind", WB_ALIGN_LEFT);
     wb_table_column (table, "experiment", WB_ALIGN_LEFT);
     wb_table_column (table, "status", WB_ALIGN_LEFT);
     wb_table_column (table, "submitted", WB_ALIGN_LEFT);
@@ -468,6 +469,7 @@ s_list (wb_magics_t *self, wb_args_t *args, wb_out_t *out)
         wb_table_row (table);
         wb_table_cell (table, json_string_value (json_object_get (run, "id")));
         wb_table_cell (table, json_string_value (json_object_get (run, "name")));
+        wb_table_cell (table, json_string_value (json_object_get (run, "kind")));
         wb_table_cell (table, json_string_value (json_object_get (run, "experiment")));
         wb_table_cell (table, json_string_value (json_object_get (run, "status")));
         wb_table_cell (table, when);

@@ -18,6 +18,7 @@
 #include "wb_dataset.h"
 #include "wb_model.h"
 #include "wb_job.h"
+#include "wb_train.h"
 #include "wb_render.h"
 #include "wb_args.h"
 #include "wb_util.h"
@@ -160,11 +161,11 @@ wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         char *seed_text = wb_sprintf ("%ld", seed);
         json_object_set_new (run_params, "seed", json_string (seed_text));
         free (seed_text);
-        if (validation >= 0) {
-            char *text = wb_sprintf ("%g", validation);
-            json_object_set_new (run_params, "validation", json_string (text));
-            free (text);
-        }
+        //  The fraction the job will hold out, as it will do it
+        char *fraction = wb_sprintf ("%g", validation >= 0? validation
+                                     : streq (kind, "kmeans")? 0: WB_TRAIN_VALIDATION);
+        json_object_set_new (run_params, "validation", json_string (fraction));
+        free (fraction);
         json_t *env = json_object ();
         for (char **entry = wb_shell_environ (wb_magics_shell (self)); *entry; entry++) {
             char *equals = strchr (*entry, '=');

@@ -189,3 +189,86 @@ def test_jobs_tutorial_runs_jobs_of_every_kind(tmp_path):
     assert sorted(p.name for p in work.iterdir()) == \
         [".workbench", ".workbenchignore", "02-jobs.ipynb", "evaluate.sh", "train.py"]
     assert not list((work / ".workbench" / "jobs").glob("*"))
+
+
+def test_training_tutorial_trains_compares_and_predicts(tmp_path):
+    nb = run_notebook("03-train.ipynb", tmp_path)
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in cells)
+
+    def cell(start):
+        (found,) = [c for c in cells if c.source.startswith(start)]
+        return found
+
+    def displays(c):
+        return [o for o in c.outputs if o.output_type == "display_data"]
+
+    def text(c):
+        return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                       for o in c.outputs)
+
+    def heatmap(c):
+        (found,) = [o for o in displays(c) if o.data["text/plain"].startswith("Confusion matrix")]
+        ET.fromstring(found.data["image/svg+xml"])
+        values = found.data["application/vnd.vegalite.v5+json"]["data"]["values"]
+        return {(v["row"], v["col"]): v["value"] for v in values}
+
+    #  only the cell tagged raises-exception failed: bad input, refused
+    failed = [c for c in cells if any(o.output_type == "error" for o in c.outputs)]
+    tagged = [c for c in cells if "raises-exception" in c.metadata.get("tags", [])]
+    assert failed == tagged and len(tagged) == 1
+    (error,) = [o for o in tagged[0].outputs if o.output_type == "error"]
+    assert error.ename == "TrainError"
+    assert "'species'" in error.evalue and "not numeric" in error.evalue
+
+    #  the dataset: one version, the same content again is the same version
+    assert "Registered iris version 1: 150 rows, 5 columns" in \
+        text(cell("%data register iris ../tests/data/iris.csv --description"))
+    (again,) = [c for c in cells
+                if c.source.strip() == "%data register iris ../tests/data/iris.csv"]
+    assert "no new version" in text(again)
+    head, profile = displays(cell("%data show iris:1"))
+    assert "iris version 1: first 5 of 150 rows" in head.data["text/html"]
+    assert profile.data["text/html"].count("<svg") == 4        # a histogram per measurement
+
+    #  the logistic regression: its live display ended completed, then the
+    #  confusion matrix of the 30 validation rows
+    live, _ = displays(cell("%%train --data iris --target species --model logistic"))
+    first = live.data["text/plain"]
+    assert " · completed · " in first.splitlines()[0]
+    assert "] 100%" in first and "<svg" in live.data["text/html"]
+    matrix = heatmap(cell("%%train --data iris --target species --model logistic"))
+    assert sum(matrix.values()) == 30
+    assert sum(v for (true, predicted), v in matrix.items() if true == predicted) >= 27
+    shown = text(cell("%show logistic"))
+    assert re.search(r"^input\s+dataset\s+iris\s+1$", shown, re.M)      # lineage
+    assert "outputs/model.json" in shown and "outputs/confusion_matrix.json" in shown
+    assert re.search(r"^accuracy\s+0\.9\d*\s", shown, re.M)
+
+    #  the MLP took its hyperparameters from the body
+    mlp = cell("%%train --data iris --target species --model mlp")
+    assert " · completed · " in text(mlp).splitlines()[0]
+    assert sum(heatmap(mlp).values()) == 30
+    compared = text(cell("%compare logistic mlp"))
+    assert re.search(r"^≠\s+model\s+logistic\s+mlp$", compared, re.M)
+    assert re.search(r"^≠\s+hidden\s+16$", compared, re.M)
+
+    #  %predict: a table of predictions, metrics and a matrix over all rows
+    predict = cell("%predict logistic --data iris")
+    table = displays(predict)[0]
+    assert "<table" in table.data["text/html"]
+    assert "Predictions of run " in table.data["text/html"]
+    assert re.search(r"^\s*0\s+setosa\s+setosa\s+0\.\d+$", table.data["text/plain"], re.M)
+    assert sum(heatmap(predict).values()) == 150
+    assert "Wrote 150 predictions to predictions.csv" in text(predict)
+    assert "prediction,\"probability_setosa\"" in text(cell("head -n 4 predictions.csv"))
+
+    #  k-means: inertia logged; one cluster holds exactly the 50 setosa
+    assert re.search(r"^inertia\s", text(cell("%%train --data iris --model kmeans")), re.M)
+    counted = text(cell("tail -n +2 clusters.csv"))
+    assert re.search(r'^\s*50 "setosa",\d$', counted, re.M), counted
+
+    #  the bad input created no run; the files written were cleaned up
+    assert re.search(r"^3 runs$", text(cell("%runs --experiment training-tutorial")), re.M)
+    work = tmp_path / "nb"
+    assert sorted(p.name for p in work.iterdir()) == [".workbench", "03-train.ipynb"]
