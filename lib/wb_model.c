@@ -583,12 +583,14 @@ wb_model_params_resolved (const char *kind_name, json_t *params, wb_error_t *err
         return NULL;
     }
     s_params_t p;
-    if (s_params_read (&p, kind, params, err))
-        return NULL;
-    int task = kind == S_KMEANS? S_CLUSTERING: kind == S_LINEAR? S_REGRESSION: S_CLASSIFICATION;
-    json_t *resolved = s_params_json (&p, kind, task);
-    if ((kind & S_MLP) && p.task < 0)
-        json_object_set_new (resolved, "task", json_string ("auto"));
+    json_t *resolved = NULL;
+    if (s_params_read (&p, kind, params, err) == 0) {
+        int task = kind == S_KMEANS? S_CLUSTERING: kind == S_LINEAR? S_REGRESSION: S_CLASSIFICATION;
+        resolved = s_params_json (&p, kind, task);
+        if ((kind & S_MLP) && p.task < 0)
+            json_object_set_new (resolved, "task", json_string ("auto"));
+    }
+    json_decref (p.features);
     return resolved;
 }
 
@@ -4915,5 +4917,22 @@ wb_model_test (bool verbose)
     wb_frame_destroy (&line);
     wb_frame_destroy (&probe);
     wb_blas_stop_threads ();        //  for leak checkers
+
+    {
+        //  Parameters with their defaults, without training
+        json_t *asked = json_pack ("{s:s, s:s}", "epochs", "5", "features", "a,b");
+        json_t *resolved = wb_model_params_resolved ("mlp", asked, NULL);
+        assert (resolved && json_integer_value (json_object_get (resolved, "epochs")) == 5);
+        assert (json_integer_value (json_object_get (resolved, "batch_size")) == 200);
+        assert (streq (json_string_value (json_object_get (resolved, "task")), "auto"));
+        json_decref (resolved);
+        resolved = wb_model_params_resolved ("logistic", NULL, NULL);
+        assert (json_integer_value (json_object_get (resolved, "max_iter")) == 100);
+        json_decref (resolved);
+        wb_error_t resolve_err;
+        assert (!wb_model_params_resolved ("forest", NULL, &resolve_err));
+        assert (!wb_model_params_resolved ("kmeans", asked, &resolve_err));   //  epochs is mlp's
+        json_decref (asked);
+    }
 }
 //  @end
