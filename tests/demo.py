@@ -13,7 +13,8 @@ from nbconvert import HTMLExporter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-MAIN_TUTORIAL = "00-hello.ipynb"
+#  The main tutorial: data, training, comparing and scoring, end to end
+MAIN_TUTORIAL = "03-train.ipynb"
 
 
 def main():
@@ -24,15 +25,20 @@ def main():
 
     notebooks = os.path.join(ROOT, "notebooks")
     path = os.path.join(notebooks, args.notebook)
-    workspace = os.path.join(ROOT, "build", "demo-workspace")
-    shutil.rmtree(workspace, ignore_errors=True)
-    os.makedirs(workspace)
-    os.environ["WORKBENCH_WORKSPACE"] = workspace
+    #  A fresh copy to run in, with the shipped data where the tutorials
+    #  look for it (../tests/data): a user's own .workbench is never touched
+    demo = os.path.join(ROOT, "build", "demo")
+    shutil.rmtree(demo, ignore_errors=True)
+    shutil.copytree(os.path.join(ROOT, "tests", "data"), os.path.join(demo, "tests", "data"))
+    run_dir = os.path.join(demo, "notebooks")
+    os.makedirs(run_dir)
+    os.environ.pop("WORKBENCH_WORKSPACE", None)
+    workspace = os.path.join(run_dir, ".workbench")
 
     nb = nbformat.read(path, as_version=4)
     started = time.monotonic()
     client = NotebookClient(nb, kernel_name="workbench", timeout=600,
-                            resources={"metadata": {"path": notebooks}})
+                            resources={"metadata": {"path": run_dir}})
     client.execute()
     elapsed = time.monotonic() - started
     html, _ = HTMLExporter().from_notebook_node(nb)
@@ -44,8 +50,8 @@ def main():
           f"with {args.workbench}, workspace {os.path.relpath(workspace, ROOT)}")
     print(f"Wrote {os.path.relpath(out, ROOT)}\n")
     print("Open the tutorials with the 'Workbench' kernel:")
-    print("  JupyterLab:       jupyter lab notebooks/        (Debian: apt-get install jupyter-notebook for Notebook 6)")
-    print("  Classic Notebook: jupyter notebook notebooks/")
+    print("  JupyterLab:       jupyter lab notebooks/          (where JupyterLab is installed)")
+    print("  Classic Notebook: jupyter notebook notebooks/     (Debian: apt-get install jupyter-notebook)")
     print("  VS Code:          open a notebook, 'Select Kernel' > 'Jupyter Kernel...' > Workbench")
     print("  Terminal:         jupyter console --kernel workbench")
     return 0
