@@ -15,12 +15,12 @@ import signal
 import sqlite3
 import subprocess
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 import wbtest
+from wbtest import HtmlTables as _Tables
 from wbtest import TIME_FACTOR, TIMEOUT, WORKBENCH_BIN, WbKernel
 
 BIN_DIR = os.path.dirname(WORKBENCH_BIN)
@@ -28,46 +28,6 @@ FINAL = ("completed", "failed", "canceled")
 
 
 #  ---- Reading what a front end shows ----
-
-class _Tables(HTMLParser):
-    """Every <table> of an HTML text: caption, header cells, body rows."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.tables = []
-        self._cell = None
-        self._row = None
-        self._in_caption = False
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.tables.append({"caption": "", "head": [], "rows": []})
-        elif tag == "caption":
-            self._in_caption = True
-        elif tag == "tr":
-            self._row = []
-        elif tag in ("td", "th"):
-            self._cell = ""
-
-    def handle_endtag(self, tag):
-        if tag == "caption":
-            self._in_caption = False
-        elif tag in ("td", "th") and self._row is not None:
-            self._row.append((tag, self._cell.strip()))
-            self._cell = None
-        elif tag == "tr" and self._row is not None and self.tables:
-            if all(kind == "th" for kind, _ in self._row):
-                self.tables[-1]["head"] = [text for _, text in self._row]
-            else:
-                self.tables[-1]["rows"].append([text for _, text in self._row])
-            self._row = None
-
-    def handle_data(self, data):
-        if self._in_caption and self.tables:
-            self.tables[-1]["caption"] += data
-        elif self._cell is not None:
-            self._cell += data
-
 
 def tables(run):
     """The HTML tables of every display of an executed cell."""

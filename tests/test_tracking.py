@@ -14,12 +14,12 @@ import signal
 import subprocess
 import time
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 import wbtest
+from wbtest import HtmlTables as _Tables
 from wbtest import ROOT, TIMEOUT, WORKBENCH_BIN, WbKernel
 
 SVG = "image/svg+xml"
@@ -29,47 +29,6 @@ PLAIN = "text/plain"
 
 
 #  ---- Reading what a front end shows ----
-
-class _Tables(HTMLParser):
-    """Every <table> of an HTML text: caption, header cells, body rows."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.tables = []
-        self._cell = None
-        self._row = None
-        self._in_caption = False
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.tables.append({"caption": "", "head": [], "rows": []})
-        elif tag == "caption":
-            self._in_caption = True
-        elif tag == "tr":
-            self._row = []
-        elif tag in ("td", "th"):
-            self._cell = ""
-
-    def handle_endtag(self, tag):
-        table = self.tables[-1] if self.tables else None
-        if tag == "caption":
-            self._in_caption = False
-        elif tag in ("td", "th") and self._row is not None:
-            self._row.append((tag, self._cell.strip()))
-            self._cell = None
-        elif tag == "tr" and table is not None:
-            if self._row and all(kind == "th" for kind, _ in self._row):
-                table["head"] = [text for _, text in self._row]
-            else:
-                table["rows"].append([text for _, text in self._row])
-            self._row = None
-
-    def handle_data(self, data):
-        if self._in_caption and self.tables:
-            self.tables[-1]["caption"] += data
-        elif self._cell is not None:
-            self._cell += data
-
 
 def tables_of(html):
     parser = _Tables()

@@ -7,6 +7,7 @@ Everything here writes only under the scratch folders the fixtures hand in.
 
 import json
 import os
+from html.parser import HTMLParser
 import queue
 import shlex
 import signal
@@ -303,3 +304,50 @@ def kill(proc):
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+class HtmlTables(HTMLParser):
+    """Every <table> of an HTML text: caption, header cells, body rows."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables = []
+        self._cell = None
+        self._row = None
+        self._in_caption = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append({"caption": "", "head": [], "rows": []})
+        elif tag == "caption":
+            self._in_caption = True
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "caption":
+            self._in_caption = False
+        elif tag in ("td", "th") and self._row is not None:
+            self._row.append((tag, self._cell.strip()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self.tables:
+            if self._row and all(kind == "th" for kind, _ in self._row):
+                self.tables[-1]["head"] = [text for _, text in self._row]
+            else:
+                self.tables[-1]["rows"].append([text for _, text in self._row])
+            self._row = None
+
+    def handle_data(self, data):
+        if self._in_caption and self.tables:
+            self.tables[-1]["caption"] += data
+        elif self._cell is not None:
+            self._cell += data
+
+
+def html_tables(html):
+    """The tables of an HTML text (see HtmlTables)."""
+    parser = HtmlTables()
+    parser.feed(html)
+    return parser.tables
