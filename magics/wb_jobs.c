@@ -228,6 +228,29 @@ s_job_bundle (wb_store_t *store, const char *id, json_t *run, const char *note)
     return bundle;
 }
 
+json_t *
+wb_jobs_confusion_bundle (json_t *confusion, const char *title)
+{
+    json_t *labels = json_object_get (confusion, "labels");
+    json_t *matrix = json_object_get (confusion, "matrix");
+    size_t n = json_array_size (labels);
+    if (!n || json_array_size (matrix) != n)
+        return NULL;
+    const char **names = wb_calloc (n, sizeof (char *));
+    double *cells = wb_calloc (n * n, sizeof (double));
+    for (size_t i = 0; i < n; i++) {
+        names [i] = json_string_value (json_array_get (labels, i));
+        if (!names [i])
+            names [i] = "?";
+        for (size_t j = 0; j < n; j++)
+            cells [i * n + j] = json_number_value (json_array_get (json_array_get (matrix, i), j));
+    }
+    json_t *bundle = wb_heatmap_bundle (title, "true", "predicted", names, names, cells, n, n);
+    free (names);
+    free (cells);
+    return bundle;
+}
+
 //  A classifier's confusion matrix (artifact outputs/confusion_matrix.json,
 //  {"labels", "matrix"}) as a heatmap, if the run has one.
 static void
@@ -243,24 +266,9 @@ s_confusion (wb_store_t *store, json_t *run, wb_out_t *out)
         free (path);
         json_t *confusion = text? json_loads (text, 0, NULL): NULL;
         free (text);
-        json_t *labels = json_object_get (confusion, "labels");
-        json_t *matrix = json_object_get (confusion, "matrix");
-        size_t n = json_array_size (labels);
-        if (n && json_array_size (matrix) == n) {
-            const char **names = wb_calloc (n, sizeof (char *));
-            double *cells = wb_calloc (n * n, sizeof (double));
-            for (size_t i = 0; i < n; i++) {
-                names [i] = json_string_value (json_array_get (labels, i));
-                if (!names [i])
-                    names [i] = "?";
-                for (size_t j = 0; j < n; j++)
-                    cells [i * n + j] = json_number_value (json_array_get (json_array_get (matrix, i), j));
-            }
-            wb_out_display_new (out, wb_heatmap_bundle ("Confusion matrix (validation rows)", "true",
-                                                        "predicted", names, names, cells, n, n), NULL);
-            free (names);
-            free (cells);
-        }
+        json_t *bundle = wb_jobs_confusion_bundle (confusion, "Confusion matrix (validation rows)");
+        if (bundle)
+            wb_out_display_new (out, bundle, NULL);
         json_decref (confusion);
     }
 }
@@ -394,15 +402,7 @@ s_submit (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     char id [9] = "";
     if (rc == 0) {
         //  The job sees the session's environment, then --env on top
-        json_t *job_env = json_object ();
-        for (char **entry = wb_shell_environ (wb_magics_shell (self)); *entry; entry++) {
-            char *equals = strchr (*entry, '=');
-            if (equals) {
-                char *name = wb_strndup (*entry, (size_t) (equals - *entry));
-                json_object_set_new (job_env, name, json_string (equals + 1));
-                free (name);
-            }
-        }
+        json_t *job_env = wb_magics_environment (self);
         json_object_update (job_env, env);
         const char *experiment = wb_args_has (args, "experiment")
                                ? wb_args_get (args, "experiment"): wb_magics_experiment (self);

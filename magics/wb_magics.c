@@ -335,6 +335,21 @@ wb_magics_set_experiment (wb_magics_t *self, const char *name)
     self->experiment = wb_strdup (name);
 }
 
+json_t *
+wb_magics_environment (wb_magics_t *self)
+{
+    json_t *env = json_object ();
+    for (char **entry = wb_shell_environ (self->shell); *entry; entry++) {
+        char *equals = strchr (*entry, '=');
+        if (equals) {
+            char *name = wb_strndup (*entry, (size_t) (equals - *entry));
+            json_object_set_new (env, name, json_string (equals + 1));
+            free (name);
+        }
+    }
+    return env;
+}
+
 const char *
 wb_magics_active_run (wb_magics_t *self)
 {

@@ -108,6 +108,10 @@ const char *
     wb_magics_experiment (wb_magics_t *self);
 void
     wb_magics_set_experiment (wb_magics_t *self, const char *name);
+//  The shell session's exported environment as a JSON object of strings
+//  (what jobs start with; caller owns).
+json_t *
+    wb_magics_environment (wb_magics_t *self);
 //  The active interactive run id (lent), or NULL.
 const char *
     wb_magics_active_run (wb_magics_t *self);

@@ -166,15 +166,7 @@ wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
                                      : streq (kind, "kmeans")? 0: WB_TRAIN_VALIDATION);
         json_object_set_new (run_params, "validation", json_string (fraction));
         free (fraction);
-        json_t *env = json_object ();
-        for (char **entry = wb_shell_environ (wb_magics_shell (self)); *entry; entry++) {
-            char *equals = strchr (*entry, '=');
-            if (equals) {
-                char *name = wb_strndup (*entry, (size_t) (equals - *entry));
-                json_object_set_new (env, name, json_string (equals + 1));
-                free (name);
-            }
-        }
+        json_t *env = wb_magics_environment (self);
         json_object_set_new (env, "WORKBENCH_TRAIN_SPEC", json_string (spec_text));
         char binary [4096] = "";
         wb_self_path (binary, sizeof (binary));
@@ -376,23 +368,10 @@ wb_magic_predict (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
                     }
                 wb_out_display_new (out, wb_table_bundle (table), NULL);
                 wb_table_destroy (&table);
-                json_t *confusion = json_object_get (metrics, "confusion_matrix");
-                if (confusion) {
-                    json_t *labels = json_object_get (confusion, "labels");
-                    json_t *matrix = json_object_get (confusion, "matrix");
-                    size_t n = json_array_size (labels);
-                    const char **names = wb_calloc (n + 1, sizeof (char *));
-                    double *cells = wb_calloc (n * n + 1, sizeof (double));
-                    for (size_t i = 0; i < n; i++) {
-                        names [i] = json_string_value (json_array_get (labels, i));
-                        for (size_t j = 0; j < n; j++)
-                            cells [i * n + j] = json_number_value (json_array_get (json_array_get (matrix, i), j));
-                    }
-                    wb_out_display_new (out, wb_heatmap_bundle ("Confusion matrix", "true", "predicted",
-                                                                names, names, cells, n, n), NULL);
-                    free (names);
-                    free (cells);
-                }
+                json_t *bundle = wb_jobs_confusion_bundle (json_object_get (metrics, "confusion_matrix"),
+                                                           "Confusion matrix");
+                if (bundle)
+                    wb_out_display_new (out, bundle, NULL);
                 json_decref (metrics);
             }
         }
