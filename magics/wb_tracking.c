@@ -680,6 +680,26 @@ s_key_value_table (wb_out_t *out, const char *caption, json_t *object)
     wb_table_destroy (&table);
 }
 
+//  A run's artifacts: path, size, the start of the content hash.
+static void
+s_artifacts_table (wb_out_t *out, const char *caption, json_t *artifacts)
+{
+    wb_table_t *table = wb_table_new (caption);
+    wb_table_column (table, "path", WB_ALIGN_LEFT);
+    wb_table_column (table, "bytes", WB_ALIGN_RIGHT);
+    wb_table_column (table, "sha256", WB_ALIGN_LEFT);
+    size_t index;
+    json_t *artifact;
+    json_array_foreach (artifacts, index, artifact) {
+        wb_table_row (table);
+        wb_table_cell (table, s_text (json_object_get (artifact, "path")));
+        wb_table_cellf (table, "%lld", (long long) json_integer_value (json_object_get (artifact, "size")));
+        wb_table_cellf (table, "%.12s", s_text (json_object_get (artifact, "hash")));
+    }
+    wb_out_display_new (out, wb_table_bundle (table), NULL);
+    wb_table_destroy (&table);
+}
+
 //  A chart of one metric's history for each run in ids (overlaid).
 static int
 s_metric_chart (wb_store_t *store, json_t *ids, json_t *labels, const char *key,
@@ -825,22 +845,8 @@ wb_magic_show (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     if (rc == 0) {
         s_key_value_table (out, "Tags", json_object_get (run, "tags"));
         json_t *artifacts = json_object_get (run, "artifacts");
-        if (json_array_size (artifacts)) {
-            table = wb_table_new ("Artifacts");
-            wb_table_column (table, "path", WB_ALIGN_LEFT);
-            wb_table_column (table, "bytes", WB_ALIGN_RIGHT);
-            wb_table_column (table, "sha256", WB_ALIGN_LEFT);
-            size_t index;
-            json_t *artifact;
-            json_array_foreach (artifacts, index, artifact) {
-                wb_table_row (table);
-                wb_table_cell (table, s_text (json_object_get (artifact, "path")));
-                wb_table_cellf (table, "%lld", (long long) json_integer_value (json_object_get (artifact, "size")));
-                wb_table_cellf (table, "%.12s", s_text (json_object_get (artifact, "hash")));
-            }
-            wb_out_display_new (out, wb_table_bundle (table), NULL);
-            wb_table_destroy (&table);
-        }
+        if (json_array_size (artifacts))
+            s_artifacts_table (out, "Artifacts", artifacts);
         json_t *lineage = json_object_get (run, "lineage");
         if (json_array_size (lineage)) {
             table = wb_table_new ("Lineage");
@@ -1031,20 +1037,7 @@ wb_magic_artifacts (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     if (rc == 0 && npos == 1) {
         char caption [64];
         snprintf (caption, sizeof (caption), "Artifacts of run %s", id);
-        wb_table_t *table = wb_table_new (caption);
-        wb_table_column (table, "path", WB_ALIGN_LEFT);
-        wb_table_column (table, "bytes", WB_ALIGN_RIGHT);
-        wb_table_column (table, "sha256", WB_ALIGN_LEFT);
-        size_t index;
-        json_t *artifact;
-        json_array_foreach (artifacts, index, artifact) {
-            wb_table_row (table);
-            wb_table_cell (table, s_text (json_object_get (artifact, "path")));
-            wb_table_cellf (table, "%lld", (long long) json_integer_value (json_object_get (artifact, "size")));
-            wb_table_cellf (table, "%.12s", s_text (json_object_get (artifact, "hash")));
-        }
-        wb_out_display_new (out, wb_table_bundle (table), NULL);
-        wb_table_destroy (&table);
+        s_artifacts_table (out, caption, artifacts);
     }
     else
     if (rc == 0) {
