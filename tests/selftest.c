@@ -31,6 +31,7 @@
 #include "wb_dataset.h"
 #include "wb_blas.h"
 #include "wb_model.h"
+#include "wb_sweep.h"
 
 //  name, function: one row per class with a self-test
 typedef struct {
@@ -57,6 +58,7 @@ static const s_test_t s_tests [] = {
     { "wb_dataset", wb_dataset_test },
     { "wb_blas",    wb_blas_test },
     { "wb_model",   wb_model_test },
+    { "wb_sweep",   wb_sweep_test },
     { NULL, NULL }
 };
 
