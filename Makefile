@@ -33,7 +33,8 @@ ifeq ($(SANITIZER),)
 BUILD     ?= build
 else
 BUILD     ?= build-$(SANITIZER)
-CFLAGS    += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer
+#   A finding stops the process, so a test sees it fail
+CFLAGS    += -fsanitize=$(SANITIZER) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS   += -fsanitize=$(SANITIZER)
 endif
 
