@@ -92,6 +92,25 @@ s_is_nan (const char *text)
     return streq (text, "nan") || streq (text, "NaN") || streq (text, "NAN");
 }
 
+//  The run ref names, with its id (caller owns both); NULL after
+//  reporting through out (no workspace, no such run).
+static json_t *
+s_run_arg (wb_magics_t *self, const char *ref, char **id_p, wb_out_t *out)
+{
+    *id_p = NULL;
+    wb_store_t *store = wb_magics_store (self, out);
+    char *id = store? s_resolve (store, ref, out): NULL;
+    wb_error_t err;
+    json_t *run = id? wb_store_run_get (store, id, &err): NULL;
+    if (id && !run)
+        wb_out_error (out, "RunError", "%s", err.text);
+    if (run)
+        *id_p = id;
+    else
+        free (id);
+    return run;
+}
+
 //  Parse KEY=VALUE words of args into a JSON object of strings; numeric:
 //  values must be numbers or nan (metrics). NULL after reporting.
 static json_t *
@@ -775,16 +794,13 @@ wb_magic_show (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         wb_args_destroy (&args);
         return wb_magics_usage (call, out, "give one run id or name");
     }
-    wb_store_t *store = wb_magics_store (self, out);
-    char *id = store? s_resolve (store, wb_args_pos (args, 0), out): NULL;
-    json_t *run = id? wb_store_run_get (store, id, &err): NULL;
+    char *id;
+    json_t *run = s_run_arg (self, wb_args_pos (args, 0), &id, out);
     if (!run) {
-        if (id)
-            wb_out_error (out, "RunError", "%s", err.text);
-        free (id);
         wb_args_destroy (&args);
         return -1;
     }
+    wb_store_t *store = wb_magics_store (self, out);
     //  Summary
     char caption [256], created [32], started [32], ended [32], duration [32];
     snprintf (caption, sizeof (caption), "Run %s (%s)", s_text (json_object_get (run, "name")), id);
@@ -1029,9 +1045,9 @@ wb_magic_artifacts (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         return wb_magics_usage (call, out, npos < 1? "give a run id or name"
                                 : "give a run, and a PATH to show or copy --to a file");
     }
-    wb_store_t *store = wb_magics_store (self, out);
-    char *id = store? s_resolve (store, wb_args_pos (args, 0), out): NULL;
-    json_t *run = id? wb_store_run_get (store, id, &err): NULL;
+    char *id;
+    json_t *run = s_run_arg (self, wb_args_pos (args, 0), &id, out);
+    wb_store_t *store = run? wb_magics_store (self, out): NULL;
     int rc = run? 0: -1;
     json_t *artifacts = run? json_object_get (run, "artifacts"): NULL;
     if (rc == 0 && npos == 1) {
@@ -1108,9 +1124,9 @@ wb_magic_delete (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         wb_args_destroy (&args);
         return wb_magics_usage (call, out, "give one run id or name");
     }
-    wb_store_t *store = wb_magics_store (self, out);
-    char *id = store? s_resolve (store, wb_args_pos (args, 0), out): NULL;
-    json_t *run = id? wb_store_run_get (store, id, &err): NULL;
+    char *id;
+    json_t *run = s_run_arg (self, wb_args_pos (args, 0), &id, out);
+    wb_store_t *store = run? wb_magics_store (self, out): NULL;
     int rc = run? 0: -1;
     if (rc == 0 && streq (s_text (json_object_get (run, "status")), "running")
     &&  wb_magics_active_run (self) && streq (wb_magics_active_run (self), id)) {
