@@ -1555,6 +1555,24 @@ wb_sha256_file (const char *file, char *hash, wb_error_t *err)
 }
 
 char *
+wb_store_artifact_read (wb_store_t *self, json_t *run, const char *path, size_t *size_p)
+{
+    size_t index;
+    json_t *artifact;
+    json_array_foreach (json_object_get (run, "artifacts"), index, artifact) {
+        const char *name = json_string_value (json_object_get (artifact, "path"));
+        const char *hash = json_string_value (json_object_get (artifact, "hash"));
+        if (name && hash && streq (name, path)) {
+            char *blob = wb_store_blob_path (self, hash);
+            char *data = wb_file_read (blob, size_p);
+            free (blob);
+            return data;
+        }
+    }
+    return NULL;
+}
+
+char *
 wb_store_blob_path (wb_store_t *self, const char *hash)
 {
     return wb_sprintf ("%s/%.2s/%s", self->artifacts, hash, hash + 2);
@@ -2376,6 +2394,15 @@ wb_store_test (bool verbose)
     assert (wb_store_artifact_data (store, id2, "copy.json", "{\"w\": 1}", 8, &err) == 0);
     assert (wb_store_artifact_data (store, id2, "only.txt", "mine", 4, &err) == 0);
     assert (wb_store_artifact_data (store, id2, "../escape", "x", 1, &err) == -1);
+    {
+        json_t *holder = wb_store_run_get (store, id2, &err);
+        size_t read_size;
+        char *content = wb_store_artifact_read (store, holder, "only.txt", &read_size);
+        assert (content && read_size == 4 && streq (content, "mine"));
+        free (content);
+        assert (wb_store_artifact_read (store, holder, "absent.txt", NULL) == NULL);
+        json_decref (holder);
+    }
     run = wb_store_run_get (store, id2, &err);
     const char *shared = json_string_value (json_object_get (json_array_get (json_object_get (run, "artifacts"), 0), "hash"));
     const char *own = json_string_value (json_object_get (json_array_get (json_object_get (run, "artifacts"), 1), "hash"));

@@ -181,6 +181,12 @@ int
 int
     wb_store_blob_file (wb_store_t *self, const char *file, char *hash,
                         wb_error_t *err);
+//  The content of artifact path of run (a record from wb_store_run_get),
+//  NUL-terminated; *size_p (may be NULL) gets its length. NULL when the
+//  run has no such artifact or its content cannot be read. Caller owns.
+char *
+    wb_store_artifact_read (wb_store_t *self, json_t *run, const char *path,
+                            size_t *size_p);
 //  Where the content with hash lives (caller owns the path).
 char *
     wb_store_blob_path (wb_store_t *self, const char *hash);

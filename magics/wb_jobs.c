@@ -50,15 +50,9 @@ s_job_log (wb_store_t *store, const char *id, json_t *run, size_t *size)
     free (path);
     if (text)
         return text;
-    size_t index;
-    json_t *artifact;
-    json_array_foreach (json_object_get (run, "artifacts"), index, artifact)
-        if (streq (json_string_value (json_object_get (artifact, "path")), "logs/output.log")) {
-            char *blob = wb_store_blob_path (store, json_string_value (json_object_get (artifact, "hash")));
-            text = wb_file_read (blob, size);
-            free (blob);
-            return text;
-        }
+    text = wb_store_artifact_read (store, run, "logs/output.log", size);
+    if (text)
+        return text;
     *size = 0;
     return wb_strdup ("");
 }
@@ -256,21 +250,13 @@ wb_jobs_confusion_bundle (json_t *confusion, const char *title)
 static void
 s_confusion (wb_store_t *store, json_t *run, wb_out_t *out)
 {
-    size_t index;
-    json_t *artifact;
-    json_array_foreach (json_object_get (run, "artifacts"), index, artifact) {
-        if (!streq (json_string_value (json_object_get (artifact, "path")), "outputs/confusion_matrix.json"))
-            continue;
-        char *path = wb_store_blob_path (store, json_string_value (json_object_get (artifact, "hash")));
-        char *text = wb_file_read (path, NULL);
-        free (path);
-        json_t *confusion = text? json_loads (text, 0, NULL): NULL;
-        free (text);
-        json_t *bundle = wb_jobs_confusion_bundle (confusion, "Confusion matrix (validation rows)");
-        if (bundle)
-            wb_out_display_new (out, bundle, NULL);
-        json_decref (confusion);
-    }
+    char *text = wb_store_artifact_read (store, run, "outputs/confusion_matrix.json", NULL);
+    json_t *confusion = text? json_loads (text, 0, NULL): NULL;
+    free (text);
+    json_t *bundle = wb_jobs_confusion_bundle (confusion, "Confusion matrix (validation rows)");
+    if (bundle)
+        wb_out_display_new (out, bundle, NULL);
+    json_decref (confusion);
 }
 
 int

@@ -219,15 +219,7 @@ wb_training_model_file (wb_magics_t *self, const char *ref, size_t *size,
         free (id);
         return NULL;
     }
-    char *data = NULL;
-    size_t index;
-    json_t *artifact;
-    json_array_foreach (json_object_get (run, "artifacts"), index, artifact)
-        if (streq (json_string_value (json_object_get (artifact, "path")), "outputs/model.json")) {
-            char *path = wb_store_blob_path (store, json_string_value (json_object_get (artifact, "hash")));
-            data = wb_file_read (path, size);
-            free (path);
-        }
+    char *data = wb_store_artifact_read (store, run, "outputs/model.json", size);
     if (!data)
         wb_out_error (out, "ModelError", "run %s has no model (outputs/model.json): train one with "
                       "%%%%train, or name a run that did", id);

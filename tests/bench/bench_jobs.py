@@ -36,6 +36,8 @@ from pathlib import Path
 
 from jupyter_client import KernelManager
 
+from bench import fmt_time, row, text_table  # the one table format of make bench
+
 PYTHON = "/usr/bin/python3"
 JOB_POINTS = 500_000
 JOB_SAMPLES = 20
@@ -62,23 +64,8 @@ if lines:
 
 #  ---- Rows, as bench.py prints them ----
 
-def fmt_time(s):
-    if s >= 0.1:
-        return f"{s * 1e3:.0f} ms"
-    if s >= 1e-3:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s * 1e6:.0f} µs"
-
-
 def fmt_rate(r):
     return f"{r / 1e3:.0f} k points/s"
-
-
-def row(metric, wb, other, fmt, target, ok):
-    ratio = wb / other if other else float("nan")
-    return [metric, fmt(wb), fmt(other) if other is not None else "—",
-            f"{ratio:.2f}x" if other else "—", target,
-            "—" if ok is None else ("pass" if ok else "FAIL")]
 
 
 #  ---- A kernel in a scratch Jupyter setup of our own ----
@@ -273,14 +260,6 @@ def bench_jobs(scratch, workbench, say=None, jobs=JOB_SAMPLES, points=JOB_POINTS
 #  ---- Alone ----
 
 HEAD = ["metric", "workbench", "ipykernel (or floor)", "ratio", "target", "result"]
-
-
-def text_table(rows):
-    widths = [max(len(str(r[i])) for r in [HEAD] + rows) for i in range(len(HEAD))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
-             for r in [HEAD] + rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def main():

@@ -37,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import fmt_time, row  # the one table format of make bench
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
@@ -45,23 +47,8 @@ MINIMA = {"branin": 0.397887357729739, "hartmann6": -3.32236801141551}
 
 #  ---- The table (as tests/bench/bench.py) ----
 
-def fmt_time(s):
-    if s >= 0.1:
-        return f"{s * 1e3:.0f} ms"
-    if s >= 1e-3:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s * 1e6:.0f} µs"
-
-
 def fmt_regret(r):
     return f"{r:.4g}"
-
-
-def row(metric, wb, other, fmt, target, ok):
-    ratio = wb / other if other else float("nan")
-    return [metric, fmt(wb), fmt(other) if other is not None else "—",
-            f"{ratio:.2f}x" if other else "—", target,
-            "—" if ok is None else ("pass" if ok else "FAIL")]
 
 
 HEAD = ["metric", "workbench", "optuna", "ratio", "target", "result"]
