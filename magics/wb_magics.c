@@ -573,11 +573,14 @@ wb_magics_call (wb_magics_t *self, int argc, char **argv, const char *body, wb_o
 static void
 s_complete_magics (const char *prefix, bool cells, bool lines, json_t *matches)
 {
-    //  prefix includes its % or %%
+    //  prefix includes its % or %%. A cell magic is offered for a single %
+    //  too (%tra -> %%train), as IPython does: users type one % first.
+    bool single = prefix [0] == '%' && prefix [1] != '%';
     for (const wb_magic_t *magic = s_magics; magic->name; magic++) {
         if (cells && (magic->flags & WB_MAGIC_CELL)) {
             char *candidate = wb_sprintf ("%%%%%s", magic->name);
-            if (wb_starts_with (candidate, prefix))
+            if (wb_starts_with (candidate, prefix)
+            ||  (single && wb_starts_with (candidate + 1, prefix)))
                 json_array_append_new (matches, json_string (candidate));
             free (candidate);
         }
@@ -1026,6 +1029,13 @@ wb_magics_test (bool verbose)
     json_decref (matches);
     matches = wb_magics_complete (magics, "%%wri", 5, &start, &end);
     assert (streq (json_string_value (json_array_get (matches, 0)), "%%writefile"));
+    json_decref (matches);
+    matches = wb_magics_complete (magics, "%tra", 4, &start, &end);
+    assert (json_array_size (matches) == 1);        //  a cell magic for one %
+    assert (streq (json_string_value (json_array_get (matches, 0)), "%%train"));
+    json_decref (matches);
+    matches = wb_magics_complete (magics, "echo 1\n%tra", 11, &start, &end);
+    assert (json_array_size (matches) == 0);        //  ... on the first line only
     json_decref (matches);
     matches = wb_magics_complete (magics, "echo 1\n%%wri", 12, &start, &end);
     assert (json_array_size (matches) == 0);        //  %% only on the first line
