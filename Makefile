@@ -25,7 +25,8 @@ DEB_BUILD  = build-essential pkg-config libczmq-dev libzmq3-dev libsodium-dev \
              libjansson-dev libsqlite3-dev libopenblas0
 DEB_TEST   = python3-jupyter-client jupyter-client python3-jupyter-kernel-test \
              python3-nbclient python3-nbformat jupyter-nbconvert jupyter-console \
-             python3-ipykernel python3-pytest valgrind
+             python3-ipykernel python3-pytest valgrind \
+             chromium jupyter-notebook nodejs npm
 #   Only `make bench` needs the tools it compares with.
 DEB_BENCH  = python3-sklearn
 
@@ -82,10 +83,14 @@ $(BUILD):
 	mkdir -p $(BUILD)
 
 #   Install the Debian packages that are missing (needs root; does nothing
-#   when everything is there).
+#   when everything is there). A package counts as there when an installed
+#   one provides it too (a nodejs that bundles npm).
 deps:
-	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST) $(DEB_EXTRA); do \
+	@provided=$$(dpkg-query -W -f='$${db:Status-Abbrev} $${Provides}\n' 2>/dev/null \
+	    | awk '/^ii/ { for (i = 2; i <= NF; i++) { sub(/,$$/, "", $$i); print $$i } }'); \
+	missing=""; for p in $(DEB_BUILD) $(DEB_TEST) $(DEB_EXTRA); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' \
+	        || echo "$$provided" | grep -qx "$$p" \
 	        || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -94,9 +99,17 @@ deps:
 	        apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
+#   The browser test's driver, playwright-core, from the npm registry at
+#   the version package-lock.json pins (it drives Debian's Chromium: no
+#   browser is downloaded).
+browser-deps: tests/browser/node_modules/.package-lock.json
+
+tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+
 #   The C self-tests, then the kernel driven by real Jupyter clients.
 test: deps
-	$(MAKE) all
+	$(MAKE) all browser-deps
 	$(BUILD)/selftest
 	WORKBENCH_BIN=$(CURDIR)/$(BUILD)/workbench $(PYTHON) -m pytest -q \
 	    -p no:cacheprovider tests $(PYTEST_ARGS)
@@ -136,4 +149,4 @@ uninstall:
 clean:
 	rm -rf build build-*
 
-.PHONY: all deps test check memcheck bench demo install uninstall clean
+.PHONY: all deps browser-deps test check memcheck bench demo install uninstall clean
