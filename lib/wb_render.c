@@ -1605,7 +1605,25 @@ wb_heatmap_bundle (const char *title, const char *row_title, const char *col_tit
         if (isfinite (values [i]) && values [i] > high)
             high = values [i];
     int cell = rows > 12 || cols > 12? 26: 40;
-    int left = 110, top = 56, width = left + (int) cols * cell + 20, height = top + (int) rows * cell + 40;
+    //  The layout makes room for the text, estimated at 7 px a character
+    //  (11 px sans-serif; 8 for the bold title): row labels widen the left
+    //  margin, and column labels wider than a cell are turned 45 degrees,
+    //  which makes the top margin taller and the right one wider.
+    size_t row_chars = 0, col_chars = 0;
+    for (size_t r = 0; r < rows; r++)
+        row_chars = s_width (row_labels [r]) > row_chars? s_width (row_labels [r]): row_chars;
+    for (size_t c = 0; c < cols; c++)
+        col_chars = s_width (col_labels [c]) > col_chars? s_width (col_labels [c]): col_chars;
+    bool turned = (int) col_chars * 7 > cell - 4;
+    int slant = turned? (int) col_chars * 5 + 4: 0;     //  7 px * sin 45
+    int left = 30 + (int) row_chars * 7 + 10;
+    if (left < 110)
+        left = 110;
+    int top = 56 + slant;
+    int width = left + (int) cols * cell + 20 + slant;
+    int height = top + (int) rows * cell + 40;
+    if (title && width < left + (int) s_width (title) * 8 + 10)
+        width = left + (int) s_width (title) * 8 + 10;
     wb_buf_t *svg = wb_buf_new ();
     wb_buf_printf (svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                    "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"11\">"
@@ -1628,8 +1646,12 @@ wb_heatmap_bundle (const char *title, const char *row_title, const char *col_tit
         wb_buf_puts (svg, "</text>");
     }
     for (size_t c = 0; c < cols; c++) {
-        wb_buf_printf (svg, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
-                       left + (int) c * cell + cell / 2, top - 6);
+        int x = left + (int) c * cell + cell / 2;
+        if (turned)
+            wb_buf_printf (svg, "<text x=\"%d\" y=\"%d\" transform=\"rotate(-45 %d %d)\">",
+                           x - 3, top - 6, x - 3, top - 6);
+        else
+            wb_buf_printf (svg, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">", x, top - 6);
         wb_buf_html (svg, col_labels [c]);
         wb_buf_puts (svg, "</text>");
     }
@@ -2260,6 +2282,20 @@ wb_render_test (bool verbose)
         assert (strstr (json_string_value (json_object_get (heat, "text/plain")), "<dog>"));
         json_t *heat_spec = json_object_get (heat, "application/vnd.vegalite.v5+json");
         assert (json_array_size (json_object_get (json_object_get (heat_spec, "data"), "values")) == 4);
+        assert (!strstr (heat_svg, "rotate(-45"));     //  short labels stay level
+        json_decref (heat);
+
+        //  Long labels and title: the picture grows to hold them, and
+        //  column labels wider than a cell are turned
+        const char *long_labels [] = { "versicolor", "virginica" };
+        heat = wb_heatmap_bundle ("Confusion matrix (validation rows)", "true", "predicted",
+                                  long_labels, long_labels, matrix, 2, 2);
+        heat_svg = json_string_value (json_object_get (heat, "image/svg+xml"));
+        int width = 0;
+        assert (sscanf (heat_svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\"", &width) == 1);
+        assert (width >= 110 + 34 * 8);
+        assert (strstr (heat_svg, "rotate(-45"));
+        assert (s_test_balanced (heat_svg));
         json_decref (heat);
     }
 }
