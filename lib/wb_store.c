@@ -116,6 +116,40 @@ static const char *s_migrations [] = {
     "  created REAL NOT NULL,"
     "  UNIQUE (name, version), UNIQUE (name, hash));"
     "CREATE INDEX datasets_hash ON datasets (hash);",
+
+    //  5: the model registry (versions per name, with their run, artifact,
+    //  tags, metrics and dataset lineage; aliases and every move of one),
+    //  endpoints (their serving process, port, keys), their deployments
+    //  (model version, traffic and mirror shares) and the request log
+    "CREATE TABLE models ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL,"
+    "  run TEXT NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL,"
+    "  kind TEXT, task TEXT, tags TEXT NOT NULL DEFAULT '{}', description TEXT,"
+    "  metrics TEXT, datasets TEXT, status TEXT NOT NULL DEFAULT 'active',"
+    "  created REAL NOT NULL, archived REAL,"
+    "  UNIQUE (name, version));"
+    "CREATE TABLE model_aliases ("
+    "  name TEXT NOT NULL, alias TEXT NOT NULL, version INTEGER NOT NULL,"
+    "  time REAL NOT NULL, PRIMARY KEY (name, alias)) WITHOUT ROWID;"
+    "CREATE TABLE model_alias_history ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL, alias TEXT NOT NULL,"
+    "  version INTEGER NOT NULL, previous INTEGER, time REAL NOT NULL);"
+    "CREATE INDEX model_alias_history_name ON model_alias_history (name, alias, time);"
+    "CREATE TABLE endpoints ("
+    "  name TEXT PRIMARY KEY, auth TEXT NOT NULL DEFAULT 'key', key1 TEXT, key2 TEXT,"
+    "  port INTEGER, pid INTEGER, pid_start INTEGER, host TEXT,"
+    "  generation INTEGER NOT NULL DEFAULT 1, loaded INTEGER NOT NULL DEFAULT 0,"
+    "  error TEXT, created REAL NOT NULL, updated REAL NOT NULL);"
+    "CREATE TABLE deployments ("
+    "  endpoint TEXT NOT NULL, name TEXT NOT NULL, model TEXT NOT NULL,"
+    "  version INTEGER NOT NULL, traffic INTEGER NOT NULL DEFAULT 0,"
+    "  mirror INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, updated REAL NOT NULL,"
+    "  PRIMARY KEY (endpoint, name)) WITHOUT ROWID;"
+    "CREATE TABLE requests ("
+    "  id INTEGER PRIMARY KEY, endpoint TEXT NOT NULL, deployment TEXT,"
+    "  time REAL NOT NULL, latency REAL NOT NULL, status INTEGER NOT NULL,"
+    "  mirrored INTEGER NOT NULL DEFAULT 0, rows INTEGER, input TEXT, output TEXT);"
+    "CREATE INDEX requests_endpoint ON requests (endpoint, time);",
 };
 #define S_MIGRATIONS (sizeof (s_migrations) / sizeof (s_migrations [0]))
 
@@ -548,6 +582,12 @@ s_process_start (pid_t pid)
     }
     free (text);
     return start;
+}
+
+int64_t
+wb_store_process_start (pid_t pid)
+{
+    return s_process_start (pid);
 }
 
 static int

@@ -20,7 +20,7 @@
 typedef struct _wb_store_t wb_store_t;
 
 //  The schema version this build writes.
-#define WB_STORE_SCHEMA 4
+#define WB_STORE_SCHEMA 5
 
 //  One metric point.
 typedef struct {
@@ -135,6 +135,12 @@ json_t *
 //  how many were marked, -1 on error.
 int
     wb_store_reap (wb_store_t *self, wb_error_t *err);
+//  When process pid started (clock ticks since boot), 0 when there is no
+//  such process or it has exited: with the pid, it tells whether a
+//  process recorded in the workspace (a run's owner, an endpoint's
+//  server) is still the same one.
+int64_t
+    wb_store_process_start (pid_t pid);
 //  The ids of all runs (for completion): a JSON array of [id, name].
 json_t *
     wb_store_run_ids (wb_store_t *self);

@@ -32,6 +32,9 @@
 #include "wb_blas.h"
 #include "wb_model.h"
 #include "wb_sweep.h"
+#include "wb_registry.h"
+#include "wb_scorer.h"
+#include "wb_serve.h"
 
 //  name, function: one row per class with a self-test
 typedef struct {
@@ -59,6 +62,9 @@ static const s_test_t s_tests [] = {
     { "wb_blas",    wb_blas_test },
     { "wb_model",   wb_model_test },
     { "wb_sweep",   wb_sweep_test },
+    { "wb_registry", wb_registry_test },
+    { "wb_scorer",  wb_scorer_test },
+    { "wb_serve",   wb_serve_test },
     { NULL, NULL }
 };
 

@@ -16,11 +16,16 @@ against what each front end renders.
 - an error has a name, a value and a traceback of strings.
 
 Then the outputs, as nbclient would store them, go through nbconvert's
-HTML exporter, which must draw every chart as SVG and every table.
+HTML exporter, which must draw every chart as SVG and every table; and
+every Vega-Lite spec goes through vega-lite and vega (the libraries
+JupyterLab and VS Code render it with, from tests/browser/node_modules,
+which `make test` installs), which must draw it without a warning.
 """
 
 import json
 import math
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
@@ -29,6 +34,8 @@ import pytest
 from nbconvert import HTMLExporter
 
 from wbtest import TESTS, TIMEOUT, html_tables
+
+NODE_TOOLS = TESTS / "browser"
 
 DATA = TESTS / "data"
 SVG = "image/svg+xml"
@@ -255,3 +262,21 @@ def test_nbconvert_draws_every_chart_and_table(session):
     assert html.count("<svg") >= charts > 0
     assert "Confusion matrix" in html
     assert html.count("<table") >= tables > 0
+
+
+def test_vegalite_renders_in_the_libraries_jupyterlab_uses(session, tmp_path):
+    specs = [m["content"]["data"][VEGALITE] for _, _, run in session
+             for m in _displays(run) if VEGALITE in m["content"]["data"]]
+    assert specs
+    if not shutil.which("node") or not (NODE_TOOLS / "node_modules" / "vega-lite").is_dir():
+        pytest.fail("needs node and tests/browser/node_modules (`make test` installs them)")
+    path = tmp_path / "specs.json"
+    path.write_text(json.dumps(specs))
+    proc = subprocess.run(["node", str(NODE_TOOLS / "vegalite.js"), str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads(proc.stdout)
+    assert len(results) == len(specs)
+    for spec, result in zip(specs, results):
+        assert result["error"] is None and result["warnings"] == [], (spec.get("title"), result)
+        assert result["marks"] > len(spec["data"]["values"]) // 2, (spec.get("title"), result)
