@@ -17,18 +17,18 @@ BENCH_ARGS ?=
 
 VERSION    = 0.1.0
 WARN       = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes
-PKGS       = libczmq libzmq libsodium jansson sqlite3
+PKGS       = libczmq libzmq libsodium jansson sqlite3 libmicrohttpd
 
 #   Debian packages: what the build needs, and what the tests and the demo
 #   need on top (the Jupyter stack, the anchor kernel for benchmarks).
 DEB_BUILD  = build-essential pkg-config libczmq-dev libzmq3-dev libsodium-dev \
-             libjansson-dev libsqlite3-dev libopenblas0
+             libjansson-dev libsqlite3-dev libopenblas0 libmicrohttpd-dev
 DEB_TEST   = python3-jupyter-client jupyter-client python3-jupyter-kernel-test \
              python3-nbclient python3-nbformat jupyter-nbconvert jupyter-console \
-             python3-ipykernel python3-pytest valgrind \
+             python3-ipykernel python3-pytest valgrind curl \
              chromium jupyter-notebook nodejs npm
 #   Only `make bench` needs the tools it compares with.
-DEB_BENCH  = python3-sklearn
+DEB_BENCH  = python3-sklearn wrk python3-flask gunicorn
 
 ifeq ($(SANITIZER),)
 BUILD     ?= build
