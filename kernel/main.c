@@ -17,6 +17,7 @@
 #include "wb_kernel.h"
 #include "wb_job.h"
 #include "wb_train.h"
+#include "wb_sweeper.h"
 #include "wb_magics.h"
 #include "wb_args.h"
 #include "wb_interrupt.h"
@@ -360,6 +361,14 @@ main (int argc, char **argv)
             return 2;
         }
         return wb_job_supervise (argv [2], argv [3]);
+    }
+    if (streq (command, "sweep-run")) {
+        //  The controller of one sweep, started by %%sweep and %sweep resume
+        if (argc != 4) {
+            fprintf (stderr, "usage: workbench sweep-run WORKSPACE SWEEP\n");
+            return 2;
+        }
+        return wb_sweeper_run (argv [2], argv [3]);
     }
     return s_magic (argc - 1, argv + 1);
 }

@@ -324,6 +324,64 @@ wb_job_cancel (wb_store_t *store, const char *id, wb_error_t *err)
     return rc;
 }
 
+int
+wb_job_detach (const char *binary, const char *command, const char *workspace,
+               const char *id, const char *log_path, pid_t *pid_p, wb_error_t *err)
+{
+    //  Fork twice so the process belongs to no one: it outlives the kernel
+    int report [2];
+    if (pipe2 (report, O_CLOEXEC))
+        return wb_error_set (err, "cannot start '%s %s': %s", binary, command, strerror (errno));
+    pid_t child = fork ();
+    if (child == 0) {
+        setsid ();
+        //  exec's outcome: EOF when it worked (close-on-exec), errno if not
+        int exec_report [2];
+        if (pipe2 (exec_report, O_CLOEXEC))
+            _exit (1);
+        pid_t grandchild = fork ();
+        if (grandchild == 0) {
+            close (exec_report [0]);
+            int null = open ("/dev/null", O_RDWR);
+            int log = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            dup2 (null, 0);
+            dup2 (null, 1);
+            dup2 (log >= 0? log: null, 2);
+            //  Nothing of the kernel's reaches the process
+            for (int fd = 3; fd < 1024; fd++)
+                if (fd != exec_report [1])
+                    close (fd);
+            sigset_t none;
+            sigemptyset (&none);
+            sigprocmask (SIG_SETMASK, &none, NULL);
+            signal (SIGINT, SIG_IGN);       //  a Ctrl-C in a terminal is not for jobs
+            signal (SIGPIPE, SIG_DFL);
+            execl (binary, "workbench", command, workspace, id, (char *) NULL);
+            int failure = errno;
+            ssize_t ignored = write (exec_report [1], &failure, sizeof (failure));
+            (void) ignored;
+            _exit (127);
+        }
+        close (exec_report [1]);
+        int failure = 0;
+        if (grandchild < 0 || read (exec_report [0], &failure, sizeof (failure)) == sizeof (failure))
+            grandchild = -(failure? failure: EAGAIN);   //  report -errno
+        ssize_t wrote = write (report [1], &grandchild, sizeof (grandchild));
+        _exit (wrote == sizeof (grandchild)? 0: 1);
+    }
+    close (report [1]);
+    pid_t started = -1;
+    ssize_t got = child > 0? read (report [0], &started, sizeof (started)): -1;
+    close (report [0]);
+    if (child > 0)
+        waitpid (child, NULL, 0);
+    if (got != sizeof (started) || started <= 0)
+        return wb_error_set (err, "cannot start '%s %s': %s", binary, command,
+                             strerror (got == sizeof (started) && started < 0? -started: errno));
+    *pid_p = started;
+    return 0;
+}
+
 //  ---- The local target ----
 
 static int
@@ -348,59 +406,12 @@ s_local_submit (wb_store_t *store, const char *id, json_t *target, const char *b
     }
     char *supervisor_log = wb_sprintf ("%s/supervisor.log", dir);
     free (dir);
-    //  Fork twice so the supervisor belongs to no one: it outlives the kernel
-    int report [2];
-    if (pipe2 (report, O_CLOEXEC)) {
-        free (supervisor_log);
-        return wb_error_set (err, "cannot start the job: %s", strerror (errno));
-    }
-    pid_t child = fork ();
-    if (child == 0) {
-        setsid ();
-        //  exec's outcome: EOF when it worked (close-on-exec), errno if not
-        int exec_report [2];
-        if (pipe2 (exec_report, O_CLOEXEC))
-            _exit (1);
-        pid_t grandchild = fork ();
-        if (grandchild == 0) {
-            close (exec_report [0]);
-            int null = open ("/dev/null", O_RDWR);
-            int log = open (supervisor_log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-            dup2 (null, 0);
-            dup2 (null, 1);
-            dup2 (log >= 0? log: null, 2);
-            //  Nothing of the kernel's reaches the supervisor
-            for (int fd = 3; fd < 1024; fd++)
-                if (fd != exec_report [1])
-                    close (fd);
-            sigset_t none;
-            sigemptyset (&none);
-            sigprocmask (SIG_SETMASK, &none, NULL);
-            signal (SIGINT, SIG_IGN);       //  a Ctrl-C in a terminal is not for jobs
-            signal (SIGPIPE, SIG_DFL);
-            execl (binary, "workbench", "job-run", wb_store_path (store), id, (char *) NULL);
-            int failure = errno;
-            ssize_t ignored = write (exec_report [1], &failure, sizeof (failure));
-            (void) ignored;
-            _exit (127);
-        }
-        close (exec_report [1]);
-        int failure = 0;
-        if (grandchild < 0 || read (exec_report [0], &failure, sizeof (failure)) == sizeof (failure))
-            grandchild = -(failure? failure: EAGAIN);   //  report -errno
-        ssize_t wrote = write (report [1], &grandchild, sizeof (grandchild));
-        _exit (wrote == sizeof (grandchild)? 0: 1);
-    }
-    close (report [1]);
+    pid_t supervisor;
+    int rc = wb_job_detach (binary, "job-run", wb_store_path (store), id, supervisor_log,
+                            &supervisor, err);
     free (supervisor_log);
-    pid_t supervisor = -1;
-    ssize_t got = child > 0? read (report [0], &supervisor, sizeof (supervisor)): -1;
-    close (report [0]);
-    if (child > 0)
-        waitpid (child, NULL, 0);
-    if (got != sizeof (supervisor) || supervisor <= 0)
-        return wb_error_set (err, "cannot start the job's supervisor '%s': %s", binary,
-                             strerror (got == sizeof (supervisor) && supervisor < 0? -supervisor: errno));
+    if (rc)
+        return -1;
     return wb_store_run_set_owner (store, id, supervisor, err);
 }
 

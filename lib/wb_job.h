@@ -17,6 +17,7 @@
 #define WB_JOB_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <jansson.h>
 #include "wb_store.h"
 #include "wb_error.h"
@@ -77,6 +78,14 @@ char *
 //  and *step (-1 if none); NULL when the line is not a record.
 const char *
     wb_job_parse_line (const char *line, json_t *values, long *step);
+
+//  Start `binary command workspace id` as a process of its own (new
+//  session, stdin/stdout on /dev/null, stderr appended to log_path, no
+//  inherited descriptors) that outlives the caller; *pid_p gets its pid.
+//  0 or -1 (err says why exec failed).
+int
+    wb_job_detach (const char *binary, const char *command, const char *workspace,
+                   const char *id, const char *log_path, pid_t *pid_p, wb_error_t *err);
 
 void
     wb_job_test (bool verbose);

@@ -364,6 +364,20 @@ wb_space_name (wb_space_t *self, size_t index)
     return index < self->ndims? self->dims [index].name: NULL;
 }
 
+bool
+wb_space_log (wb_space_t *self, size_t index)
+{
+    assert (self);
+    return index < self->ndims && self->dims [index].dist && self->dims [index].dist->log;
+}
+
+bool
+wb_space_constant (wb_space_t *self, size_t index)
+{
+    assert (self);
+    return index < self->ndims && self->dims [index].kind == S_CONST;
+}
+
 //  ---- Random numbers: xoshiro256** seeded by splitmix64 ----
 
 static uint64_t

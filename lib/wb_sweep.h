@@ -113,6 +113,13 @@ size_t
 const char *
     wb_space_name (wb_space_t *self, size_t index);
 
+//  Whether parameter index is drawn on a log scale (loguniform, lognormal
+//  and their q- forms), and whether it is a constant.
+bool
+    wb_space_log (wb_space_t *self, size_t index);
+bool
+    wb_space_constant (wb_space_t *self, size_t index);
+
 //  Create a sampler over space (which it takes: *space_p is nulled, on
 //  failure too). kind: "grid", "random", "sobol" or "bayesian" ("tpe").
 wb_sampler_t *

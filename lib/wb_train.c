@@ -4,6 +4,7 @@
     confusion matrix as outputs
 */
 #include <assert.h>
+#include <ctype.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "wb_store.h"
 #include "wb_dataset.h"
 #include "wb_model.h"
+#include "wb_job.h"
 #include "wb_interrupt.h"
 #include "wb_util.h"
 
@@ -275,5 +277,90 @@ done:
     wb_frame_destroy (&frame);
     json_decref (record);
     wb_store_destroy (&store);
+    return rc;
+}
+
+//  ---- The kernel's side: what a %%train cell or a sweep trial submits ----
+
+json_t *
+wb_train_body_params (const char *body, wb_error_t *err)
+{
+    json_t *params = json_object ();
+    char *copy = wb_strdup (body);
+    int line_number = 0;
+    char *save = NULL;
+    for (char *line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
+        line_number++;
+        char *hash = strchr (line, '#');
+        if (hash)
+            *hash = 0;
+        while (isspace ((unsigned char) *line))
+            line++;
+        size_t size = strlen (line);
+        while (size && isspace ((unsigned char) line [size - 1]))
+            line [--size] = 0;
+        if (!*line)
+            continue;
+        char *equals = strchr (line, '=');
+        if (!equals) {
+            wb_error_set (err, "line %d of the body: '%s' is not `name = value`", line_number, line);
+            json_decref (params);
+            params = NULL;
+            break;
+        }
+        *equals = 0;
+        char *name = line, *value = equals + 1;
+        size = strlen (name);
+        while (size && isspace ((unsigned char) name [size - 1]))
+            name [--size] = 0;
+        while (isspace ((unsigned char) *value))
+            value++;
+        if (!*name || !*value) {
+            wb_error_set (err, "line %d of the body: a name and a value are needed around '='", line_number);
+            json_decref (params);
+            params = NULL;
+            break;
+        }
+        json_object_set_new (params, name, json_string (value));
+    }
+    free (copy);
+    return params;
+}
+
+int
+wb_train_submit (wb_store_t *store, const wb_train_job_t *job, char *id, wb_error_t *err)
+{
+    json_t *spec = json_pack ("{s:s, s:s?, s:s, s:O, s:I}", "data", job->data, "target", job->target,
+                              "model", job->model, "params", job->params, "seed", (json_int_t) job->seed);
+    if (job->validation >= 0)
+        json_object_set_new (spec, "validation", json_real (job->validation));
+    char *spec_text = json_dumps (spec, JSON_COMPACT);
+    //  The run's params: what was asked, by name
+    json_t *run_params = json_deep_copy (job->params);
+    json_object_set_new (run_params, "model", json_string (job->model));
+    json_object_set_new (run_params, "data", json_string (job->data));
+    if (job->target)
+        json_object_set_new (run_params, "target", json_string (job->target));
+    char *text = wb_sprintf ("%ld", job->seed);
+    json_object_set_new (run_params, "seed", json_string (text));
+    free (text);
+    //  The fraction the job will hold out, as it will do it
+    text = wb_sprintf ("%g", job->validation >= 0? job->validation
+                       : streq (job->model, "kmeans")? 0: WB_TRAIN_VALIDATION);
+    json_object_set_new (run_params, "validation", json_string (text));
+    free (text);
+    json_t *env = job->env? json_deep_copy (job->env): json_object ();
+    json_object_set_new (env, "WORKBENCH_TRAIN_SPEC", json_string (spec_text));
+    char binary [4096] = "";
+    wb_self_path (binary, sizeof (binary));
+    char *script = wb_sprintf ("exec '%s' train-run", *binary? binary: "workbench");
+    wb_job_spec_t spec_job = { job->experiment, job->name, job->kind? job->kind: "train", job->parent,
+                               NULL, script, run_params, env, NULL, job->timeout, 0, NULL };
+    int rc = wb_job_submit (store, &spec_job, id, err);
+    free (script);
+    json_decref (env);
+    json_decref (run_params);
+    free (spec_text);
+    json_decref (spec);
     return rc;
 }

@@ -330,8 +330,8 @@ wb_jobs_watch (wb_magics_t *self, const char *id, bool cancel_on_interrupt, wb_o
 
 //  ---- %%job ----
 
-static int
-s_submit (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+json_t *
+wb_jobs_request (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "name", 'n', WB_OPT_VALUE }, { "experiment", 'e', WB_OPT_VALUE },
@@ -342,8 +342,10 @@ s_submit (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     };
     wb_error_t err;
     wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    if (!args) {
+        wb_magics_usage (call, out, "%s", err.text);
+        return NULL;
+    }
     int rc = 0;
     double timeout = 0;
     json_t *params = json_object (), *env = json_object ();
@@ -351,7 +353,7 @@ s_submit (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         rc = wb_magics_usage (call, out, "unexpected '%s': the command goes in the cell body",
                               wb_args_pos (args, 0));
     else
-    if (!*call->body || !call->body [strspn (call->body, " \t\r\n")])
+    if (!call->body || !call->body [strspn (call->body, " \t\r\n")])
         rc = wb_magics_usage (call, out, "the cell body is the job's command: it is empty");
     else
     if (wb_args_has (args, "timeout")
@@ -371,49 +373,68 @@ s_submit (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
             free (key);
         }
     }
-    char *script = rc == 0? wb_job_expand (call->body, params, &err): NULL;
-    if (rc == 0 && !script) {
+    json_t *request = NULL;
+    if (rc == 0) {
+        char *code = wb_args_has (args, "no-code")? NULL
+                   : wb_args_has (args, "code")
+                   ? wb_shell_path (wb_magics_shell (self), wb_args_get (args, "code"))
+                   : wb_strdup (wb_magics_home (self));
+        //  The job sees the session's environment, then --env on top
+        json_t *job_env = wb_magics_environment (self);
+        json_object_update (job_env, env);
+        request = json_pack ("{s:s, s:s, s:O, s:o, s:s?, s:s?, s:f, s:s, s:s?, s:b}",
+            "kind", "job", "script", call->body, "params", params, "env", job_env,
+            "compute", wb_args_get (args, "compute"), "code", code, "timeout", timeout,
+            "experiment", wb_args_has (args, "experiment")? wb_args_get (args, "experiment")
+                                                          : wb_magics_experiment (self),
+            "name", wb_args_get (args, "name"), "no_wait", wb_args_has (args, "no-wait"));
+        free (code);
+    }
+    json_decref (params);
+    json_decref (env);
+    wb_args_destroy (&args);
+    return request;
+}
+
+static int
+s_submit (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    json_t *request = wb_jobs_request (self, call, out);
+    if (!request)
+        return -1;
+    wb_error_t err;
+    json_t *params = json_object_get (request, "params");
+    char *script = wb_job_expand (json_string_value (json_object_get (request, "script")), params, &err);
+    int rc = 0;
+    if (!script) {
         wb_out_error (out, "UsageError", "%s", err.text);
         rc = -1;
     }
     wb_store_t *store = rc == 0? wb_magics_store (self, out): NULL;
     if (rc == 0 && !store)
         rc = -1;
-    char *code = NULL;
-    if (rc == 0 && !wb_args_has (args, "no-code")) {
-        code = wb_args_has (args, "code")
-             ? wb_shell_path (wb_magics_shell (self), wb_args_get (args, "code"))
-             : wb_strdup (wb_magics_home (self));
-    }
     char id [9] = "";
+    const char *compute = json_string_value (json_object_get (request, "compute"));
     if (rc == 0) {
-        //  The job sees the session's environment, then --env on top
-        json_t *job_env = wb_magics_environment (self);
-        json_object_update (job_env, env);
-        const char *experiment = wb_args_has (args, "experiment")
-                               ? wb_args_get (args, "experiment"): wb_magics_experiment (self);
-        wb_job_spec_t spec = { experiment, wb_args_get (args, "name"), "job", NULL,
-                               wb_args_get (args, "compute"), script, params, job_env,
-                               code, timeout, 0, NULL };
+        wb_job_spec_t spec = { json_string_value (json_object_get (request, "experiment")),
+                               json_string_value (json_object_get (request, "name")), "job", NULL,
+                               compute, script, params, json_object_get (request, "env"),
+                               json_string_value (json_object_get (request, "code")),
+                               json_number_value (json_object_get (request, "timeout")), 0, NULL };
         if (wb_job_submit (store, &spec, id, &err)) {
             wb_out_error (out, "JobError", "%s", err.text);
             rc = -1;
         }
-        json_decref (job_env);
     }
     if (rc == 0) {
-        if (wb_args_has (args, "no-wait"))
+        if (json_is_true (json_object_get (request, "no_wait")))
             wb_out_printf (out, "Submitted job %s to %s: %%job logs %s --follow, %%job wait %s, "
-                           "%%job cancel %s\n", id, wb_args_has (args, "compute")
-                           ? wb_args_get (args, "compute"): "local", id, id, id);
+                           "%%job cancel %s\n", id, compute? compute: "local", id, id, id);
         else
             rc = wb_jobs_watch (self, id, true, out);
     }
-    free (code);
     free (script);
-    json_decref (params);
-    json_decref (env);
-    wb_args_destroy (&args);
+    json_decref (request);
     return rc;
 }
 

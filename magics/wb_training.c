@@ -25,54 +25,8 @@
 
 #define S_PREVIEW_ROWS 10       //  rows %predict draws
 
-//  Hyperparameters from the body: `name = value` lines, # comments.
-static json_t *
-s_body_params (const char *body, wb_error_t *err)
-{
-    json_t *params = json_object ();
-    char *copy = wb_strdup (body);
-    int line_number = 0;
-    char *save = NULL;
-    for (char *line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
-        line_number++;
-        char *hash = strchr (line, '#');
-        if (hash)
-            *hash = 0;
-        while (isspace ((unsigned char) *line))
-            line++;
-        size_t size = strlen (line);
-        while (size && isspace ((unsigned char) line [size - 1]))
-            line [--size] = 0;
-        if (!*line)
-            continue;
-        char *equals = strchr (line, '=');
-        if (!equals) {
-            wb_error_set (err, "line %d of the body: '%s' is not `name = value`", line_number, line);
-            json_decref (params);
-            params = NULL;
-            break;
-        }
-        *equals = 0;
-        char *name = line, *value = equals + 1;
-        size = strlen (name);
-        while (size && isspace ((unsigned char) name [size - 1]))
-            name [--size] = 0;
-        while (isspace ((unsigned char) *value))
-            value++;
-        if (!*name || !*value) {
-            wb_error_set (err, "line %d of the body: a name and a value are needed around '='", line_number);
-            json_decref (params);
-            params = NULL;
-            break;
-        }
-        json_object_set_new (params, name, json_string (value));
-    }
-    free (copy);
-    return params;
-}
-
-int
-wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+json_t *
+wb_training_request (wb_magics_t *self, wb_call_t *call, bool template, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "data", 'd', WB_OPT_VALUE }, { "target", 't', WB_OPT_VALUE },
@@ -83,8 +37,10 @@ wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     };
     wb_error_t err;
     wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    if (!args) {
+        wb_magics_usage (call, out, "%s", err.text);
+        return NULL;
+    }
     int rc = 0;
     const char *kind = wb_args_get (args, "model");
     const char *target = wb_args_get (args, "target");
@@ -113,7 +69,7 @@ wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         rc = wb_magics_usage (call, out, "--seed wants a whole number >= 0, got '%s'",
                               wb_args_get (args, "seed"));
     else
-    if (!(params = s_body_params (call->body? call->body: "", &err)))
+    if (!(params = template? json_object (): wb_train_body_params (call->body? call->body: "", &err)))
         rc = wb_magics_usage (call, out, "%s", err.text);
     for (size_t i = 0; rc == 0 && i < wb_args_count (args, "param"); i++) {
         const char *value;
@@ -127,14 +83,52 @@ wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
             json_object_set_new (params, key, json_string (value));
         free (key);
     }
-    //  Check everything before anything is submitted
     wb_store_t *store = rc == 0? wb_magics_store (self, out): NULL;
     if (rc == 0 && !store)
         rc = -1;
     json_t *record = rc == 0? wb_dataset_resolve (store, wb_args_get (args, "data"), &err): NULL;
+    if (rc == 0 && !record) {
+        wb_out_error (out, "DataError", "%s", err.text);
+        rc = -1;
+    }
+    json_t *request = NULL;
+    if (rc == 0) {
+        char *data_ref = wb_sprintf ("%s:%lld", json_string_value (json_object_get (record, "name")),
+                                     (long long) json_integer_value (json_object_get (record, "version")));
+        request = json_pack ("{s:s, s:s, s:s?, s:s, s:f, s:I, s:O, s:s, s:s, s:s?, s:b}",
+            "kind", "train", "data", data_ref, "target", target, "model", kind,
+            "validation", validation, "seed", (json_int_t) seed, "params", params,
+            "body", call->body? call->body: "",
+            "experiment", wb_args_has (args, "experiment")? wb_args_get (args, "experiment")
+                                                          : wb_magics_experiment (self),
+            "name", wb_args_get (args, "name"), "no_wait", wb_args_has (args, "no-wait"));
+        free (data_ref);
+    }
+    json_decref (record);
+    json_decref (params);
+    wb_args_destroy (&args);
+    return request;
+}
+
+int
+wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    json_t *request = wb_training_request (self, call, false, out);
+    if (!request)
+        return -1;
+    //  Check everything before anything is submitted
+    wb_error_t err;
+    wb_store_t *store = wb_magics_store (self, out);
+    const char *data = json_string_value (json_object_get (request, "data"));
+    const char *target = json_string_value (json_object_get (request, "target"));
+    const char *kind = json_string_value (json_object_get (request, "model"));
+    json_t *params = json_object_get (request, "params");
+    json_t *record = wb_dataset_resolve (store, data, &err);
     wb_frame_t *frame = record? wb_dataset_load (store, json_string_value (json_object_get (record, "name")),
                                                  json_integer_value (json_object_get (record, "version")), &err): NULL;
-    if (rc == 0 && !frame) {
+    json_decref (record);
+    int rc = 0;
+    if (!frame) {
         wb_out_error (out, "DataError", "%s", err.text);
         rc = -1;
     }
@@ -145,60 +139,27 @@ wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     wb_frame_destroy (&frame);
     char id [9] = "";
     if (rc == 0) {
-        char *data_ref = wb_sprintf ("%s:%lld", json_string_value (json_object_get (record, "name")),
-                                     (long long) json_integer_value (json_object_get (record, "version")));
-        json_t *spec = json_pack ("{s:s, s:s?, s:s, s:O, s:I}", "data", data_ref, "target", target,
-                                  "model", kind, "params", params, "seed", (json_int_t) seed);
-        if (validation >= 0)
-            json_object_set_new (spec, "validation", json_real (validation));
-        char *spec_text = json_dumps (spec, JSON_COMPACT);
-        //  The run's params: what was asked, by name
-        json_t *run_params = json_deep_copy (params);
-        json_object_set_new (run_params, "model", json_string (kind));
-        json_object_set_new (run_params, "data", json_string (data_ref));
-        if (target)
-            json_object_set_new (run_params, "target", json_string (target));
-        char *seed_text = wb_sprintf ("%ld", seed);
-        json_object_set_new (run_params, "seed", json_string (seed_text));
-        free (seed_text);
-        //  The fraction the job will hold out, as it will do it
-        char *fraction = wb_sprintf ("%g", validation >= 0? validation
-                                     : streq (kind, "kmeans")? 0: WB_TRAIN_VALIDATION);
-        json_object_set_new (run_params, "validation", json_string (fraction));
-        free (fraction);
         json_t *env = wb_magics_environment (self);
-        json_object_set_new (env, "WORKBENCH_TRAIN_SPEC", json_string (spec_text));
-        char binary [4096] = "";
-        wb_self_path (binary, sizeof (binary));
-        char *script = wb_sprintf ("exec '%s' train-run", *binary? binary: "workbench");
-        const char *experiment = wb_args_has (args, "experiment")
-                               ? wb_args_get (args, "experiment"): wb_magics_experiment (self);
-        char *name = wb_args_has (args, "name")? wb_strdup (wb_args_get (args, "name"))
-                   : NULL;
-        wb_job_spec_t job = { experiment, name, "train", NULL, NULL, script, run_params,
-                              env, NULL, 0, 0, NULL };
-        if (wb_job_submit (store, &job, id, &err)) {
+        wb_train_job_t job = {
+            json_string_value (json_object_get (request, "experiment")),
+            json_string_value (json_object_get (request, "name")), "train", NULL, data, target, kind,
+            params, json_number_value (json_object_get (request, "validation")),
+            (long) json_integer_value (json_object_get (request, "seed")), env, 0
+        };
+        if (wb_train_submit (store, &job, id, &err)) {
             wb_out_error (out, "TrainError", "%s", err.text);
             rc = -1;
         }
-        free (name);
-        free (script);
         json_decref (env);
-        json_decref (run_params);
-        free (spec_text);
-        json_decref (spec);
-        free (data_ref);
     }
     if (rc == 0) {
-        if (wb_args_has (args, "no-wait"))
+        if (json_is_true (json_object_get (request, "no_wait")))
             wb_out_printf (out, "Submitted training %s: %%job wait %s, %%show %s, %%job cancel %s\n",
                            id, id, id, id);
         else
             rc = wb_jobs_watch (self, id, true, out);
     }
-    json_decref (record);
-    json_decref (params);
-    wb_args_destroy (&args);
+    json_decref (request);
     return rc;
 }
 

@@ -10,6 +10,15 @@
 int wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
 int wb_magic_predict (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
 
+//  Parse and check a %%train call without submitting it: a new request
+//  {"kind": "train", "data": "NAME:VERSION" (resolved), "target", "model",
+//  "validation" (< 0: the default), "seed", "params" (--param, plus the
+//  body's unless template), "body", "experiment", "name", "no_wait"}; NULL
+//  after reporting. With template, the body is kept as text for a sweep
+//  to fill in (${{params.NAME}}).
+json_t *
+    wb_training_request (wb_magics_t *self, wb_call_t *call, bool template, wb_out_t *out);
+
 //  The model file of a reference: a run id or name (its artifact
 //  outputs/model.json). Caller owns; NULL after reporting.
 char *

@@ -32,6 +32,8 @@
 #include "wb_blas.h"
 #include "wb_model.h"
 #include "wb_sweep.h"
+#include "wb_sweeper.h"
+#include "wb_parcoords.h"
 #include "wb_registry.h"
 #include "wb_scorer.h"
 #include "wb_serve.h"
@@ -62,6 +64,8 @@ static const s_test_t s_tests [] = {
     { "wb_blas",    wb_blas_test },
     { "wb_model",   wb_model_test },
     { "wb_sweep",   wb_sweep_test },
+    { "wb_sweeper", wb_sweeper_test },
+    { "wb_parcoords", wb_parcoords_test },
     { "wb_registry", wb_registry_test },
     { "wb_scorer",  wb_scorer_test },
     { "wb_serve",   wb_serve_test },

@@ -1,0 +1,12 @@
+/*  wb_sweeps - the sweep magics: %%sweep tunes a %%train or %%job cell over
+    a search space, drawn live (leaderboard, best so far, parallel
+    coordinates); %sweep list|show|cancel|resume
+*/
+#ifndef WB_SWEEPS_H
+#define WB_SWEEPS_H
+
+#include "wb_magics.h"
+
+int wb_magic_sweep (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+
+#endif
