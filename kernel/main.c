@@ -23,6 +23,7 @@
 #include "wb_interrupt.h"
 #include "wb_util.h"
 #include "wb_embedded.h"
+#include "wb_serve.h"
 
 
 static void
@@ -353,6 +354,14 @@ main (int argc, char **argv)
         int rc = wb_train_run (workspace, id, spec, outputs);
         json_decref (spec);
         return rc;
+    }
+    if (streq (command, "serve")) {
+        //  An endpoint's scoring server, started by %deploy
+        if (argc != 4) {
+            fprintf (stderr, "usage: workbench serve WORKSPACE ENDPOINT (start it with %%deploy)\n");
+            return 2;
+        }
+        return wb_serve_main (argv [2], argv [3]);
     }
     if (streq (command, "job-run")) {
         //  The supervisor of one job, started by the local compute target

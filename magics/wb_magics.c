@@ -22,6 +22,7 @@
 #include "wb_jobs.h"
 #include "wb_data.h"
 #include "wb_training.h"
+#include "wb_models.h"
 #include "wb_sweeps.h"
 #include "wb_job.h"
 #include "wb_args.h"
@@ -136,7 +137,7 @@ static const wb_magic_t s_magics [] = {
       "--sort takes keys separated by commas, each with - or DESC for\n"
       "descending: --sort '-metrics.acc, created'. Runs lacking a key sort last." },
     { "show", wb_magic_show, -2, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_RUN,
-      "%show RUN [--metric M ...] [--log]",
+      "%show RUN|ENDPOINT [--metric M ...] [--log]",
       "Show a run: its fields, params, latest/min/max of every metric, a chart\n"
       "per metric (--metric picks some, --log for a log scale), tags,\n"
       "artifacts, lineage and the tail of its logs. RUN is an id, a unique id\n"
@@ -232,6 +233,53 @@ static const wb_magic_t s_magics [] = {
       "metrics and a confusion matrix when the dataset has the target column.\n"
       "--output writes the rows with their predictions (and class\n"
       "probabilities) as CSV." },
+    { "model", wb_magic_model, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+      "%model register|list|show|alias|archive [NAME[:VERSION|@ALIAS]] [--run RUN] [--path ARTIFACT] [--tag K=V ...] [--description TEXT] [--all]",
+      "The model registry. %model register NAME --run RUN adds a version of\n"
+      "NAME (1, 2, ...) from the run's model (outputs/model.json, or --path\n"
+      "ARTIFACT), with --tag K=V and --description; the version keeps the run,\n"
+      "its metrics and the dataset versions it read (lineage).\n"
+      "%model list shows every name with its latest version (--all: archived\n"
+      "too). %model show NAME[:VERSION|@ALIAS] draws a version, all versions\n"
+      "and the alias history. %model alias NAME:VERSION ALIAS points an alias\n"
+      "(e.g. production) at a version; every move is kept, so which version\n"
+      "was production on a given day has an answer. %model archive\n"
+      "NAME:VERSION retires a version (it can no longer be deployed)." },
+    { "deploy", wb_magic_deploy, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      "%deploy MODEL[:VERSION|@ALIAS] --endpoint EP [--deployment NAME] [--traffic PERCENT] [--port PORT] [--auth key|none]",
+      "Serve a registered model as a REST endpoint on 127.0.0.1: a `workbench\n"
+      "serve` process that outlives the kernel and is found again through the\n"
+      "workspace. The first %deploy creates the endpoint (two keys; --auth none\n"
+      "to go without) and its deployment (default blue) with all the traffic;\n"
+      "deploying to an existing deployment updates it to the new version\n"
+      "without dropping a request; a new --deployment NAME gets --traffic\n"
+      "PERCENT (default 0), the others share the rest. --port picks the port\n"
+      "(default: a free one, kept across restarts). On a down endpoint it\n"
+      "starts the server again.\n"
+      "Routes: POST /score ({\"input_data\": {\"columns\": [...], \"data\": [[...]]}},\n"
+      "{\"input_data\": [[...]]}, {\"data\": [[...]]}, dataframe_split,\n"
+      "dataframe_records, instances, inputs, or text/csv with a header) ->\n"
+      "{\"predictions\": [...]} (?probabilities=true adds class probabilities);\n"
+      "GET / (liveness), /health (readiness), /swagger.json (OpenAPI),\n"
+      "/metrics (Prometheus). Send `Authorization: Bearer KEY`; the header\n"
+      "X-Deployment: NAME pins a deployment. Bad bodies get 400/413/415 with a\n"
+      "JSON error saying what was wrong and what the model expects." },
+    { "endpoint", wb_magic_endpoint, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+      "%endpoint list|show|invoke|logs|keys|traffic|mirror|delete [EP] [JSON|@FILE] [NAME=PERCENT ...] [--regenerate] [--key 1|2] [--limit N] [--deployment NAME] [--probabilities]",
+      "Endpoints and their deployments.\n"
+      "  list                      every endpoint, up or down, with its URL\n"
+      "  show EP                   state, deployments, request rate and latency\n"
+      "                            (also %show EP)\n"
+      "  invoke EP JSON|@FILE      score a body (CSV when it is not JSON) with the\n"
+      "                            endpoint's key; --deployment pins one\n"
+      "  logs EP [--limit N]       the last requests: time, deployment, status,\n"
+      "                            latency, and a sample of inputs and outputs\n"
+      "  keys EP [--regenerate]    show the two keys, or make new ones (--key 1|2\n"
+      "                            for one): the old ones stop working at once\n"
+      "  traffic EP blue=90 green=10   the split (whole percents summing to 100)\n"
+      "  mirror EP green=10        copy 10% of requests to green after answering;\n"
+      "                            its answers are logged, never returned\n"
+      "  delete EP                 stop the server and forget the endpoint" },
     { "sweep", wb_magic_sweep, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_WORDS,
       "%%sweep --metric NAME --goal max|min [--sampler grid|random|sobol|bayesian] [--trials N] [--parallel N] [--timeout S] [--trial-timeout S] [--policy POLICY] [--seed N] [--name N] [--experiment E] [--no-wait]  |  %sweep list|show|cancel|resume [SWEEP] [--all] [--no-wait]",
       "Tune a %%train or %%job cell: the body is the search space, one\n"

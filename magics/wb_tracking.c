@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "wb_tracking.h"
+#include "wb_models.h"
 #include "wb_render.h"
 #include "wb_args.h"
 #include "wb_util.h"
@@ -793,6 +794,16 @@ wb_magic_show (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     if (wb_args_npos (args) != 1) {
         wb_args_destroy (&args);
         return wb_magics_usage (call, out, "give one run id or name");
+    }
+    //  An endpoint's name that is no run's: draw the endpoint
+    wb_store_t *found = wb_magics_store (self, NULL);
+    char *as_run = found? wb_store_run_resolve (found, wb_args_pos (args, 0), NULL): NULL;
+    bool endpoint = !as_run && wb_models_is_endpoint (self, wb_args_pos (args, 0));
+    free (as_run);
+    if (endpoint) {
+        int shown = wb_models_show_endpoint (self, wb_args_pos (args, 0), out);
+        wb_args_destroy (&args);
+        return shown;
     }
     char *id;
     json_t *run = s_run_arg (self, wb_args_pos (args, 0), &id, out);

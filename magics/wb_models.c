@@ -1,0 +1,905 @@
+/*  wb_models - the model registry and endpoints from a cell: %model,
+    %deploy, %endpoint
+
+    The work is in lib/: wb_registry keeps the records, wb_serve starts,
+    reloads, stops and calls the serving processes. A change to an endpoint
+    is written to the workspace first, then the running server is told to
+    load it (and the cell waits until it has), so what %endpoint show says
+    is what the server does.
+*/
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "wb_models.h"
+#include "wb_tracking.h"
+#include "wb_registry.h"
+#include "wb_serve.h"
+#include "wb_render.h"
+#include "wb_args.h"
+#include "wb_util.h"
+
+#define S_LOG_ROWS      20      //  requests %endpoint logs shows by default
+#define S_CHART_SPAN    900     //  seconds of requests %endpoint show draws
+
+//  ---- Helpers ----
+
+static const char *
+s_text (json_t *value)
+{
+    return json_is_string (value)? json_string_value (value): "";
+}
+
+static void
+s_field (wb_table_t *table, const char *name, const char *value)
+{
+    wb_table_row (table);
+    wb_table_cell (table, name);
+    wb_table_cell (table, value? value: "");
+}
+
+static void
+s_when (json_t *value, char *buf, size_t size)
+{
+    wb_tracking_when (json_is_number (value)? json_number_value (value): 0, buf, size);
+}
+
+//  NAME:VERSION into a fresh name and a version; NULL after reporting
+static char *
+s_name_version (wb_call_t *call, const char *ref, int64_t *version, wb_out_t *out)
+{
+    const char *colon = strchr (ref, ':');
+    char *end = NULL;
+    long long number = colon? strtoll (colon + 1, &end, 10): 0;
+    if (!colon || colon == ref || !*(colon + 1) || *end || number <= 0) {
+        wb_magics_usage (call, out, "'%s' is not NAME:VERSION (e.g. churn:3)", ref);
+        return NULL;
+    }
+    *version = number;
+    return wb_strndup (ref, (size_t) (colon - ref));
+}
+
+//  {name: percent} from NAME=PERCENT words of args from first; NULL after
+//  reporting
+static json_t *
+s_shares (wb_call_t *call, wb_args_t *args, size_t first, wb_out_t *out)
+{
+    json_t *shares = json_object ();
+    for (size_t i = first; i < wb_args_npos (args); i++) {
+        const char *value;
+        char *key = wb_args_kv (wb_args_pos (args, i), &value);
+        long percent;
+        wb_error_t err;
+        if (!key || wb_args_long (value, key, &percent, &err)) {
+            wb_magics_usage (call, out, "'%s' is not DEPLOYMENT=PERCENT", wb_args_pos (args, i));
+            free (key);
+            json_decref (shares);
+            return NULL;
+        }
+        json_object_set_new (shares, key, json_integer (percent));
+        free (key);
+    }
+    if (json_object_size (shares) == 0) {
+        wb_magics_usage (call, out, "give DEPLOYMENT=PERCENT words, e.g. blue=90 green=10");
+        json_decref (shares);
+        return NULL;
+    }
+    return shares;
+}
+
+//  After a change in the workspace: a running server loads it. 0 or -1
+//  after reporting.
+static int
+s_apply (wb_store_t *store, const char *endpoint, wb_out_t *out)
+{
+    json_t *record = wb_registry_endpoint_get (store, endpoint, NULL);
+    bool alive = record && wb_registry_endpoint_alive (record);
+    json_decref (record);
+    if (!alive) {
+        wb_out_printf (out, "Endpoint %s is down: the change applies when %%deploy starts it again.\n",
+                       endpoint);
+        return 0;
+    }
+    wb_error_t err;
+    if (wb_serve_reload (store, endpoint, &err)) {
+        wb_out_error (out, "EndpointError", "%s", err.text);
+        return -1;
+    }
+    return 0;
+}
+
+//  ---- %model ----
+
+static void
+s_model_table (wb_out_t *out, json_t *model)
+{
+    char caption [200], created [32], archived [32];
+    snprintf (caption, sizeof (caption), "Model %s:%lld", s_text (json_object_get (model, "name")),
+              (long long) json_integer_value (json_object_get (model, "version")));
+    s_when (json_object_get (model, "created"), created, sizeof (created));
+    s_when (json_object_get (model, "archived"), archived, sizeof (archived));
+    wb_table_t *table = wb_table_new (caption);
+    wb_table_column (table, "field", WB_ALIGN_LEFT);
+    wb_table_column (table, "value", WB_ALIGN_LEFT);
+    s_field (table, "name", s_text (json_object_get (model, "name")));
+    wb_table_row (table);
+    wb_table_cell (table, "version");
+    wb_table_cellf (table, "%lld", (long long) json_integer_value (json_object_get (model, "version")));
+    s_field (table, "run", s_text (json_object_get (model, "run")));
+    s_field (table, "artifact", s_text (json_object_get (model, "path")));
+    s_field (table, "hash", s_text (json_object_get (model, "hash")));
+    s_field (table, "kind", s_text (json_object_get (model, "kind")));
+    s_field (table, "task", s_text (json_object_get (model, "task")));
+    s_field (table, "status", s_text (json_object_get (model, "status")));
+    s_field (table, "created", created);
+    if (json_is_number (json_object_get (model, "archived")))
+        s_field (table, "archived", archived);
+    s_field (table, "description", s_text (json_object_get (model, "description")));
+    char *aliases = json_dumps (json_object_get (model, "aliases"), JSON_COMPACT | JSON_ENCODE_ANY);
+    s_field (table, "aliases", aliases);
+    free (aliases);
+    char *tags = json_dumps (json_object_get (model, "tags"), JSON_COMPACT | JSON_ENCODE_ANY);
+    s_field (table, "tags", tags);
+    free (tags);
+    json_t *datasets = json_object_get (model, "datasets");
+    wb_buf_t *text = wb_buf_new ();
+    size_t index;
+    json_t *item;
+    json_array_foreach (datasets, index, item)
+        wb_buf_printf (text, "%s%s:%lld", index? ", ": "", s_text (json_object_get (item, "name")),
+                       (long long) json_integer_value (json_object_get (item, "version")));
+    s_field (table, "datasets", wb_buf_data (text));
+    wb_buf_destroy (&text);
+    wb_out_display_new (out, wb_table_bundle (table), NULL);
+    wb_table_destroy (&table);
+    json_t *metrics = json_object_get (model, "metrics");
+    if (json_object_size (metrics)) {
+        table = wb_table_new ("Metrics");
+        wb_table_column (table, "metric", WB_ALIGN_LEFT);
+        wb_table_column (table, "value", WB_ALIGN_RIGHT);
+        const char *key;
+        json_t *value;
+        json_object_foreach (metrics, key, value) {
+            wb_table_row (table);
+            wb_table_cell (table, key);
+            wb_table_number (table, json_is_number (value)? json_number_value (value): NAN);
+        }
+        wb_out_display_new (out, wb_table_bundle (table), NULL);
+        wb_table_destroy (&table);
+    }
+}
+
+static int
+s_model_register (wb_magics_t *self, wb_call_t *call, wb_args_t *args, wb_store_t *store,
+                  wb_out_t *out)
+{
+    if (wb_args_npos (args) != 2 || !wb_args_has (args, "run"))
+        return wb_magics_usage (call, out, "give a name and --run RUN");
+    (void) self;
+    wb_error_t err;
+    char *run = wb_store_run_resolve (store, wb_args_get (args, "run"), &err);
+    if (!run) {
+        wb_out_error (out, "ModelError", "%s", err.text);
+        return -1;
+    }
+    json_t *tags = json_object ();
+    for (size_t i = 0; i < wb_args_count (args, "tag"); i++) {
+        const char *value;
+        char *key = wb_args_kv (wb_args_nth (args, "tag", i), &value);
+        if (!key) {
+            json_decref (tags);
+            free (run);
+            return wb_magics_usage (call, out, "--tag wants KEY=VALUE, not '%s'",
+                                    wb_args_nth (args, "tag", i));
+        }
+        json_object_set_new (tags, key, json_string (value));
+        free (key);
+    }
+    wb_model_spec_t spec = { wb_args_pos (args, 1), run, wb_args_get (args, "path"), tags,
+                             wb_args_get (args, "description") };
+    int64_t version = wb_registry_model_register (store, &spec, &err);
+    json_decref (tags);
+    free (run);
+    if (version < 0) {
+        wb_out_error (out, "ModelError", "%s", err.text);
+        return -1;
+    }
+    char ref [128];
+    snprintf (ref, sizeof (ref), "%s:%lld", wb_args_pos (args, 1), (long long) version);
+    json_t *model = wb_registry_model_get (store, ref, &err);
+    wb_out_printf (out, "Registered model %s\n", ref);
+    if (model)
+        s_model_table (out, model);
+    json_decref (model);
+    return 0;
+}
+
+static int
+s_model_list (wb_args_t *args, wb_store_t *store, wb_out_t *out)
+{
+    wb_error_t err;
+    json_t *models = wb_registry_models (store, wb_args_has (args, "all"), &err);
+    if (!models) {
+        wb_out_error (out, "ModelError", "%s", err.text);
+        return -1;
+    }
+    char caption [64];
+    snprintf (caption, sizeof (caption), "%zu model%s", json_array_size (models),
+              json_array_size (models) == 1? "": "s");
+    wb_table_t *table = wb_table_new (caption);
+    const char *columns [] = { "name", "latest", "versions", "kind", "task", "aliases", "run", "created" };
+    for (size_t c = 0; c < 8; c++)
+        wb_table_column (table, columns [c], c == 1 || c == 2? WB_ALIGN_RIGHT: WB_ALIGN_LEFT);
+    size_t index;
+    json_t *model;
+    json_array_foreach (models, index, model) {
+        char created [32];
+        s_when (json_object_get (model, "created"), created, sizeof (created));
+        wb_table_row (table);
+        wb_table_cell (table, s_text (json_object_get (model, "name")));
+        wb_table_number (table, (double) json_integer_value (json_object_get (model, "version")));
+        wb_table_number (table, (double) json_integer_value (json_object_get (model, "versions")));
+        wb_table_cell (table, s_text (json_object_get (model, "kind")));
+        wb_table_cell (table, s_text (json_object_get (model, "task")));
+        wb_buf_t *aliases = wb_buf_new ();
+        size_t i;
+        json_t *alias;
+        json_array_foreach (json_object_get (model, "aliases"), i, alias)
+            wb_buf_printf (aliases, "%s%s", i? ", ": "", json_string_value (alias));
+        wb_table_cell (table, wb_buf_data (aliases));
+        wb_buf_destroy (&aliases);
+        wb_table_cell (table, s_text (json_object_get (model, "run")));
+        wb_table_cell (table, created);
+    }
+    wb_out_display_new (out, wb_table_bundle (table), NULL);
+    wb_table_destroy (&table);
+    json_decref (models);
+    return 0;
+}
+
+static int
+s_model_show (wb_call_t *call, wb_args_t *args, wb_store_t *store, wb_out_t *out)
+{
+    if (wb_args_npos (args) != 2)
+        return wb_magics_usage (call, out, "give one model: NAME, NAME:VERSION or NAME@ALIAS");
+    wb_error_t err;
+    json_t *model = wb_registry_model_get (store, wb_args_pos (args, 1), &err);
+    if (!model) {
+        wb_out_error (out, "ModelError", "%s", err.text);
+        return -1;
+    }
+    s_model_table (out, model);
+    const char *name = s_text (json_object_get (model, "name"));
+    json_t *versions = wb_registry_model_versions (store, name, NULL);
+    char caption [160];
+    snprintf (caption, sizeof (caption), "Versions of %s", name);
+    wb_table_t *table = wb_table_new (caption);
+    const char *columns [] = { "version", "status", "run", "aliases", "created", "description" };
+    for (size_t c = 0; c < 6; c++)
+        wb_table_column (table, columns [c], c == 0? WB_ALIGN_RIGHT: WB_ALIGN_LEFT);
+    size_t index;
+    json_t *row;
+    json_array_foreach (versions, index, row) {
+        char created [32];
+        s_when (json_object_get (row, "created"), created, sizeof (created));
+        wb_table_row (table);
+        wb_table_number (table, (double) json_integer_value (json_object_get (row, "version")));
+        wb_table_cell (table, s_text (json_object_get (row, "status")));
+        wb_table_cell (table, s_text (json_object_get (row, "run")));
+        wb_buf_t *aliases = wb_buf_new ();
+        size_t i;
+        json_t *alias;
+        json_array_foreach (json_object_get (row, "aliases"), i, alias)
+            wb_buf_printf (aliases, "%s%s", i? ", ": "", json_string_value (alias));
+        wb_table_cell (table, wb_buf_data (aliases));
+        wb_buf_destroy (&aliases);
+        wb_table_cell (table, created);
+        wb_table_cell (table, s_text (json_object_get (row, "description")));
+    }
+    wb_out_display_new (out, wb_table_bundle (table), NULL);
+    wb_table_destroy (&table);
+    json_decref (versions);
+    json_t *history = wb_registry_alias_history (store, name, NULL);
+    if (json_array_size (history)) {
+        table = wb_table_new ("Alias history");
+        wb_table_column (table, "time", WB_ALIGN_LEFT);
+        wb_table_column (table, "alias", WB_ALIGN_LEFT);
+        wb_table_column (table, "version", WB_ALIGN_RIGHT);
+        wb_table_column (table, "previous", WB_ALIGN_RIGHT);
+        json_array_foreach (history, index, row) {
+            char when [32];
+            wb_time_iso (json_number_value (json_object_get (row, "time")), when, sizeof (when));
+            wb_table_row (table);
+            wb_table_cell (table, when);
+            wb_table_cell (table, s_text (json_object_get (row, "alias")));
+            wb_table_number (table, (double) json_integer_value (json_object_get (row, "version")));
+            if (json_is_integer (json_object_get (row, "previous")))
+                wb_table_number (table, (double) json_integer_value (json_object_get (row, "previous")));
+            else
+                wb_table_cell (table, "");
+        }
+        wb_out_display_new (out, wb_table_bundle (table), NULL);
+        wb_table_destroy (&table);
+    }
+    json_decref (history);
+    json_decref (model);
+    return 0;
+}
+
+int
+wb_magic_model (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    static const wb_opt_t opts [] = {
+        { "run", 'r', WB_OPT_VALUE }, { "path", 'p', WB_OPT_VALUE },
+        { "tag", 't', WB_OPT_MULTI }, { "description", 'd', WB_OPT_VALUE },
+        { "all", 'a', WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
+    };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "list";
+    wb_store_t *store = wb_magics_store (self, out);
+    int rc = -1;
+    if (!store)
+        ;
+    else
+    if (streq (verb, "register"))
+        rc = s_model_register (self, call, args, store, out);
+    else
+    if (streq (verb, "list"))
+        rc = s_model_list (args, store, out);
+    else
+    if (streq (verb, "show"))
+        rc = s_model_show (call, args, store, out);
+    else
+    if (streq (verb, "alias") || streq (verb, "archive")) {
+        bool alias = streq (verb, "alias");
+        int64_t version = 0;
+        char *name = NULL;
+        if (wb_args_npos (args) != (alias? 3u: 2u))
+            rc = wb_magics_usage (call, out, alias? "give NAME:VERSION and an alias":
+                                  "give NAME:VERSION");
+        else
+            name = s_name_version (call, wb_args_pos (args, 1), &version, out);
+        if (name && alias)
+            rc = wb_registry_model_alias (store, name, version, wb_args_pos (args, 2), &err);
+        else
+        if (name)
+            rc = wb_registry_model_archive (store, name, version, &err);
+        if (name && rc)
+            wb_out_error (out, "ModelError", "%s", err.text);
+        else
+        if (name && alias)
+            wb_out_printf (out, "%s@%s -> version %lld\n", name, wb_args_pos (args, 2),
+                           (long long) version);
+        else
+        if (name)
+            wb_out_printf (out, "Archived %s:%lld\n", name, (long long) version);
+        free (name);
+    }
+    else
+        rc = wb_magics_usage (call, out, "unknown subcommand '%s': register, list, show, "
+                              "alias or archive", verb);
+    wb_args_destroy (&args);
+    return rc;
+}
+
+//  ---- %deploy ----
+
+static void
+s_endpoint_summary (wb_out_t *out, json_t *endpoint)
+{
+    int port = (int) json_integer_value (json_object_get (endpoint, "port"));
+    bool alive = wb_registry_endpoint_alive (endpoint);
+    char caption [200];
+    snprintf (caption, sizeof (caption), "Endpoint %s", s_text (json_object_get (endpoint, "name")));
+    wb_table_t *table = wb_table_new (caption);
+    wb_table_column (table, "field", WB_ALIGN_LEFT);
+    wb_table_column (table, "value", WB_ALIGN_LEFT);
+    s_field (table, "state", alive? "up": "down");
+    char text [200];
+    snprintf (text, sizeof (text), "http://127.0.0.1:%d/score", port);
+    s_field (table, "scoring url", port? text: "");
+    snprintf (text, sizeof (text), "http://127.0.0.1:%d/swagger.json", port);
+    s_field (table, "openapi", port? text: "");
+    s_field (table, "auth", streq (s_text (json_object_get (endpoint, "auth")), "none")? "none":
+             "key (Authorization: Bearer KEY; %endpoint keys)");
+    snprintf (text, sizeof (text), "%lld", (long long) json_integer_value (json_object_get (endpoint, "pid")));
+    s_field (table, "process", alive? text: "");
+    snprintf (text, sizeof (text), "%lld (loaded %lld)",
+              (long long) json_integer_value (json_object_get (endpoint, "generation")),
+              (long long) json_integer_value (json_object_get (endpoint, "loaded")));
+    s_field (table, "generation", text);
+    if (json_is_string (json_object_get (endpoint, "error")))
+        s_field (table, "error", s_text (json_object_get (endpoint, "error")));
+    wb_out_display_new (out, wb_table_bundle (table), NULL);
+    wb_table_destroy (&table);
+    snprintf (caption, sizeof (caption), "Deployments of %s", s_text (json_object_get (endpoint, "name")));
+    table = wb_table_new (caption);
+    const char *columns [] = { "deployment", "model", "kind", "traffic", "mirror", "updated" };
+    for (size_t c = 0; c < 6; c++)
+        wb_table_column (table, columns [c], c == 3 || c == 4? WB_ALIGN_RIGHT: WB_ALIGN_LEFT);
+    size_t index;
+    json_t *row;
+    json_array_foreach (json_object_get (endpoint, "deployments"), index, row) {
+        char updated [32];
+        s_when (json_object_get (row, "updated"), updated, sizeof (updated));
+        wb_table_row (table);
+        wb_table_cell (table, s_text (json_object_get (row, "name")));
+        wb_table_cellf (table, "%s:%lld", s_text (json_object_get (row, "model")),
+                        (long long) json_integer_value (json_object_get (row, "version")));
+        wb_table_cell (table, s_text (json_object_get (row, "kind")));
+        wb_table_cellf (table, "%lld%%", (long long) json_integer_value (json_object_get (row, "traffic")));
+        wb_table_cellf (table, "%lld%%", (long long) json_integer_value (json_object_get (row, "mirror")));
+        wb_table_cell (table, updated);
+    }
+    wb_out_display_new (out, wb_table_bundle (table), NULL);
+    wb_table_destroy (&table);
+}
+
+int
+wb_magic_deploy (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    static const wb_opt_t opts [] = {
+        { "endpoint", 'e', WB_OPT_VALUE }, { "deployment", 'd', WB_OPT_VALUE },
+        { "traffic", 't', WB_OPT_VALUE }, { "port", 'p', WB_OPT_VALUE },
+        { "auth", 0, WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL }
+    };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    long traffic = -1, port = -1;
+    int rc = 0;
+    if (wb_args_npos (args) != 1 || !wb_args_has (args, "endpoint"))
+        rc = wb_magics_usage (call, out, "give a model (NAME, NAME:VERSION or NAME@ALIAS) and "
+                              "--endpoint NAME");
+    else
+    if (wb_args_has (args, "traffic")
+    && (wb_args_long (wb_args_get (args, "traffic"), "--traffic", &traffic, &err)
+    ||  traffic < 0 || traffic > 100))
+        rc = wb_magics_usage (call, out, "--traffic is a percentage, 0 to 100");
+    else
+    if (wb_args_has (args, "port")
+    && (wb_args_long (wb_args_get (args, "port"), "--port", &port, &err)
+    ||  port < 1 || port > 65535))
+        rc = wb_magics_usage (call, out, "--port is a TCP port, 1 to 65535");
+    wb_store_t *store = rc? NULL: wb_magics_store (self, out);
+    if (!store) {
+        wb_args_destroy (&args);
+        return -1;
+    }
+    const char *name = wb_args_get (args, "endpoint");
+    json_t *model = wb_registry_model_get (store, wb_args_pos (args, 0), &err);
+    if (!model) {
+        wb_out_error (out, "ModelError", "%s", err.text);
+        wb_args_destroy (&args);
+        return -1;
+    }
+    const char *model_name = s_text (json_object_get (model, "name"));
+    int64_t version = json_integer_value (json_object_get (model, "version"));
+    if (!json_is_string (json_object_get (model, "kind"))) {
+        wb_out_error (out, "ModelError", "model %s:%lld is not a Workbench model file (trained "
+                      "with %%%%train), so it cannot be served", model_name, (long long) version);
+        rc = -1;
+    }
+    json_t *endpoint = rc? NULL: wb_registry_endpoint_get (store, name, NULL);
+    if (rc == 0 && !endpoint) {
+        const char *auth = wb_args_has (args, "auth")? wb_args_get (args, "auth"): "key";
+        if (wb_registry_endpoint_create (store, name, auth, &err)) {
+            wb_out_error (out, "EndpointError", "%s", err.text);
+            rc = -1;
+        }
+        endpoint = rc? NULL: wb_registry_endpoint_get (store, name, &err);
+    }
+    else
+    if (rc == 0 && wb_args_has (args, "auth")
+    &&  !streq (wb_args_get (args, "auth"), s_text (json_object_get (endpoint, "auth")))) {
+        wb_out_error (out, "EndpointError", "endpoint %s has auth %s already; --auth is chosen "
+                      "when an endpoint is created", name, s_text (json_object_get (endpoint, "auth")));
+        rc = -1;
+    }
+    //  Which deployment: --deployment, else the only one, else "blue"
+    const char *deployment = wb_args_get (args, "deployment");
+    json_t *deployments = json_object_get (endpoint, "deployments");
+    if (rc == 0 && !deployment) {
+        if (json_array_size (deployments) == 0)
+            deployment = "blue";
+        else
+        if (json_array_size (deployments) == 1)
+            deployment = s_text (json_object_get (json_array_get (deployments, 0), "name"));
+        else {
+            wb_out_error (out, "EndpointError", "endpoint %s has %zu deployments: say which "
+                          "with --deployment NAME (a new name adds one)", name,
+                          json_array_size (deployments));
+            rc = -1;
+        }
+    }
+    bool alive = endpoint && wb_registry_endpoint_alive (endpoint);
+    int current_port = (int) json_integer_value (json_object_get (endpoint, "port"));
+    if (rc == 0 && port > 0 && alive && port != current_port) {
+        wb_out_error (out, "EndpointError", "endpoint %s serves on port %d already: %%endpoint "
+                      "delete %s first to move it", name, current_port, name);
+        rc = -1;
+    }
+    if (rc == 0 && port > 0 && !alive
+    &&  wb_registry_endpoint_process (store, name, 0, (int) port, &err)) {
+        wb_out_error (out, "EndpointError", "%s", err.text);
+        rc = -1;
+    }
+    char *deployment_name = deployment? wb_strdup (deployment): NULL;
+    if (rc == 0 && wb_registry_deploy (store, name, deployment_name, model_name, version,
+                                       (int) traffic, &err)) {
+        wb_out_error (out, "EndpointError", "%s", err.text);
+        rc = -1;
+    }
+    if (rc == 0) {
+        rc = alive? wb_serve_reload (store, name, &err): wb_serve_start (store, name, NULL, &err);
+        if (rc)
+            wb_out_error (out, "EndpointError", "%s", err.text);
+    }
+    if (rc == 0) {
+        json_t *now = wb_registry_endpoint_get (store, name, NULL);
+        wb_out_printf (out, "%s %s:%lld as deployment %s of endpoint %s: "
+                       "http://127.0.0.1:%lld/score\n", alive? "Updated to": "Serving",
+                       model_name, (long long) version, deployment_name, name,
+                       (long long) json_integer_value (json_object_get (now, "port")));
+        if (now)
+            s_endpoint_summary (out, now);
+        json_decref (now);
+    }
+    free (deployment_name);
+    json_decref (endpoint);
+    json_decref (model);
+    wb_args_destroy (&args);
+    return rc;
+}
+
+//  ---- %endpoint ----
+
+bool
+wb_models_is_endpoint (wb_magics_t *self, const char *name)
+{
+    wb_store_t *store = wb_magics_store (self, NULL);
+    json_t *endpoint = store? wb_registry_endpoint_get (store, name, NULL): NULL;
+    json_decref (endpoint);
+    return endpoint != NULL;
+}
+
+int
+wb_models_show_endpoint (wb_magics_t *self, const char *name, wb_out_t *out)
+{
+    wb_store_t *store = wb_magics_store (self, out);
+    if (!store)
+        return -1;
+    wb_error_t err;
+    json_t *endpoint = wb_registry_endpoint_get (store, name, &err);
+    if (!endpoint) {
+        wb_out_error (out, "EndpointError", "%s", err.text);
+        return -1;
+    }
+    s_endpoint_summary (out, endpoint);
+    json_decref (endpoint);
+    //  Request rate and latency per second over the last minutes
+    json_t *stats = wb_registry_request_stats (store, name, S_CHART_SPAN, 1, &err);
+    size_t count = json_array_size (stats);
+    if (count == 0) {
+        wb_out_printf (out, "No requests in the last %d minutes.\n", S_CHART_SPAN / 60);
+        json_decref (stats);
+        return 0;
+    }
+    double origin = json_number_value (json_object_get (json_array_get (stats, 0), "time"));
+    wb_chart_t *rate = wb_chart_new ("Requests per second", "seconds", "requests/s");
+    wb_chart_t *latency = wb_chart_new ("Latency (ms)", "seconds", "ms");
+    wb_chart_set_mark (rate, WB_MARK_BAR);
+    //  One series per deployment
+    json_t *names = json_object ();
+    size_t index;
+    json_t *row;
+    json_array_foreach (stats, index, row)
+        json_object_set_new (names, s_text (json_object_get (row, "deployment")), json_true ());
+    const char *deployment;
+    json_t *ignored;
+    double total = 0, errors = 0;
+    json_object_foreach (names, deployment, ignored) {
+        double *x = wb_malloc (count * sizeof (double)), *y = wb_malloc (count * sizeof (double));
+        double *p50 = wb_malloc (count * sizeof (double)), *p99 = wb_malloc (count * sizeof (double));
+        size_t n = 0;
+        json_array_foreach (stats, index, row)
+            if (streq (s_text (json_object_get (row, "deployment")), deployment)) {
+                x [n] = json_number_value (json_object_get (row, "time")) - origin;
+                y [n] = (double) json_integer_value (json_object_get (row, "count"));
+                p50 [n] = json_number_value (json_object_get (row, "p50"));
+                p99 [n] = json_number_value (json_object_get (row, "p99"));
+                total += y [n];
+                errors += (double) json_integer_value (json_object_get (row, "errors"));
+                n++;
+            }
+        const char *label = *deployment? deployment: "(refused)";
+        wb_chart_series (rate, label, x, y, n);
+        char *series = wb_sprintf ("%s p50", label);
+        wb_chart_series (latency, series, x, p50, n);
+        free (series);
+        series = wb_sprintf ("%s p99", label);
+        wb_chart_series (latency, series, x, p99, n);
+        free (series);
+        free (x);
+        free (y);
+        free (p50);
+        free (p99);
+    }
+    wb_out_printf (out, "%.0f requests (%.0f refused) in the last %d minutes.\n", total, errors,
+                   S_CHART_SPAN / 60);
+    wb_out_display_new (out, wb_chart_bundle (rate), NULL);
+    wb_out_display_new (out, wb_chart_bundle (latency), NULL);
+    wb_chart_destroy (&rate);
+    wb_chart_destroy (&latency);
+    json_decref (names);
+    json_decref (stats);
+    return 0;
+}
+
+static int
+s_endpoint_list (wb_store_t *store, wb_out_t *out)
+{
+    wb_error_t err;
+    json_t *endpoints = wb_registry_endpoints (store, &err);
+    if (!endpoints) {
+        wb_out_error (out, "EndpointError", "%s", err.text);
+        return -1;
+    }
+    char caption [64];
+    snprintf (caption, sizeof (caption), "%zu endpoint%s", json_array_size (endpoints),
+              json_array_size (endpoints) == 1? "": "s");
+    wb_table_t *table = wb_table_new (caption);
+    const char *columns [] = { "endpoint", "state", "url", "deployments", "auth" };
+    for (size_t c = 0; c < 5; c++)
+        wb_table_column (table, columns [c], WB_ALIGN_LEFT);
+    size_t index;
+    json_t *endpoint;
+    json_array_foreach (endpoints, index, endpoint) {
+        wb_table_row (table);
+        wb_table_cell (table, s_text (json_object_get (endpoint, "name")));
+        wb_table_cell (table, wb_registry_endpoint_alive (endpoint)? "up": "down");
+        wb_table_cellf (table, "http://127.0.0.1:%lld/score",
+                        (long long) json_integer_value (json_object_get (endpoint, "port")));
+        wb_buf_t *text = wb_buf_new ();
+        size_t i;
+        json_t *row;
+        json_array_foreach (json_object_get (endpoint, "deployments"), i, row)
+            wb_buf_printf (text, "%s%s=%s:%lld (%lld%%)", i? ", ": "",
+                           s_text (json_object_get (row, "name")), s_text (json_object_get (row, "model")),
+                           (long long) json_integer_value (json_object_get (row, "version")),
+                           (long long) json_integer_value (json_object_get (row, "traffic")));
+        wb_table_cell (table, wb_buf_data (text));
+        wb_buf_destroy (&text);
+        wb_table_cell (table, s_text (json_object_get (endpoint, "auth")));
+    }
+    wb_out_display_new (out, wb_table_bundle (table), NULL);
+    wb_table_destroy (&table);
+    json_decref (endpoints);
+    return 0;
+}
+
+static int
+s_endpoint_invoke (wb_magics_t *self, wb_call_t *call, wb_args_t *args, wb_store_t *store,
+                   json_t *endpoint, wb_out_t *out)
+{
+    if (wb_args_npos (args) != 3)
+        return wb_magics_usage (call, out, "give the endpoint and a JSON body, or @FILE");
+    const char *given = wb_args_pos (args, 2);
+    char *body;
+    size_t size;
+    if (given [0] == '@') {
+        char *path = wb_shell_path (wb_magics_shell (self), given + 1);
+        body = wb_file_read (path, &size);
+        free (path);
+        if (!body) {
+            wb_out_error (out, "OSError", "cannot read '%s': %s", given + 1, strerror (errno));
+            return -1;
+        }
+    }
+    else {
+        body = wb_strdup (given);
+        size = strlen (body);
+    }
+    (void) store;
+    if (!wb_registry_endpoint_alive (endpoint)) {
+        free (body);
+        wb_out_error (out, "EndpointError", "endpoint %s is down: %%deploy brings it back",
+                      s_text (json_object_get (endpoint, "name")));
+        return -1;
+    }
+    bool csv = size && body [0] != '{' && body [0] != '[' && body [0] != ' ';
+    char *headers = wb_sprintf ("Content-Type: %s\r\nAuthorization: Bearer %s\r\n%s%s%s",
+        csv? "text/csv": "application/json",
+        s_text (json_array_get (json_object_get (endpoint, "keys"), 0)),
+        wb_args_has (args, "deployment")? "X-Deployment: ": "",
+        wb_args_has (args, "deployment")? wb_args_get (args, "deployment"): "",
+        wb_args_has (args, "deployment")? "\r\n": "");
+    int status = 0;
+    char *answer = NULL;
+    wb_error_t err;
+    int rc = wb_serve_request ((int) json_integer_value (json_object_get (endpoint, "port")),
+                               "POST", wb_args_has (args, "probabilities")?
+                               "/score?probabilities=true": "/score",
+                               headers, body, size, 30, &status, &answer, &err);
+    free (headers);
+    free (body);
+    if (rc) {
+        wb_out_error (out, "EndpointError", "%s", err.text);
+        return -1;
+    }
+    json_t *parsed = json_loads (answer, 0, NULL);
+    if (status != 200) {
+        json_t *error = json_object_get (parsed, "error");
+        wb_out_error (out, "ScoringError", "%d: %s", status,
+                      error? s_text (json_object_get (error, "message")): answer);
+        json_decref (parsed);
+        free (answer);
+        return -1;
+    }
+    char *pretty = parsed? json_dumps (parsed, JSON_INDENT (1)): NULL;
+    wb_out_printf (out, "%s\n", pretty? pretty: answer);
+    free (pretty);
+    json_decref (parsed);
+    free (answer);
+    return 0;
+}
+
+static int
+s_endpoint_logs (wb_call_t *call, wb_args_t *args, wb_store_t *store, const char *name,
+                 wb_out_t *out)
+{
+    long limit = S_LOG_ROWS;
+    wb_error_t err;
+    if (wb_args_has (args, "limit")
+    && (wb_args_long (wb_args_get (args, "limit"), "--limit", &limit, &err) || limit < 1))
+        return wb_magics_usage (call, out, "--limit is a whole number above 0");
+    json_t *log = wb_registry_requests (store, name, (size_t) limit, &err);
+    if (!log) {
+        wb_out_error (out, "EndpointError", "%s", err.text);
+        return -1;
+    }
+    char caption [160];
+    snprintf (caption, sizeof (caption), "Last %zu requests of %s", json_array_size (log), name);
+    wb_table_t *table = wb_table_new (caption);
+    const char *columns [] = { "time", "deployment", "status", "ms", "rows", "mirrored", "input", "output" };
+    for (size_t c = 0; c < 8; c++)
+        wb_table_column (table, columns [c], c >= 2 && c <= 4? WB_ALIGN_RIGHT: WB_ALIGN_LEFT);
+    size_t index;
+    json_t *row;
+    json_array_foreach (log, index, row) {
+        char when [32];
+        wb_time_iso (json_number_value (json_object_get (row, "time")), when, sizeof (when));
+        wb_table_row (table);
+        wb_table_cell (table, when);
+        wb_table_cell (table, s_text (json_object_get (row, "deployment")));
+        wb_table_number (table, (double) json_integer_value (json_object_get (row, "status")));
+        wb_table_cellf (table, "%.3f", json_number_value (json_object_get (row, "latency")));
+        wb_table_number (table, (double) json_integer_value (json_object_get (row, "rows")));
+        wb_table_cell (table, json_integer_value (json_object_get (row, "mirrored"))? "yes": "");
+        char input [121], output [121];
+        snprintf (input, sizeof (input), "%s", s_text (json_object_get (row, "input")));
+        snprintf (output, sizeof (output), "%s", s_text (json_object_get (row, "output")));
+        wb_table_cell (table, input);
+        wb_table_cell (table, output);
+    }
+    wb_out_display_new (out, wb_table_bundle (table), NULL);
+    wb_table_destroy (&table);
+    json_decref (log);
+    return 0;
+}
+
+int
+wb_magic_endpoint (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+{
+    static const wb_opt_t opts [] = {
+        { "regenerate", 0, WB_OPT_BOOL }, { "key", 0, WB_OPT_VALUE },
+        { "limit", 'n', WB_OPT_VALUE }, { "deployment", 'd', WB_OPT_VALUE },
+        { "probabilities", 0, WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
+    };
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "list";
+    wb_store_t *store = wb_magics_store (self, out);
+    int rc = -1;
+    if (!store) {
+        wb_args_destroy (&args);
+        return -1;
+    }
+    if (streq (verb, "list")) {
+        rc = s_endpoint_list (store, out);
+        wb_args_destroy (&args);
+        return rc;
+    }
+    static const char *verbs [] = { "show", "invoke", "logs", "keys", "delete", "traffic",
+                                    "mirror", NULL };
+    bool known = false;
+    for (int v = 0; verbs [v]; v++)
+        known = known || streq (verbs [v], verb);
+    if (!known) {
+        rc = wb_magics_usage (call, out, "unknown subcommand '%s': list, show, invoke, logs, "
+                              "keys, traffic, mirror or delete", verb);
+        wb_args_destroy (&args);
+        return rc;
+    }
+    if (wb_args_npos (args) < 2) {
+        rc = wb_magics_usage (call, out, "%%endpoint %s needs an endpoint name", verb);
+        wb_args_destroy (&args);
+        return rc;
+    }
+    const char *name = wb_args_pos (args, 1);
+    json_t *endpoint = wb_registry_endpoint_get (store, name, &err);
+    if (!endpoint) {
+        wb_out_error (out, "EndpointError", "%s", err.text);
+        wb_args_destroy (&args);
+        return -1;
+    }
+    if (streq (verb, "show"))
+        rc = wb_models_show_endpoint (self, name, out);
+    else
+    if (streq (verb, "invoke"))
+        rc = s_endpoint_invoke (self, call, args, store, endpoint, out);
+    else
+    if (streq (verb, "logs"))
+        rc = s_endpoint_logs (call, args, store, name, out);
+    else
+    if (streq (verb, "keys")) {
+        long which = 0;
+        rc = 0;
+        if (wb_args_has (args, "key")
+        && (wb_args_long (wb_args_get (args, "key"), "--key", &which, &err) || which < 1 || which > 2))
+            rc = wb_magics_usage (call, out, "--key is 1 or 2 (without it, both)");
+        if (rc == 0 && wb_args_has (args, "regenerate")) {
+            rc = wb_registry_keys_regenerate (store, name, (int) which, &err);
+            if (rc)
+                wb_out_error (out, "EndpointError", "%s", err.text);
+            else
+                rc = s_apply (store, name, out);
+        }
+        if (rc == 0) {
+            json_t *now = wb_registry_endpoint_get (store, name, NULL);
+            json_t *keys = json_object_get (now, "keys");
+            wb_out_printf (out, "primary:   %s\nsecondary: %s\n%s",
+                           s_text (json_array_get (keys, 0)), s_text (json_array_get (keys, 1)),
+                           streq (s_text (json_object_get (now, "auth")), "none")?
+                           "(auth is none: the endpoint does not ask for them)\n":
+                           "Send one as `Authorization: Bearer KEY`.\n");
+            json_decref (now);
+        }
+    }
+    else
+    if (streq (verb, "delete")) {
+        rc = wb_serve_stop (store, name, &err) || wb_registry_endpoint_delete (store, name, &err);
+        if (rc)
+            wb_out_error (out, "EndpointError", "%s", err.text);
+        else
+            wb_out_printf (out, "Deleted endpoint %s\n", name);
+    }
+    else {
+        //  traffic | mirror
+        json_t *shares = s_shares (call, args, 2, out);
+        rc = shares? 0: -1;
+        if (rc == 0) {
+            rc = streq (verb, "traffic")? wb_registry_traffic (store, name, shares, &err):
+                                          wb_registry_mirror (store, name, shares, &err);
+            if (rc)
+                wb_out_error (out, "EndpointError", "%s", err.text);
+        }
+        json_decref (shares);
+        rc = rc || s_apply (store, name, out);
+        json_t *now = rc? NULL: wb_registry_endpoint_get (store, name, NULL);
+        if (now)
+            s_endpoint_summary (out, now);
+        json_decref (now);
+    }
+    json_decref (endpoint);
+    wb_args_destroy (&args);
+    return rc;
+}
