@@ -107,11 +107,14 @@ browser-deps: tests/browser/node_modules/.package-lock.json
 tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
 	cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 
-#   The C self-tests, then the kernel driven by real Jupyter clients.
+#   The C self-tests, then the kernel driven by real Jupyter clients. The
+#   tests do not pass this make's build settings on to the make that
+#   binder/postBuild runs, which builds as Binder does.
 test: deps
 	$(MAKE) all browser-deps
 	$(BUILD)/selftest
-	WORKBENCH_BIN=$(CURDIR)/$(BUILD)/workbench $(PYTHON) -m pytest -q \
+	env -u MAKEFLAGS -u MAKELEVEL -u BUILD -u SANITIZER \
+	    WORKBENCH_BIN=$(CURDIR)/$(BUILD)/workbench $(PYTHON) -m pytest -q \
 	    -p no:cacheprovider tests $(PYTEST_ARGS)
 
 check: test

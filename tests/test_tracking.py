@@ -742,8 +742,10 @@ def seed(tmp_path_factory):
         ["pkg-config", "--cflags", "--libs", "libczmq", "libzmq", "libsodium", "jansson",
          "sqlite3"], capture_output=True, text=True, check=True).stdout.split()
     sanitize = []
-    if lib.parent.name.startswith("build-"):          # build-address -> address
-        sanitize = [f"-fsanitize={lib.parent.name[len('build-'):]}"]
+    kind = lib.parent.name[len("build-"):]          # build-address -> address
+    if lib.parent.name.startswith("build-") and kind in ("address", "undefined",
+                                                          "thread", "leak"):
+        sanitize = [f"-fsanitize={kind}"]
     exe = folder / "seed"
     proc = subprocess.run(["cc", "-O1", "-D_GNU_SOURCE", *sanitize, "-I", str(ROOT / "lib"),
                            "-o", str(exe), str(folder / "seed.c"), str(lib), *flags,
