@@ -640,8 +640,7 @@ s_judge (s_controller_t *self, json_t *trials)
                 continue;
             char *reason = NULL;
             if (wb_policy_stop (self->policy, self->maximize, self->curves, id, step, &reason)) {
-                char *text = wb_sprintf ("stopped at step %lld by %s: %s", (long long) step,
-                                         json_string_value (json_object_get (self->spec, "policy")), reason);
+                char *text = wb_sprintf ("stopped by %s", reason);
                 json_t *tags = json_pack ("{s:s}", "sweep.stop_reason", text);
                 wb_store_tags (self->store, id, tags, NULL);
                 json_decref (tags);

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from wbtest import ROOT, TIMEOUT, WORKBENCH_BIN
+from wbtest import ROOT, TIMEOUT, WORKBENCH_BIN, html_tables
 
 
 @pytest.fixture(autouse=True)
@@ -272,3 +272,37 @@ def test_training_tutorial_trains_compares_and_predicts(tmp_path):
     assert re.search(r"^3 runs$", text(cell("%runs --experiment training-tutorial")), re.M)
     work = tmp_path / "nb"
     assert sorted(p.name for p in work.iterdir()) == [".workbench", "03-train.ipynb"]
+
+
+def sweep_board(cell):
+    """The leaderboard rows of a %%sweep cell's last picture, as dicts."""
+    updates = [o for o in cell.outputs if o.output_type == "update_display_data"]
+    data = updates[-1].data if updates else [
+        o for o in cell.outputs if o.output_type == "display_data"][0].data
+    found = [t for t in html_tables(data["text/html"]) if t["head"][:3] == ["#", "trial", "status"]]
+    assert len(found) == 1, data["text/plain"]
+    return [dict(zip(found[0]["head"], row)) for row in found[0]["rows"]]
+
+
+def test_sweep_tutorial_tunes_stops_and_resumes(tmp_path):
+    nb = run_notebook("04-sweep.ipynb", tmp_path)
+    cells = {c.source.split("--name ")[1].split()[0]: c for c in nb.cells
+             if c.cell_type == "code" and c.source.startswith("%%sweep")}
+    assert set(cells) == {"digits-random", "iris-grid", "digits-tpe", "curves", "branin",
+                          "misspelt", "later"}
+    rows = sweep_board(cells["digits-random"])
+    assert len(rows) == 8 and {r["status"] for r in rows} == {"completed"}
+    assert float(rows[0]["val_accuracy"]) > 0.9
+    assert sorted(r["l2"] for r in sweep_board(cells["iris-grid"])) == ["0.001", "0.1", "10"]
+    # early termination stopped some trials, each with its reason and fewer epochs
+    curves = sweep_board(cells["curves"])
+    stopped = [r for r in curves if r["status"] == "stopped"]
+    assert stopped and len(curves) == 10
+    assert all(r["note"].startswith("stopped by bandit: ") and int(r["step"]) < 20 for r in stopped)
+    assert float(sweep_board(cells["branin"])[0]["value"]) < 5
+    errors = [o for o in cells["misspelt"].outputs if o.output_type == "error"]
+    assert errors and "no trial completed with a value of accuracy" in errors[0].evalue
+    later = [c for c in nb.cells if c.source.startswith("%sweep resume later")][0]
+    assert {r["status"] for r in sweep_board(later)} <= {"completed", "canceled"}
+    assert [b for b in later.outputs if b.output_type == "display_data"
+            and b.data["text/plain"].startswith("Best trial: later-t")]

@@ -187,7 +187,7 @@ def test_policy_stops_a_hopeless_trial(kernel, ws):
     rows = {r["x"]: r for r in board(final(run))}
     assert rows["10"]["status"] == "completed"
     assert rows["1"]["status"] == "stopped"
-    assert rows["1"]["note"].startswith("stopped at step 1 by bandit(")
+    assert rows["1"]["note"].startswith("stopped by bandit: best 1 at step 1 ")
     assert "1 completed, 1 stopped" in final(run)["text/plain"]
     stopped = [n for n, s, _ in trials_of(ws, sid) if s == "canceled"]
     assert stopped == ["pol-t2"]
