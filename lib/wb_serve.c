@@ -838,7 +838,8 @@ wb_serve_main (const char *path, const char *endpoint)
             fprintf (stderr, "workbench serve: %s\n", err.text);
         fprintf (stderr, "workbench serve: endpoint %s on http://127.0.0.1:%d (process %d)\n",
                  endpoint, port, (int) getpid ());
-        //  The main loop: signals, the log, the generation
+        //  The main loop: signals, the log, the generation, the workspace
+        char *database = wb_sprintf ("%s/workspace.db", path);
         double last_check = wb_time_mono ();
         while (true) {
             struct timespec wait = { 0, 200 * 1000 * 1000 };
@@ -850,8 +851,13 @@ wb_serve_main (const char *path, const char *endpoint)
                 last_check = wb_time_mono ();
                 if (s_refresh (server, store, false))
                     break;          //  the endpoint was deleted
+                if (access (database, F_OK)) {
+                    fprintf (stderr, "workbench serve: the workspace %s is gone\n", path);
+                    break;
+                }
             }
         }
+        free (database);
         MHD_stop_daemon (daemon);   //  waits for requests under way
         pthread_mutex_lock (&server->lock);
         server->stopping = true;

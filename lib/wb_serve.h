@@ -27,7 +27,8 @@
     sends SIGHUP; the server loads the new deployments beside the old ones
     and swaps them in; requests under way finish on the old ones. It polls
     the generation twice a second too, and reports what it loaded (or why
-    it could not) in the endpoint's row.
+    it could not) in the endpoint's row. It stops when the endpoint is
+    deleted or its workspace folder is removed.
 
     Every request is logged in the workspace (time, deployment, latency,
     status; the body and answer of every refusal and of one request in a

@@ -274,7 +274,7 @@ static const wb_magic_t s_magics [] = {
       "                            endpoint's key; --deployment pins one\n"
       "  logs EP [--limit N]       the last requests: time, deployment, status,\n"
       "                            latency, and a sample of inputs and outputs\n"
-      "  keys EP [--regenerate]    show the two keys, or make new ones (--key 1|2\n"
+      "  keys EP [--regenerate]    the scoring URL and the two keys, or new keys (--key 1|2\n"
       "                            for one): the old ones stop working at once\n"
       "  traffic EP blue=90 green=10   the split (whole percents summing to 100)\n"
       "  mirror EP green=10        copy 10% of requests to green after answering;\n"
@@ -416,6 +416,8 @@ wb_magics_open_store (wb_magics_t *self, const char *path, wb_out_t *out)
     wb_store_destroy (&self->store);
     self->store = store;
     wb_job_recover (store);
+    //  `workbench ...` commands in shell lines use the same workspace
+    wb_shell_setenv (self->shell, "WORKBENCH_WORKSPACE", wb_store_path (store));
     return 0;
 }
 

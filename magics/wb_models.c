@@ -866,7 +866,9 @@ wb_magic_endpoint (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         if (rc == 0) {
             json_t *now = wb_registry_endpoint_get (store, name, NULL);
             json_t *keys = json_object_get (now, "keys");
-            wb_out_printf (out, "primary:   %s\nsecondary: %s\n%s",
+            wb_out_printf (out, "url:       http://127.0.0.1:%lld/score\nprimary:   %s\n"
+                           "secondary: %s\n%s",
+                           (long long) json_integer_value (json_object_get (now, "port")),
                            s_text (json_array_get (keys, 0)), s_text (json_array_get (keys, 1)),
                            streq (s_text (json_object_get (now, "auth")), "none")?
                            "(auth is none: the endpoint does not ask for them)\n":

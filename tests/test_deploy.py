@@ -506,3 +506,54 @@ def test_deploy_refuses_bad_input_and_changes_nothing(lab):
     error(kernel.execute("%endpoint frobnicate e1"), "UsageError", "unknown subcommand")
     error(kernel.execute("%endpoint show e1"), "EndpointError", "no endpoint named 'e1'")
     assert ws.sql("SELECT count (*) FROM endpoints WHERE name IN ('e1', 'bad name')") == [(0,)]
+
+
+#  ---- The tutorial ----
+
+def test_deploy_tutorial_serves_rolls_out_and_cleans_up(tmp_path, monkeypatch):
+    from test_notebooks import run_notebook
+    import wbtest
+    monkeypatch.setenv("PATH", os.path.dirname(wbtest.WORKBENCH_BIN) + os.pathsep
+                       + os.environ.get("PATH", ""))
+    work = tmp_path / "nb" / ".workbench"
+    try:
+        nb = run_notebook("05-deploy.ipynb", tmp_path)
+    finally:
+        #  a server the notebook left running (it failed before its end)
+        if (work / "workspace.db").exists():
+            db = sqlite3.connect(f"file:{work}/workspace.db?mode=ro", uri=True)
+            for (pid,) in db.execute("SELECT pid FROM endpoints WHERE pid > 0"):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            db.close()
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in cells)
+
+    def out(start):
+        (found,) = [c for c in cells if c.source.startswith(start)]
+        assert not [o for o in found.outputs if o.output_type == "error"], found.outputs
+        return "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")
+                       for o in found.outputs)
+
+    #  curl from a shell cell: the two flowers, then probabilities and refusals
+    curls = [c for c in cells if c.source.startswith("%%bash\nURL=")]
+    first = "".join(o.get("text", "") for o in curls[0].outputs)
+    assert json.loads(first) == {"predictions": ["setosa", "virginica"]}
+    second = "".join(o.get("text", "") for o in curls[1].outputs).splitlines()
+    assert json.loads(second[0])["classes"] == ["setosa", "versicolor", "virginica"]
+    assert second[1].endswith("(HTTP 400)") and "takes 4" in second[1]
+    assert second[2].endswith("(HTTP 401)")
+    pinned = "".join(o.get("text", "") for o in curls[2].outputs).lower()
+    assert "x-deployment: green" in pinned and "x-model: iris-classifier:2" in pinned
+    assert json.loads(out("%endpoint invoke iris"))["predictions"] == ["setosa", "virginica"]
+    assert "Serving iris-classifier:1 as deployment blue of endpoint iris" in out("%deploy iris")
+    assert "0 endpoints" in out("%endpoint delete iris")
+    #  the endpoint is gone; the registry stays
+    db = sqlite3.connect(f"file:{work}/workspace.db?mode=ro", uri=True)
+    try:
+        assert db.execute("SELECT count (*) FROM endpoints").fetchone() == (0,)
+        assert db.execute("SELECT count (*) FROM models WHERE name = 'iris-classifier'").fetchone() == (2,)
+    finally:
+        db.close()
