@@ -1101,7 +1101,11 @@ wb_job_test (bool verbose)
     free (log_text);
     free (log);
     char *dir = s_job_dir (ws, id);
-    assert (access (dir, F_OK) != 0);               //  the job folder is gone
+    //  The job folder is gone (the supervisor removes it just after the
+    //  run is marked completed)
+    for (int i = 0; i < 500 && access (dir, F_OK) == 0; i++)
+        usleep (10000);
+    assert (access (dir, F_OK) != 0);
     free (dir);
     json_decref (run);
     free (script);

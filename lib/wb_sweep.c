@@ -22,6 +22,7 @@
 #define S_TPE_STARTUP       10      //  finished trials before TPE takes over
 #define S_TPE_CANDIDATES    24      //  draws from l(x) per parameter
 #define S_TPE_GOOD_MAX      25      //  cap on the good group
+#define S_TPE_JOINT_SCALE   0.05    //  joint kernels: Scott's rule times this
 #define S_SOBOL_DIMS        21      //  dimensions with direction numbers
 #define S_SOBOL_BITS        32      //  bits of each Sobol coordinate
 #define S_NORMAL_SPAN       6.0     //  normal families: range mu +- 6 sigma
@@ -879,6 +880,97 @@ s_choice_index (const s_dim_t *dim, json_t *value)
     return -1;
 }
 
+//  ---- Multivariate TPE: the numeric parameters drawn together ----
+
+//  A product-kernel Parzen density over m numeric dimensions: one kernel
+//  per observation (every dimension centred on that observation's value),
+//  plus the prior; bandwidth by Scott's rule per dimension, clipped as in
+//  the univariate case.
+typedef struct {
+    size_t n;                   //  kernels, prior included
+    size_t m;                   //  dimensions
+    double *mu;                 //  n x m centres
+    double *sigma;              //  n x m widths
+    double *logz;               //  n x m: log of truncated mass + log sigma
+} s_joint_t;
+
+static void
+s_joint_fit (s_joint_t *self, s_dim_t **dims, size_t m, const double *rows, size_t n)
+{
+    self->n = n + 1;
+    self->m = m;
+    self->mu = malloc (self->n * m * sizeof (double));
+    self->sigma = malloc (self->n * m * sizeof (double));
+    self->logz = malloc (self->n * m * sizeof (double));
+    assert (self->mu && self->sigma && self->logz);
+    double scale = S_TPE_JOINT_SCALE * pow (n > 0? (double) n: 1.0, -1.0 / (m + 4.0));
+    for (size_t d = 0; d < m; d++) {
+        const s_dim_t *dim = dims [d];
+        double range = dim->hi - dim->lo;
+        double min_sigma = range / (n + 1 < 100? n + 1: 100);
+        double sigma = scale * range;
+        sigma = sigma < min_sigma? min_sigma: sigma > range? range: sigma;
+        for (size_t k = 0; k <= n; k++) {
+            bool prior = k == n;
+            double mu = prior? (dim->dist->normal? dim->a: (dim->lo + dim->hi) / 2): rows [k * m + d];
+            double s = prior? (dim->dist->normal? dim->b: range): sigma;
+            self->mu [k * m + d] = mu;
+            self->sigma [k * m + d] = s;
+            double z = s_phi ((dim->hi - mu) / s) - s_phi ((dim->lo - mu) / s);
+            self->logz [k * m + d] = log (z > 1e-300? z: 1e-300) + log (s);
+        }
+    }
+}
+
+static void
+s_joint_free (s_joint_t *self)
+{
+    free (self->mu);
+    free (self->sigma);
+    free (self->logz);
+}
+
+static void
+s_joint_sample (s_joint_t *self, s_dim_t **dims, uint64_t rng [4], double *out)
+{
+    size_t k = (size_t) (s_rng_unit (rng) * self->n);
+    if (k >= self->n)
+        k = self->n - 1;
+    for (size_t d = 0; d < self->m; d++) {
+        double mu = self->mu [k * self->m + d], sigma = self->sigma [k * self->m + d];
+        double t = mu;
+        int tries;
+        for (tries = 0; tries < 100; tries++) {
+            t = mu + sigma * s_rng_normal (rng);
+            if (t >= dims [d]->lo && t <= dims [d]->hi)
+                break;
+        }
+        if (tries == 100)
+            t = t < dims [d]->lo? dims [d]->lo: dims [d]->hi;
+        out [d] = t;
+    }
+}
+
+static double
+s_joint_logpdf (s_joint_t *self, const double *t)
+{
+    double top = -INFINITY, sum = 0;
+    for (size_t k = 0; k < self->n; k++) {
+        double term = 0;
+        for (size_t d = 0; d < self->m; d++) {
+            double z = (t [d] - self->mu [k * self->m + d]) / self->sigma [k * self->m + d];
+            term += -0.5 * z * z - self->logz [k * self->m + d];
+        }
+        if (term > top) {
+            sum = sum * exp (top - term) + 1;
+            top = term;
+        }
+        else
+            sum += exp (term - top);
+    }
+    return top + log (sum) - log ((double) self->n);
+}
+
 static json_t *
 s_next_tpe (wb_sampler_t *self, json_t *history, wb_error_t *err)
 {
@@ -946,8 +1038,65 @@ s_next_tpe (wb_sampler_t *self, json_t *history, wb_error_t *err)
     double *bad = malloc ((nobs + 1) * sizeof (double));
     assert (good && bad);
     params = json_object ();
+    //  The numeric parameters together (their interactions count), the
+    //  choices one by one below
+    s_dim_t **joint_dims = malloc ((ndims + 1) * sizeof (s_dim_t *));
+    size_t *joint_index = malloc ((ndims + 1) * sizeof (size_t));
+    assert (joint_dims && joint_index);
+    size_t m = 0;
+    for (size_t d = 0; d < ndims; d++)
+        if (space->dims [d].kind != S_CONST && space->dims [d].kind != S_CHOICE) {
+            joint_dims [m] = &space->dims [d];
+            joint_index [m++] = d;
+        }
+    if (m >= 2) {
+        double *good_rows = malloc ((nobs + 1) * m * sizeof (double));
+        double *bad_rows = malloc ((nobs + 1) * m * sizeof (double));
+        double *t = malloc (m * sizeof (double)), *at = malloc (m * sizeof (double));
+        double *best_t = malloc (m * sizeof (double));
+        assert (good_rows && bad_rows && t && at && best_t);
+        size_t ng = 0, nb = 0;
+        for (size_t i = 0; i < nobs; i++) {
+            bool complete = true;
+            for (size_t j = 0; j < m; j++)
+                complete = complete && !isnan (x [obs [i].row * ndims + joint_index [j]]);
+            if (!complete)
+                continue;
+            double *into = i < ngood? good_rows + ng++ * m: bad_rows + nb++ * m;
+            for (size_t j = 0; j < m; j++)
+                into [j] = x [obs [i].row * ndims + joint_index [j]];
+        }
+        s_joint_t l, g;
+        s_joint_fit (&l, joint_dims, m, good_rows, ng);
+        s_joint_fit (&g, joint_dims, m, bad_rows, nb);
+        double best_score = -INFINITY;
+        for (int c = 0; c < S_TPE_CANDIDATES; c++) {
+            s_joint_sample (&l, joint_dims, self->rng, t);
+            for (size_t j = 0; j < m; j++)
+                at [j] = s_to_internal (joint_dims [j], s_from_internal (joint_dims [j], t [j]));
+            double score = s_joint_logpdf (&l, at) - s_joint_logpdf (&g, at);
+            if (c == 0 || score > best_score) {
+                best_score = score;
+                memcpy (best_t, t, m * sizeof (double));
+            }
+        }
+        for (size_t j = 0; j < m; j++)
+            json_object_set_new (params, joint_dims [j]->name,
+                s_numeric_json (joint_dims [j], s_from_internal (joint_dims [j], best_t [j])));
+        s_joint_free (&l);
+        s_joint_free (&g);
+        free (good_rows);
+        free (bad_rows);
+        free (t);
+        free (at);
+        free (best_t);
+    }
+    free (joint_dims);
+    free (joint_index);
     for (size_t d = 0; d < ndims; d++) {
         s_dim_t *dim = &space->dims [d];
+        if (m >= 2 && dim->kind != S_CONST && dim->kind != S_CHOICE)
+            continue;           //  drawn with the others above
         if (dim->kind == S_CONST) {
             json_object_set (params, dim->name, json_array_get (dim->values, 0));
             continue;

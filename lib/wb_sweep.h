@@ -41,18 +41,25 @@
                  fall back to random), digitally shifted by a random 32-bit
                  mask per dimension drawn from the seed, and mapped through
                  the inverse CDF of the distribution (choice: equal slices).
-      bayesian   independent tree-structured Parzen estimator (TPE). The
-                 first 10 finished trials are random. Then trials are split
-                 into good (the best min(ceil(0.25 n), 25), as Hyperopt) and bad; for every
-                 parameter a Parzen density of Gaussian kernels (on the log
-                 scale for log parameters, bandwidth from the neighbours,
-                 truncated to the range, plus one prior kernel) is fitted to
-                 each group - or, for choice(), category counts plus one -
-                 24 candidates are drawn from the good density l(x) and the
-                 one with the largest l(x)/g(x) is proposed. Running trials
-                 count as observed with the worst possible value ("constant
-                 liar"), so they join the bad group and parallel workers are
-                 pushed apart. Finished trials without a value are ignored.
+      bayesian   tree-structured Parzen estimator (TPE). The first 10
+                 finished trials are random. Then trials are split into
+                 good (the best min(ceil(0.25 n), 25), as Hyperopt) and
+                 bad, and a density is fitted to each group: l(x) to the
+                 good, g(x) to the bad; 24 candidates are drawn from l(x)
+                 and the one with the largest l(x)/g(x) is proposed.
+                 Numeric parameters (when there are two or more) are
+                 modelled together, so that their interactions count: one
+                 product of Gaussian kernels per trial (on the log scale
+                 for log parameters, truncated to the range; width per
+                 dimension 0.05 n^(-1/(d+4)) of the range by Scott's rule,
+                 no narrower than range/min(n+1, 100)), plus one prior
+                 kernel. A lone numeric parameter gets a one-dimensional
+                 Parzen density with widths from its neighbours; choice()
+                 parameters get category counts plus one, independently.
+                 Running trials count as observed with the worst possible
+                 value ("constant liar"), so they join the bad group and
+                 parallel workers are pushed apart. Finished trials
+                 without a value are ignored.
 
     History, as passed to wb_sampler_next: a JSON array of trials
         [{"params": {...}, "value": 0.93 | null, "state": "done"|"running"}]
