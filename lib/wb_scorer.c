@@ -471,7 +471,9 @@ s_read_split (wb_scorer_t *self, json_t *split, s_rows_t *rows, wb_scorer_fault_
     char names [320];
     for (size_t c = 0; c < count && rc == 0; c++) {
         const char *name = json_string_value (json_array_get (columns, c));
-        map [c] = name? s_feature_of (self, name): -1;
+        //  the columns are most often in the model's order: try that first
+        map [c] = !name? -1: c < self->nfeatures && streq (self->features [c].name, name)?
+                  (int) c: s_feature_of (self, name);
         if (map [c] == -1) {
             s_columns_text (self, names, sizeof (names));
             rc = s_fault (fault, 400, "unknown_column", "unknown column '%.80s'; the model "
