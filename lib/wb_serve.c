@@ -22,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -401,6 +403,8 @@ static void *
 s_mirror_thread (void *arg)
 {
     s_server_t *server = arg;
+    int ignored = setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10);
+    (void) ignored;
     wb_buf_t *answer = wb_buf_new ();
     pthread_mutex_lock (&server->lock);
     while (true) {
@@ -838,7 +842,13 @@ wb_serve_main (const char *path, const char *endpoint)
             fprintf (stderr, "workbench serve: %s\n", err.text);
         fprintf (stderr, "workbench serve: endpoint %s on http://127.0.0.1:%d (process %d)\n",
                  endpoint, port, (int) getpid ());
-        //  The main loop: signals, the log, the generation, the workspace
+        //  The main loop: signals, the log, the generation, the workspace.
+        //  It and the mirror thread yield to the request threads (a lower
+        //  priority for this thread only), so that writing the log does
+        //  not add to the latency of answers.
+        if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 5))
+            fprintf (stderr, "workbench serve: cannot lower the logger's priority: %s\n",
+                     strerror (errno));
         char *database = wb_sprintf ("%s/workspace.db", path);
         double last_check = wb_time_mono ();
         while (true) {
