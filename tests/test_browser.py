@@ -1,8 +1,9 @@
 """A real browser: Debian's classic Notebook server on 127.0.0.1 with the
 workbench kernel, and Debian's Chromium driven headless by playwright-core
 (tests/browser/drive.js). A tutorial runs from the Cell menu, and the page
-must show what a user would see: HTML tables, SVG charts, a live display
-updated in place, Tab completion and the interrupt button at work.
+must show what a user would see: HTML tables, SVG charts, live displays
+(a run's card, a job's card) updated in place, Tab completion and the
+interrupt button at work.
 
 Needs the packages `make deps` installs (chromium, jupyter-notebook, nodejs)
 and tests/browser/node_modules (`make browser-deps`, run by `make test`).
@@ -222,6 +223,13 @@ def test_tutorial_in_classic_notebook_and_chromium(server, tmp_path):
         assert len(set(texts)) >= 3, texts
         assert not any(v in texts[0] for v in LIVE_FINAL), texts[0]
         assert all(v in texts[-1] for v in LIVE_FINAL), texts[-1]
+
+        #  a job's card, in a cell of its own: one output area whose
+        #  status moves on to completed
+        job = [s for s in report["job"]["snapshots"] if s["areas"]]
+        assert job and {s["areas"] for s in job} == {1}, job
+        first, last = job[0]["text"].splitlines()[0], job[-1]["text"].splitlines()[0]
+        assert "completed" not in first and "completed" in last, (first, last)
 
         #  Tab after %tra: the one match, the cell magic, is put in the cell
         completion = report["completion"]

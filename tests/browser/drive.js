@@ -2,7 +2,7 @@
 
     Run by tests/test_browser.py, which starts the Notebook server. Opens
     one tutorial, runs all cells from the Cell menu, then in new cells at
-    the end tries Tab completion and the interrupt button. It reads what
+    the end tries Tab completion, a job and the interrupt button. It reads what
     the page shows and prints one JSON report on stdout; the test asserts
     on it. A wait that times out saves a screenshot and exits 1.
 
@@ -61,6 +61,22 @@ function cellText (cell) {
         .map(line => line.textContent.replace(/\u200b/g, '')).join('\n');
 }
 
+//  In the page: watch a cell's outputs, keeping after every change how
+//  many output areas it holds and what they say (window.wbWatched [name])
+function watchCell (cell, name) {
+    const log = window.wbWatched [name] = { found: !!cell, snapshots: [] };
+    if (!cell)
+        return;
+    const output = cell.querySelector('.output');
+    new MutationObserver(() => {
+        const areas = output.querySelectorAll('.output_area').length;
+        const text = output.textContent.trim();
+        const last = log.snapshots [log.snapshots.length - 1];
+        if (!last || last.areas !== areas || last.text !== text)
+            log.snapshots.push({ areas, text });
+    }).observe(output, { childList: true, subtree: true, characterData: true });
+}
+
 //  Type into a new code cell below the last one (command mode: Esc, b)
 async function newCell (source) {
     const cells = page.locator('#notebook-container .cell');
@@ -98,26 +114,14 @@ async function main () {
             report.kernel_name = (await page.locator(
                 '.kernel_indicator_name').textContent()).trim();
         });
-        await page.evaluate(`window.wbCellText = ${cellText.toString()};`);
+        await page.evaluate(`window.wbCellText = ${cellText.toString()};
+                             window.wbWatchCell = ${watchCell.toString()};
+                             window.wbWatched = {};`);
 
-        //  Watch the live cell's outputs while everything runs: how many
-        //  output areas it holds and what they say, after every change
-        await page.evaluate(source => {
-            const cell = Array.from(document.querySelectorAll(
-                '#notebook-container .code_cell')).find(
-                    c => window.wbCellText(c).trim() === source);
-            window.wbLive = { found: !!cell, snapshots: [] };
-            if (!cell)
-                return;
-            const output = cell.querySelector('.output');
-            new MutationObserver(() => {
-                const areas = output.querySelectorAll('.output_area');
-                const text = output.textContent.trim();
-                const last = window.wbLive.snapshots.slice(-1) [0];
-                if (!last || last.areas !== areas.length || last.text !== text)
-                    window.wbLive.snapshots.push({ areas: areas.length, text });
-            }).observe(output, { childList: true, subtree: true, characterData: true });
-        }, LIVE_CELL);
+        //  Watch the live cell's outputs while everything runs
+        await page.evaluate(source => window.wbWatchCell(Array.from(
+            document.querySelectorAll('#notebook-container .code_cell')).find(
+                c => window.wbCellText(c).trim() === source), 'run'), LIVE_CELL);
 
         await run('run-all', async () => {
             await page.click('#celllink');
@@ -150,7 +154,7 @@ async function main () {
                     '.output_area .output_svg svg polyline, .output_area .output_svg svg path').length,
             };
         });
-        report.live = await page.evaluate(() => window.wbLive);
+        report.live = await page.evaluate(() => window.wbWatched.run);
 
         //  A picture for the README: the last cell that drew a chart, on a
         //  page tall enough to hold all of it
@@ -176,6 +180,17 @@ async function main () {
                     .map(o => o.textContent),
             }), handle);
             await page.keyboard.press('Escape');
+        });
+
+        //  A job's card: queued, running, completed, in one output area
+        await run('job', async () => {
+            const cell = await newCell(
+                '%%job --name browser-job\nfor i in 1 2 3; do echo step $i; sleep 0.4; done');
+            await page.evaluate(c => window.wbWatchCell(c, 'job'), await cell.elementHandle());
+            await page.keyboard.press('Shift+Enter');
+            await cell.locator('.input_prompt', { hasText: /\[\d+\]/ }).waitFor();
+            await page.waitForSelector(IDLE);
+            report.job = await page.evaluate(() => window.wbWatched.job);
         });
 
         await run('interrupt', async () => {
