@@ -2,9 +2,9 @@
 
     Run by tests/test_browser.py, which starts the Notebook server. Opens
     one tutorial, runs all cells from the Cell menu, then in new cells at
-    the end tries Tab completion, a job and the interrupt button. It reads what
-    the page shows and prints one JSON report on stdout; the test asserts
-    on it. A wait that times out saves a screenshot and exits 1.
+    the end tries Tab completion, a job and the interrupt button. It reads
+    what the page shows and prints one JSON report on stdout; the test
+    asserts on it. A wait that times out saves a screenshot and exits 1.
 
     Environment:
       WB_URL         the server's base URL, e.g. http://127.0.0.1:PORT
