@@ -28,7 +28,7 @@ DEB_TEST   = python3-jupyter-client jupyter-client python3-jupyter-kernel-test \
              python3-ipykernel python3-pytest valgrind curl \
              chromium jupyter-notebook nodejs npm
 #   Only `make bench` needs the tools it compares with.
-DEB_BENCH  = python3-sklearn wrk python3-flask gunicorn
+DEB_BENCH  = python3-sklearn python3-optuna wrk python3-flask gunicorn
 
 ifeq ($(SANITIZER),)
 BUILD     ?= build

@@ -31,7 +31,7 @@ and serving (tests/bench/bench_serve.py): a deployed endpoint against
 Flask + gunicorn serving the same model from scikit-learn, both under wrk
 for --serve-seconds: requests/s, p99 latency, failed requests, memory.
 
---only kernel|store|jobs|train|serve runs one part.
+--only kernel|store|jobs|train|sweep|serve runs one part.
 
 Prints a table (metric, workbench, the other, ratio, target, pass/fail) and
 writes it as Markdown to --markdown. Exits 0 when everything ran, whatever the
@@ -413,9 +413,9 @@ def main():
                     help="runs in the workspace %%runs lists")
     ap.add_argument("--show-points", type=int, default=1_000_000,
                     help="points of the metric %%show draws")
-    ap.add_argument("--only", choices=("kernel", "store", "jobs", "train", "serve"),
-                    help="run only one part: the kernel, the workspace, jobs, training "
-                         "or serving")
+    ap.add_argument("--only", choices=("kernel", "store", "jobs", "train", "sweep", "serve"),
+                    help="run only one part: the kernel, the workspace, jobs, training, "
+                         "sweeps or serving")
     ap.add_argument("--serve-seconds", type=int, default=60,
                     help="seconds of wrk load on each scoring server")
     args = ap.parse_args()
@@ -481,6 +481,11 @@ def main():
             say("training beside scikit-learn, same data and split")
             rows += bench_train.bench_train(scratch, workbench,
                                             argparse.Namespace(mlp_repeat=2), say)[0]
+
+        if args.only in (None, "sweep"):
+            import bench_sweep
+            say("sweeps beside Optuna: sampler quality and speed, early termination")
+            rows += bench_sweep.bench_sweep(workbench, say=say)
 
         if args.only in (None, "serve"):
             import bench_serve

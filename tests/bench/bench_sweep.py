@@ -19,8 +19,21 @@ Both minimise Branin (2-D, minimum 0.397887) and Hartmann-6 (6-D, minimum
 Quality: --trials trials (100) for --seeds seeds (10) each; the row is the
 median over seeds of the simple regret (best value found - the known
 minimum; lower is better). Target: ours at least as good as Optuna's.
+A real training sweep the same way: 40 trials per seed of an MLP on the
+digits (tests/data/digits.csv; 10 epochs, 20% held out, one thread)
+over learning_rate, l2 and the layer width, minimising the validation log
+loss; Optuna's trials are evaluated by the same C code (sweep_driver
+--eval), so both optimise exactly the same function.
 Speed: one seed of --timing-trials trials (1,000) on Hartmann-6; the row is
 the mean sampler time per trial. Target: ≤ 1 ms and no slower than Optuna.
+Early termination: 40 random trials of the MLP (learning rate from 1e-5 to
+1, 30 epochs each) are trained once with their validation accuracy
+recorded after every epoch; then the sweep is replayed in epoch time, 4
+trials at once, for each policy, every running trial judged after every
+epoch by wb_policy_stop as the sweep controller does. Three such sweeps
+(seeds 1-3); the row is the mean share of the epochs saved, and whether
+the best trial (best final accuracy among trials that ran to the end) is
+the one without a policy in all three. Target: ≥ 40% saved, same best.
 
 bench_sweep() returns rows in tests/bench/bench.py's row() format to wire
 into `make bench`. Exits 0 when everything ran, whatever the figures.
@@ -104,20 +117,59 @@ def build_driver(scratch, workbench):
     exe = scratch / "sweep_driver"
     subprocess.run(["cc", "-O2", "-D_GNU_SOURCE", *sanitize, "-I", str(ROOT / "lib"),
                     "-o", str(exe), str(HERE / "sweep_driver.c"), str(lib), *flags,
-                    "-lm", "-lpthread"], check=True)
+                    "-lm", "-lpthread", "-ldl"], check=True)
     return exe
 
 
+DIGITS = ["--data", str(ROOT / "tests" / "data" / "digits.csv"), "--target", "digit"]
+
+
 def run_ours(exe, fn, trials, seeds):
+    extra = DIGITS if fn == "mlp" else []
     out = subprocess.run([str(exe), "--fn", fn, "--trials", str(trials), "--seed", "0",
-                          "--seeds", str(seeds)], capture_output=True, text=True,
+                          "--seeds", str(seeds), *extra], capture_output=True, text=True,
                          timeout=3600)
     if out.returncode != 0:
         raise RuntimeError(f"sweep_driver {fn} failed: {out.stderr.strip()}")
     return [json.loads(line) for line in out.stdout.splitlines()]
 
 
+def run_replay(exe, policies, seed, trials=40, parallel=4, epochs=30):
+    out = subprocess.run([str(exe), "--fn", "mlp", *DIGITS, "--trials", str(trials),
+                          "--seed", str(seed), "--parallel", str(parallel), "--epochs",
+                          str(epochs), "--replay", *policies],
+                         capture_output=True, text=True, timeout=3600)
+    if out.returncode != 0:
+        raise RuntimeError(f"sweep_driver --replay failed: {out.stderr.strip()}")
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
 #  ---- Optuna ----
+
+def run_optuna_mlp(exe, trials, seed):
+    """Optuna's TPE over the MLP, each trial evaluated by sweep_driver --eval."""
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    evaluator = subprocess.Popen([str(exe), "--fn", "mlp", *DIGITS, "--eval"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+        best = math.inf
+        for _ in range(trials):
+            trial = study.ask()
+            params = {"learning_rate": trial.suggest_float("learning_rate", 1e-4, 0.3, log=True),
+                      "l2": trial.suggest_float("l2", 1e-6, 0.1, log=True),
+                      "width": trial.suggest_float("width", 8, 128, step=8)}
+            evaluator.stdin.write(json.dumps(params) + "\n")
+            evaluator.stdin.flush()
+            value = json.loads(evaluator.stdout.readline())["value"]
+            study.tell(trial, value)
+            best = min(best, value)
+        return {"best": best}
+    finally:
+        evaluator.stdin.close()
+        evaluator.wait(timeout=60)
+
 
 def run_optuna(fn, trials, seed):
     import optuna
@@ -163,6 +215,25 @@ def bench_sweep(workbench, trials=100, seeds=10, timing_trials=1000, say=None):
             rows.append(row(f"sampler time per trial, {label}, {trials} trials "
                             f"(median of {seeds} seeds)", wb_t, op_t, fmt_time,
                             "≤ Optuna", wb_t <= op_t))
+        say(f"MLP on the digits: Workbench TPE and Optuna TPE, {seeds} seeds x 40 trials")
+        ours = run_ours(exe, "mlp", 40, seeds)
+        theirs = [run_optuna_mlp(exe, 40, s) for s in range(seeds)]
+        wb = statistics.median(r["best"] for r in ours)
+        op = statistics.median(r["best"] for r in theirs)
+        rows.append(row(f"TPE median best validation log loss, MLP on the digits, 40 trials, "
+                        f"{seeds} seeds (lower is better)", wb, op, fmt_regret, "≤ Optuna", wb <= op))
+        policies = ["bandit(slack_factor=0.1, delay_evaluation=5)", "median(delay_evaluation=5)",
+                    "truncation(truncation_percentage=50, delay_evaluation=5)"]
+        say("early termination: 3 sweeps of 40 MLP trials, replayed for each policy")
+        replays = [run_replay(exe, policies, seed) for seed in (1, 2, 3)]
+        for k, policy in enumerate(policies):
+            saved = statistics.mean(1 - r[k + 1]["epochs"] / r[k + 1]["full"] for r in replays)
+            same = all(r[k + 1]["best"] == r[0]["best"] for r in replays)
+            stopped = sum(r[k + 1]["stopped"] for r in replays)
+            rows.append([f"epochs saved by {policy}, 3 sweeps of 40 trials x 30 epochs, "
+                         f"4 at once ({stopped} of 120 trials stopped)",
+                         f"{saved:.1%} saved, best trial {'kept' if same else 'LOST'}",
+                         "—", "—", "≥ 40% saved, same best", "pass" if saved >= 0.4 and same else "FAIL"])
         say(f"Hartmann-6: both, 1 seed x {timing_trials} trials")
         ours = run_ours(exe, "hartmann6", timing_trials, 1)[0]
         theirs = run_optuna("hartmann6", timing_trials, 0)
