@@ -146,7 +146,9 @@ s_stats_for (s_server_t *server, const char *name)
         return &server->stats [S_MAX_DEPLOYMENTS - 1];
     s_stats_t *stats = &server->stats [server->nstats];
     snprintf (stats->name, sizeof (stats->name), "%s", name);
+    pthread_mutex_lock (&server->lock);     //  /metrics reads nstats under it
     server->nstats++;
+    pthread_mutex_unlock (&server->lock);
     return stats;
 }
 

@@ -17,6 +17,7 @@ import os
 import random
 import re
 import signal
+import socket
 import sqlite3
 import threading
 import time
@@ -506,6 +507,23 @@ def test_deploy_refuses_bad_input_and_changes_nothing(lab):
     error(kernel.execute("%endpoint frobnicate e1"), "UsageError", "unknown subcommand")
     error(kernel.execute("%endpoint show e1"), "EndpointError", "no endpoint named 'e1'")
     assert ws.sql("SELECT count (*) FROM endpoints WHERE name IN ('e1', 'bad name')") == [(0,)]
+
+
+def test_deploy_on_a_chosen_port_without_auth(lab):
+    kernel, ws = lab
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = deploy(kernel, f"groups --endpoint open --port {port} --auth none")
+    assert f"http://127.0.0.1:{port}/score" in run.stdout
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    status, answer, _ = post(conn, {"data": [[5.1, 3.5, 1.4, 0.2, "setosa"]]})
+    assert status == 200 and answer["predictions"] in ([0], [1], [2])
+    run = ok(kernel.execute("%endpoint keys open"))
+    assert "auth is none" in run.stdout
+    error(kernel.execute(f"%deploy groups --endpoint open --port {port + 1}"), "EndpointError",
+          f"serves on port {port} already")
+    ok(kernel.execute("%endpoint delete open"))
 
 
 #  ---- The tutorial ----
