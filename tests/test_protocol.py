@@ -271,6 +271,15 @@ def test_complete_cell_magic(shared_kernel):
     assert (c["cursor_start"], c["cursor_end"]) == (0, 5)
 
 
+def test_complete_cell_magic_from_one_percent(shared_kernel):
+    """%tra offers %%train (a cell magic only) on the first line, as IPython
+    offers %%timeit for %ti; on a later line only line magics can stand."""
+    c = complete(shared_kernel, "%tra")
+    assert c["matches"] == ["%%train"]
+    assert (c["cursor_start"], c["cursor_end"]) == (0, 4)
+    assert complete(shared_kernel, "echo hi\n%tra")["matches"] == []
+
+
 def test_complete_magic_flags(shared_kernel):
     code = "%%writefile -"
     c = complete(shared_kernel, code)
