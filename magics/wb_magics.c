@@ -675,18 +675,19 @@ s_complete_magics (const char *prefix, bool cells, bool lines, json_t *matches)
 {
     //  prefix includes its % or %%. A cell magic is offered for a single %
     //  too (%tra -> %%train), as IPython does: users type one % first.
+    //  The line form comes first (%time, then %%time).
     bool single = prefix [0] == '%' && prefix [1] != '%';
     for (const wb_magic_t *magic = s_magics; magic->name; magic++) {
+        if (lines && (magic->flags & WB_MAGIC_LINE)) {
+            char *candidate = wb_sprintf ("%%%s", magic->name);
+            if (wb_starts_with (candidate, prefix))
+                json_array_append_new (matches, json_string (candidate));
+            free (candidate);
+        }
         if (cells && (magic->flags & WB_MAGIC_CELL)) {
             char *candidate = wb_sprintf ("%%%%%s", magic->name);
             if (wb_starts_with (candidate, prefix)
             ||  (single && wb_starts_with (candidate + 1, prefix)))
-                json_array_append_new (matches, json_string (candidate));
-            free (candidate);
-        }
-        if (lines && (magic->flags & WB_MAGIC_LINE)) {
-            char *candidate = wb_sprintf ("%%%s", magic->name);
-            if (wb_starts_with (candidate, prefix))
                 json_array_append_new (matches, json_string (candidate));
             free (candidate);
         }
