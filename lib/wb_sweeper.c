@@ -373,6 +373,17 @@ wb_sweeper_resume (wb_store_t *store, const char *id, bool *running, wb_error_t 
     json_t *run = wb_store_run_get (store, id, err);
     if (!run)
         return -1;
+    //  A sweep being canceled is let finish that first
+    double until = wb_time_mono () + S_WIND_DOWN + 5;
+    while (streq (json_string_value (json_object_get (run, "status")), "cancel_requested")
+    &&     wb_time_mono () < until) {
+        usleep (100000);
+        json_t *fresh = wb_store_run_get (store, id, NULL);
+        if (fresh) {
+            json_decref (run);
+            run = fresh;
+        }
+    }
     int rc = 0;
     const char *status = json_string_value (json_object_get (run, "status"));
     json_t *spec = wb_sweeper_is_sweep (run)? s_spec_read (store, run, err): NULL;

@@ -307,3 +307,16 @@ def test_no_wait_then_cancel(kernel, ws):
              == [("canceled",)], 15 * TIME_FACTOR)
     assert [s for _, s, _ in trials_of(ws, sid)] == ["canceled"]
     assert_error(kernel.execute(f"%sweep cancel {sid}"), "SweepError", "canceled already")
+
+
+def test_resume_right_after_cancel_waits_for_the_cancel(kernel, ws):
+    run = ok(kernel.execute("%%sweep --no-wait --name quick --metric s --goal max --sampler grid "
+                            "--parallel 1\nx = choice(1, 2)\n%%job --no-code\nsleep 2\n"
+                            "echo \"##metric s=${{params.x}}\"\n"))
+    sid = sweep_id(run)
+    wait_for("a trial to run", lambda: any(s == "running" for _, s, _ in trials_of(ws, sid)),
+             TIMEOUT)
+    ok(kernel.execute(f"%sweep cancel {sid}"))
+    run = ok(kernel.execute(f"%sweep resume {sid}", timeout=SWEEP_TIMEOUT))
+    assert "completed" in final(run)["text/plain"].splitlines()[0]
+    assert [s for _, s, _ in trials_of(ws, sid)] == ["canceled", "completed"]
