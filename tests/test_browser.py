@@ -186,8 +186,13 @@ def test_tutorial_in_classic_notebook_and_chromium(server, tmp_path):
     if os.environ.get("WORKBENCH_README_SHOT"):
         env["WB_README_SHOT"] = os.path.abspath(os.environ["WORKBENCH_README_SHOT"])
     started = time.monotonic()
-    proc = subprocess.run(["node", str(BROWSER_DIR / "drive.js")], cwd=BROWSER_DIR,
-                          env=env, capture_output=True, text=True, timeout=150)
+    try:
+        proc = subprocess.run(["node", str(BROWSER_DIR / "drive.js")], cwd=BROWSER_DIR,
+                              env=env, capture_output=True, text=True, timeout=150)
+    except subprocess.TimeoutExpired as timeout:
+        print(f"drive.js timed out: screenshots in {_keep_screenshots(shots)}, "
+              f"server log in {server.log}")
+        raise AssertionError(f"drive.js took over {timeout.timeout} s") from None
     elapsed = time.monotonic() - started
     lines = proc.stdout.strip().splitlines()
     try:
