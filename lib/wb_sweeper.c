@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "wb_sweeper.h"
 #include "wb_sweep.h"
 #include "wb_job.h"
@@ -320,7 +321,15 @@ s_start (wb_store_t *store, const char *id, wb_error_t *err)
     char binary [4096];
     if (!wb_self_path (binary, sizeof (binary)))
         return wb_error_set (err, "cannot find the workbench binary to start the sweep");
-    char *log = wb_sprintf ("%s/sweep-%s.log", wb_store_path (store), id);
+    //  The controller's own messages (trials made, stopped), one log per sweep
+    char *folder = wb_sprintf ("%s/sweeps", wb_store_path (store));
+    if (mkdir (folder, 0755) && errno != EEXIST) {
+        wb_error_set (err, "cannot create '%s': %s", folder, strerror (errno));
+        free (folder);
+        return -1;
+    }
+    char *log = wb_sprintf ("%s/%s.log", folder, id);
+    free (folder);
     pid_t pid;
     int rc = wb_job_detach (binary, "sweep-run", wb_store_path (store), id, log, &pid, err);
     free (log);

@@ -2,8 +2,8 @@
     "sweep" whose trials are child runs of kind "trial", sampled from a
     search space (wb_sweep), run as jobs on a compute target, stopped early
     by a policy, and driven by a controller process of its own
-    (`workbench sweep-run WORKSPACE SWEEP`) so that a sweep outlives the
-    kernel, like a job.
+    (`workbench sweep-run WORKSPACE SWEEP`, logging to sweeps/SWEEP.log in
+    the workspace) so that a sweep outlives the kernel, like a job.
 
     The sweep's spec is its artifact sweep.json:
       {"space": TEXT, "metric": NAME, "goal": "max"|"min",
