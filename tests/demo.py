@@ -13,8 +13,8 @@ from nbconvert import HTMLExporter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-#  The main tutorial: data, training, comparing and scoring, end to end
-MAIN_TUTORIAL = "03-train.ipynb"
+#  The main tutorial: data, training, a sweep, the registry and an endpoint
+MAIN_TUTORIAL = "06-mlops.ipynb"
 
 
 def main():

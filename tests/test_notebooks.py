@@ -306,3 +306,40 @@ def test_sweep_tutorial_tunes_stops_and_resumes(tmp_path):
     assert {r["status"] for r in sweep_board(later)} <= {"completed", "canceled"}
     assert [b for b in later.outputs if b.output_type == "display_data"
             and b.data["text/plain"].startswith("Best trial: later-t")]
+
+
+def cell_text(cell):
+    """Everything a cell printed or displayed, as text."""
+    parts = []
+    for o in cell.get("outputs", []):
+        if o.output_type == "stream":
+            parts.append(o.text)
+        elif o.output_type in ("display_data", "execute_result"):
+            parts.append(o.data.get("text/plain", ""))
+        elif o.output_type == "error":
+            parts.append(f"{o.ename}: {o.evalue}")
+    return "\n".join(parts)
+
+
+def test_mlops_tutorial_tells_the_whole_story(tmp_path):
+    nb = run_notebook("06-mlops.ipynb", tmp_path)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    by_start = lambda start: [c for c in code if c.source.startswith(start)]
+    assert "completed" in cell_text(by_start("%%train")[0]).splitlines()[0]
+    board = sweep_board(by_start("%%sweep")[0])
+    assert len(board) == 12
+    assert {r["status"] for r in board} <= {"completed", "stopped"}
+    picked = [c for c in code if "export BEST" in c.source][0]
+    best = re.search(r"best trial: (\w{8})", cell_text(picked))
+    assert best, cell_text(picked)
+    assert "baseline" in cell_text(picked) and "≠" in cell_text(picked)
+    assert "best MLP of sweep digits-mlp" in cell_text(by_start("%model show digits:2")[0])
+    # the split: about 10% of 200 requests went to green
+    split = [c for c in code if "uniq -c" in c.source][0]
+    counts = {name: int(n) for n, name in re.findall(r"(\d+) (blue|green)", cell_text(split))}
+    assert counts.get("blue", 0) + counts.get("green", 0) == 200, counts
+    assert 5 <= counts.get("green", 0) <= 40, counts
+    promoted = cell_text(by_start("%endpoint traffic digits blue=0 green=100")[0])
+    assert "digits@production -> version 2" in promoted
+    assert re.search(r"green\s+digits:2\s+mlp\s+100%", promoted)
+    assert "0 endpoints" in cell_text(by_start("%endpoint delete digits")[0])
