@@ -323,7 +323,7 @@ s_error_body (const char *code, const char *message, wb_scorer_t *scorer, size_t
     json_t *error = json_pack ("{s:s, s:s}", "code", code, "message", message);
     if (scorer) {
         json_t *expects = wb_scorer_expects (scorer);
-        json_object_set_new (error, "expects", json_pack ("{s:O, s:O}",
+        json_object_set_new (error, "expects", json_pack ("{s:O, s:o}",
             "columns", json_object_get (expects, "columns"),
             "content_types", json_pack ("[ss]", "application/json", "text/csv")));
     }
