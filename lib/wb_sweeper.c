@@ -374,6 +374,31 @@ wb_sweeper_submit (wb_store_t *store, json_t *spec, const char *name, const char
     return rc;
 }
 
+//  Is the process that owns sweep id (its controller) still there?
+static bool
+s_controller_alive (wb_store_t *store, const char *id)
+{
+    sqlite3_stmt *stmt = NULL;
+    pid_t pid = 0;
+    if (sqlite3_prepare_v2 (wb_store_db (store), "SELECT owner_pid FROM runs WHERE id = ?", -1,
+                            &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step (stmt) == SQLITE_ROW)
+            pid = (pid_t) sqlite3_column_int64 (stmt, 0);
+    }
+    sqlite3_finalize (stmt);
+    if (pid <= 0)
+        return false;
+    //  A zombie (left by an init that does not reap) is gone for us
+    char path [64];
+    snprintf (path, sizeof (path), "/proc/%d/stat", (int) pid);
+    char *stat = wb_file_read (path, NULL);
+    const char *state = stat? strrchr (stat, ')'): NULL;
+    bool alive = state && state [1] == ' ' && state [2] && state [2] != 'Z' && state [2] != 'X';
+    free (stat);
+    return alive;
+}
+
 int
 wb_sweeper_resume (wb_store_t *store, const char *id, bool *running, wb_error_t *err)
 {
@@ -393,6 +418,11 @@ wb_sweeper_resume (wb_store_t *store, const char *id, bool *running, wb_error_t 
             run = fresh;
         }
     }
+    //  ...and its controller let exit, so that it cannot end the sweep
+    //  again after it is reopened
+    while (s_final (json_string_value (json_object_get (run, "status")))
+    &&     s_controller_alive (store, id) && wb_time_mono () < until)
+        usleep (50000);
     int rc = 0;
     const char *status = json_string_value (json_object_get (run, "status"));
     json_t *spec = wb_sweeper_is_sweep (run)? s_spec_read (store, run, err): NULL;

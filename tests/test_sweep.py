@@ -320,3 +320,18 @@ def test_resume_right_after_cancel_waits_for_the_cancel(kernel, ws):
     run = ok(kernel.execute(f"%sweep resume {sid}", timeout=SWEEP_TIMEOUT))
     assert "completed" in final(run)["text/plain"].splitlines()[0]
     assert [s for _, s, _ in trials_of(ws, sid)] == ["canceled", "completed"]
+
+
+def test_cancel_at_once_then_resume(kernel, ws):
+    # Canceled while its controller is still starting: resume waits for that
+    # controller to exit, so it cannot end the reopened sweep
+    for i in range(4):
+        run = ok(kernel.execute(f"%%sweep --no-wait --name early{i} --metric s --goal max "
+                                "--sampler grid --parallel 1\nx = choice(1, 0)\n%%job --no-code\n"
+                                "sleep ${{params.x}}\necho \"##metric s=${{params.x}}\"\n"))
+        sid = sweep_id(run)
+        time.sleep(0.05 * i)
+        ok(kernel.execute(f"%sweep cancel {sid}"))
+        run = ok(kernel.execute(f"%sweep resume {sid}", timeout=SWEEP_TIMEOUT))
+        assert "completed" in final(run)["text/plain"].splitlines()[0]
+        assert db_rows(ws, "SELECT status FROM runs WHERE id = ?", sid) == [("completed",)]
