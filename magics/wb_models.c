@@ -631,8 +631,8 @@ wb_models_show_endpoint (wb_magics_t *self, const char *name, wb_out_t *out)
         free (p50);
         free (p99);
     }
-    wb_out_printf (out, "%.0f requests (%.0f refused) in the last %d minutes.\n", total, errors,
-                   S_CHART_SPAN / 60);
+    wb_out_printf (out, "%.0f request%s (%.0f refused) in the last %d minutes.\n", total,
+                   total == 1? "": "s", errors, S_CHART_SPAN / 60);
     wb_out_display_new (out, wb_chart_bundle (rate), NULL);
     wb_out_display_new (out, wb_chart_bundle (latency), NULL);
     wb_chart_destroy (&rate);

@@ -122,6 +122,45 @@ s_param_text (json_t *value)
          : wb_strdup ("");
 }
 
+//  Parameters against the metric, one line per trial with a value.
+static wb_parcoords_t *
+s_parcoords (json_t *state)
+{
+    json_t *spec = json_object_get (state, "spec");
+    const char *metric = json_string_value (json_object_get (spec, "metric"));
+    char *title = wb_sprintf ("Parameters and %s", metric);
+    wb_parcoords_t *parcoords = wb_parcoords_new (title, metric,
+        streq (json_string_value (json_object_get (spec, "goal")), "max"));
+    free (title);
+    json_t *log_axes;
+    json_t *axes = s_axes (spec, &log_axes);
+    size_t index;
+    json_t *axis;
+    json_array_foreach (axes, index, axis)
+        wb_parcoords_axis (parcoords, json_string_value (axis), json_is_true (json_array_get (log_axes, index)));
+    json_t *trial;
+    json_array_foreach (json_object_get (state, "trials"), index, trial)
+        if (json_is_number (json_object_get (trial, "value")))
+            wb_parcoords_line (parcoords, json_string_value (json_object_get (trial, "name")),
+                               json_object_get (trial, "params"),
+                               json_number_value (json_object_get (trial, "value")));
+    json_decref (axes);
+    json_decref (log_axes);
+    return parcoords;
+}
+
+//  The same chart as an output of its own (SVG, Vega-Lite and text), for
+//  the front ends that draw Vega-Lite; nothing when fewer than 2 lines.
+static void
+s_parcoords_display (json_t *state, wb_out_t *out)
+{
+    wb_parcoords_t *parcoords = s_parcoords (state);
+    json_t *bundle = wb_parcoords_lines (parcoords) >= 2? wb_parcoords_bundle (parcoords): NULL;
+    if (bundle)
+        wb_out_display_new (out, bundle, NULL);
+    wb_parcoords_destroy (&parcoords);
+}
+
 static json_t *
 s_sweep_bundle (wb_store_t *store, json_t *state, const char *note, size_t rows)
 {
@@ -268,19 +307,7 @@ s_sweep_bundle (wb_store_t *store, json_t *state, const char *note, size_t rows)
     free (steps);
     free (values);
     free (best_key);
-    char *title = wb_sprintf ("Parameters and %s", metric);
-    wb_parcoords_t *parcoords = wb_parcoords_new (title, metric, maximize);
-    free (title);
-    size_t index;
-    json_t *axis;
-    json_array_foreach (axes, index, axis)
-        wb_parcoords_axis (parcoords, json_string_value (axis), json_is_true (json_array_get (log_axes, index)));
-    json_t *trial;
-    json_array_foreach (trials, index, trial)
-        if (json_is_number (json_object_get (trial, "value")))
-            wb_parcoords_line (parcoords, json_string_value (json_object_get (trial, "name")),
-                               json_object_get (trial, "params"),
-                               json_number_value (json_object_get (trial, "value")));
+    wb_parcoords_t *parcoords = s_parcoords (state);
     char *svg = wb_parcoords_lines (parcoords) >= 2? wb_parcoords_svg (parcoords): NULL;
     if (svg) {
         wb_buf_puts (html, "<span style=\"display:inline-block;vertical-align:top\">");
@@ -407,8 +434,10 @@ s_watch (wb_magics_t *self, const char *id, wb_out_t *out)
         wb_out_error (out, "SweepError", "sweep %s %s%s%s", id, status, error? ": ": "", error? error: "");
         rc = -1;
     }
-    else
+    else {
+        s_parcoords_display (state, out);
         s_best (state, out);
+    }
     json_decref (state);
     free (display_id);
     return rc;
@@ -662,6 +691,7 @@ s_command (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
             //  --all: every trial in the leaderboard
             wb_out_display_new (out, s_sweep_bundle (store, state, NULL, wb_args_has (args, "all")
                 ? json_array_size (json_object_get (state, "trials")): S_BOARD_ROWS), NULL);
+            s_parcoords_display (state, out);
             if (streq (json_string_value (json_object_get (json_object_get (state, "sweep"), "status")), "completed"))
                 s_best (state, out);
         }
