@@ -259,69 +259,113 @@ s_confusion (wb_store_t *store, json_t *run, wb_out_t *out)
     json_decref (confusion);
 }
 
+json_t *
+wb_jobs_live (const wb_live_t *live, json_t *state, const char *display_id,
+              bool cancel_on_interrupt, wb_live_end_t *end, wb_out_t *out)
+{
+    wb_out_display_new (out, live->draw (live->arg, state, NULL), display_id);
+    const char *note = NULL;
+    double canceled_at = 0;
+    *end = WB_LIVE_ENDED;
+    while (!live->over (state)) {
+        double until = wb_time_mono () + live->refresh;
+        while (wb_time_mono () < until && !wb_interrupt_pending ())
+            usleep (10000);
+        if (wb_interrupt_pending ()) {
+            wb_interrupt_clear ();
+            if (!cancel_on_interrupt) {
+                *end = WB_LIVE_LEFT;
+                break;
+            }
+            if (!canceled_at) {
+                if (live->cancel (live->arg) == 0)
+                    note = "canceling";
+                canceled_at = wb_time_mono ();
+                *end = WB_LIVE_CANCELED;
+            }
+        }
+        if (canceled_at && wb_time_mono () - canceled_at > S_GIVE_UP)
+            break;
+        json_t *fresh = live->fetch (live->arg);
+        if (fresh) {
+            json_decref (state);
+            state = fresh;
+        }
+        wb_out_update_new (out, live->draw (live->arg, state, note), display_id);
+    }
+    //  The final picture, also for something that had ended before we looked
+    wb_out_update_new (out, live->draw (live->arg, state, *end == WB_LIVE_LEFT? "still running": NULL),
+                       display_id);
+    return state;
+}
+
+//  A job as wb_jobs_live sees it
+typedef struct {
+    wb_store_t *store;
+    const char *id;
+} s_job_live_t;
+
+static json_t *
+s_job_fetch (void *arg)
+{
+    s_job_live_t *self = arg;
+    return wb_store_run_get (self->store, self->id, NULL);
+}
+
+static json_t *
+s_job_draw (void *arg, json_t *run, const char *note)
+{
+    s_job_live_t *self = arg;
+    return s_job_bundle (self->store, self->id, run, note);
+}
+
+static bool
+s_job_over (json_t *run)
+{
+    return s_final (json_string_value (json_object_get (run, "status")));
+}
+
+static int
+s_job_cancel (void *arg)
+{
+    s_job_live_t *self = arg;
+    return wb_job_cancel (self->store, self->id, NULL);
+}
+
 int
 wb_jobs_watch (wb_magics_t *self, const char *id, bool cancel_on_interrupt, wb_out_t *out)
 {
     wb_store_t *store = wb_magics_store (self, out);
     if (!store)
         return -1;
-    char *display_id = wb_sprintf ("wb-job-%s", id);
     wb_error_t err;
     json_t *run = wb_store_run_get (store, id, &err);
     if (!run) {
         wb_out_error (out, "JobError", "%s", err.text);
-        free (display_id);
         return -1;
     }
-    wb_out_display_new (out, s_job_bundle (store, id, run, NULL), display_id);
-    const char *note = NULL;
-    double canceled_at = 0;
-    bool stopped_watching = false;
-    while (!s_final (json_string_value (json_object_get (run, "status")))) {
-        double until = wb_time_mono () + S_REFRESH;
-        while (wb_time_mono () < until && !wb_interrupt_pending ())
-            usleep (10000);
-        if (wb_interrupt_pending ()) {
-            wb_interrupt_clear ();
-            if (!cancel_on_interrupt) {
-                stopped_watching = true;
-                break;
-            }
-            if (!canceled_at) {
-                if (wb_job_cancel (store, id, &err) == 0)
-                    note = "canceling";
-                canceled_at = wb_time_mono ();
-            }
-        }
-        if (canceled_at && wb_time_mono () - canceled_at > S_GIVE_UP)
-            break;
-        json_t *fresh = wb_store_run_get (store, id, NULL);
-        if (fresh) {
-            json_decref (run);
-            run = fresh;
-        }
-        wb_out_update_new (out, s_job_bundle (store, id, run, note), display_id);
-    }
-    //  The final picture, also for a job that had ended before we looked
+    char *display_id = wb_sprintf ("wb-job-%s", id);
+    s_job_live_t job = { store, id };
+    wb_live_t live = { s_job_fetch, s_job_draw, s_job_over, s_job_cancel, &job, S_REFRESH };
+    wb_live_end_t end;
+    run = wb_jobs_live (&live, run, display_id, cancel_on_interrupt, &end, out);
     const char *status = json_string_value (json_object_get (run, "status"));
-    wb_out_update_new (out, s_job_bundle (store, id, run, stopped_watching? "still running": NULL),
-                       display_id);
-    if (!stopped_watching)
-        s_confusion (store, run, out);
     int rc = 0;
-    if (stopped_watching)
+    if (end == WB_LIVE_LEFT)
         wb_out_printf (out, "Stopped watching job %s; it carries on (%%job wait %s)\n", id, id);
-    else
-    if (canceled_at) {
-        wb_out_error (out, "Interrupted", "job %s was canceled", id);
-        rc = -1;
-    }
-    else
-    if (!streq (status, "completed")) {
-        const char *error = json_string_value (json_object_get (run, "error"));
-        wb_out_error (out, "JobError", "job %s %s%s%s", id, status,
-                      error? ": ": "", error? error: "");
-        rc = -1;
+    else {
+        s_confusion (store, run, out);
+        if (end == WB_LIVE_CANCELED) {
+            wb_out_error (out, "Interrupted", "job %s was canceled", id);
+            rc = -1;
+        }
+        else
+        if (!streq (status, "completed")) {
+            const char *error = json_string_value (json_object_get (run, "error"));
+            wb_out_error (out, "JobError", "job %s %s%s%s", id, status,
+                          error? ": ": "", error? error: "");
+            rc = -1;
+        }
     }
     json_decref (run);
     free (display_id);

@@ -17,6 +17,33 @@ int wb_magic_compute (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
 json_t *
     wb_jobs_request (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
 
+//  A live display of something that ends (a job, a sweep): how to fetch
+//  its state again, draw it (note: "canceling", "still running" or NULL),
+//  tell whether it is over, and cancel it (0 when asked).
+typedef struct {
+    json_t *(*fetch) (void *arg);
+    json_t *(*draw) (void *arg, json_t *state, const char *note);
+    bool (*over) (json_t *state);
+    int (*cancel) (void *arg);
+    void *arg;
+    double refresh;             //  seconds between updates
+} wb_live_t;
+
+//  How a live display ended.
+typedef enum {
+    WB_LIVE_ENDED,              //  it is over
+    WB_LIVE_CANCELED,           //  an interrupt canceled it (it may not have ended yet)
+    WB_LIVE_LEFT                //  an interrupt stopped the watching; it carries on
+} wb_live_end_t;
+
+//  Show state (taken) as display_id and update it in place until it is
+//  over. An interrupt cancels it when cancel_on_interrupt (then waits at
+//  most 15 s for it to end), else stops watching. Returns the last state
+//  (caller owns).
+json_t *
+    wb_jobs_live (const wb_live_t *live, json_t *state, const char *display_id,
+                  bool cancel_on_interrupt, wb_live_end_t *end, wb_out_t *out);
+
 //  Draw job id live (one display updated in place) until it ends; an
 //  interrupt cancels it when cancel_on_interrupt, else stops watching.
 //  Returns 0 when it completed, -1 after reporting how it did not.

@@ -29,11 +29,9 @@
 #include "wb_job.h"
 #include "wb_render.h"
 #include "wb_args.h"
-#include "wb_interrupt.h"
 #include "wb_util.h"
 
 #define S_REFRESH      0.5      //  seconds between live updates
-#define S_GIVE_UP      20.0     //  seconds to wait for a canceled sweep to end
 #define S_BOARD_ROWS   15       //  trials in the leaderboard
 
 static bool
@@ -381,6 +379,39 @@ s_best (json_t *state, wb_out_t *out)
     wb_table_destroy (&table);
 }
 
+//  A sweep as wb_jobs_live sees it
+typedef struct {
+    wb_store_t *store;
+    const char *id;
+} s_live_t;
+
+static json_t *
+s_live_fetch (void *arg)
+{
+    s_live_t *self = arg;
+    return wb_sweeper_state (self->store, self->id, NULL);
+}
+
+static json_t *
+s_live_draw (void *arg, json_t *state, const char *note)
+{
+    s_live_t *self = arg;
+    return s_sweep_bundle (self->store, state, note, S_BOARD_ROWS);
+}
+
+static bool
+s_live_over (json_t *state)
+{
+    return s_final (json_string_value (json_object_get (json_object_get (state, "sweep"), "status")));
+}
+
+static int
+s_live_cancel (void *arg)
+{
+    s_live_t *self = arg;
+    return wb_sweeper_cancel (self->store, self->id, NULL);
+}
+
 //  Draw sweep id until it ends; an interrupt cancels it and its trials.
 static int
 s_watch (wb_magics_t *self, const char *id, wb_out_t *out)
@@ -395,35 +426,14 @@ s_watch (wb_magics_t *self, const char *id, wb_out_t *out)
         return -1;
     }
     char *display_id = wb_sprintf ("wb-sweep-%s", id);
-    wb_out_display_new (out, s_sweep_bundle (store, state, NULL, S_BOARD_ROWS), display_id);
-    const char *note = NULL;
-    double canceled_at = 0;
-    while (!s_final (json_string_value (json_object_get (json_object_get (state, "sweep"), "status")))) {
-        double until = wb_time_mono () + S_REFRESH;
-        while (wb_time_mono () < until && !wb_interrupt_pending ())
-            usleep (10000);
-        if (wb_interrupt_pending ()) {
-            wb_interrupt_clear ();
-            if (!canceled_at) {
-                if (wb_sweeper_cancel (store, id, &err) == 0)
-                    note = "canceling";
-                canceled_at = wb_time_mono ();
-            }
-        }
-        if (canceled_at && wb_time_mono () - canceled_at > S_GIVE_UP)
-            break;
-        json_t *fresh = wb_sweeper_state (store, id, NULL);
-        if (fresh) {
-            json_decref (state);
-            state = fresh;
-        }
-        wb_out_update_new (out, s_sweep_bundle (store, state, note, S_BOARD_ROWS), display_id);
-    }
-    wb_out_update_new (out, s_sweep_bundle (store, state, NULL, S_BOARD_ROWS), display_id);
+    s_live_t sweep_live = { store, id };
+    wb_live_t live = { s_live_fetch, s_live_draw, s_live_over, s_live_cancel, &sweep_live, S_REFRESH };
+    wb_live_end_t end;
+    state = wb_jobs_live (&live, state, display_id, true, &end, out);
     json_t *sweep = json_object_get (state, "sweep");
     const char *status = json_string_value (json_object_get (sweep, "status"));
     int rc = 0;
-    if (canceled_at) {
+    if (end == WB_LIVE_CANCELED) {
         wb_out_error (out, "Interrupted", "sweep %s was canceled with its running trials "
                       "(%%sweep resume %s continues it)", id, id);
         rc = -1;
