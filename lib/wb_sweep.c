@@ -1468,11 +1468,14 @@ wb_policy_stop (wb_policy_t *self, bool maximize, json_t *curves,
 
 //  @selftest
 
-//  Best objective over n trials of kind on f(x) = (x - 1.3)^2, minimized
+//  Best objective over n trials of kind on f(x) = (x - 1.3)^2, minimized;
+//  with two dimensions, f(x, y) = (x - 1.3)^2 + (y - x)^2, whose valley
+//  runs diagonally (the joint model's case)
 static double
-s_test_quadratic (const char *kind, uint64_t seed, int n)
+s_test_quadratic (const char *kind, uint64_t seed, int n, int dims)
 {
-    wb_space_t *space = wb_space_parse ("x = uniform(-5, 5)", NULL);
+    wb_space_t *space = wb_space_parse (dims == 1? "x = uniform(-5, 5)"
+                                        : "x = uniform(-5, 5)\ny = uniform(-5, 5)", NULL);
     wb_sampler_t *sampler = wb_sampler_new (&space, kind, seed, false, NULL);
     assert (sampler);
     json_t *history = json_array ();
@@ -1483,6 +1486,11 @@ s_test_quadratic (const char *kind, uint64_t seed, int n)
         double x = json_real_value (json_object_get (params, "x"));
         assert (x >= -5 && x <= 5);
         double f = (x - 1.3) * (x - 1.3);
+        if (dims == 2) {
+            double y = json_real_value (json_object_get (params, "y"));
+            assert (y >= -5 && y <= 5);
+            f += (y - x) * (y - x);
+        }
         if (f < best)
             best = f;
         json_array_append_new (history, json_pack ("{s:o, s:f, s:s}", "params",
@@ -1709,8 +1717,8 @@ wb_sweep_test (bool verbose)
     //  than random's median over the same seeds
     double tpe_best [11], random_best [11];
     for (int s = 0; s < 11; s++) {
-        tpe_best [s] = s_test_quadratic ("bayesian", s, 40);
-        random_best [s] = s_test_quadratic ("random", s, 40);
+        tpe_best [s] = s_test_quadratic ("bayesian", s, 40, 1);
+        random_best [s] = s_test_quadratic ("random", s, 40, 1);
     }
     double tpe_median = s_test_median (tpe_best, 11);
     double random_median = s_test_median (random_best, 11);
@@ -1719,6 +1727,17 @@ wb_sweep_test (bool verbose)
                 tpe_median, random_median);
     assert (tpe_median < 1e-3);
     assert (tpe_median < random_median);
+    //  The same in two dimensions, drawn jointly: well below random
+    for (int s = 0; s < 11; s++) {
+        tpe_best [s] = s_test_quadratic ("bayesian", s, 60, 2);
+        random_best [s] = s_test_quadratic ("random", s, 60, 2);
+    }
+    tpe_median = s_test_median (tpe_best, 11);
+    random_median = s_test_median (random_best, 11);
+    if (verbose)
+        printf ("   diagonal valley, 60 trials: TPE median best %g, random %g\n",
+                tpe_median, random_median);
+    assert (tpe_median < random_median / 4);
 
     //  Pending-aware: for each seed, worker A proposes p1, then a second
     //  proposal comes from the same state either blind to p1 or seeing it
