@@ -923,7 +923,7 @@ wb_job_supervise (const char *path, const char *id)
             wb_store_artifact_file (store, id, "logs/output.log", log_path, NULL);
         if (stop_reason) {
             char *reason = streq (stop_reason, "timed out")
-                ? wb_sprintf ("timed out after %g s (--timeout)", timeout)
+                ? wb_sprintf ("timed out after %g s, its time limit", timeout)
                 : wb_strdup (stop_reason);
             if (wb_store_run_status (store, id, "canceled", reason, NULL))
                 wb_store_run_status (store, id, "failed", reason, NULL);

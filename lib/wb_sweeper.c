@@ -792,6 +792,10 @@ s_end (wb_store_t *store, const char *id, json_t *state, const char *metric, boo
     else
     if (!canceled) {
         json_t *counts = json_object_get (state, "counts");
+        if (reason && streq (reason, "timeout"))
+            error = wb_sprintf ("the sweep's --timeout of %g s came before any trial completed",
+                                json_number_value (json_object_get (json_object_get (state, "spec"), "timeout")));
+        else
         if (!json_array_size (trials))
             error = wb_sprintf ("no trial was run");
         else

@@ -335,3 +335,25 @@ def test_cancel_at_once_then_resume(kernel, ws):
         run = ok(kernel.execute(f"%sweep resume {sid}", timeout=SWEEP_TIMEOUT))
         assert "completed" in final(run)["text/plain"].splitlines()[0]
         assert db_rows(ws, "SELECT status FROM runs WHERE id = ?", sid) == [("completed",)]
+
+
+def test_timeouts(kernel, ws):
+    # --trial-timeout fails the trial that runs too long; the others go on
+    cell = ("%%sweep --name tt --metric s --goal max --sampler grid --parallel 2 --trial-timeout 2\n"
+            "x = choice(0, 30)\n%%job --no-code\necho \"##metric s=${{params.x}}\"\nsleep ${{params.x}}\n")
+    t0 = time.monotonic()
+    run = ok(kernel.execute(cell, timeout=SWEEP_TIMEOUT))
+    assert time.monotonic() - t0 < 15 * TIME_FACTOR
+    rows = {r["x"]: r for r in board(final(run))}
+    assert rows["0"]["status"] == "completed"
+    assert rows["30"]["status"] == "canceled"
+    assert rows["30"]["note"] == "timed out after 2 s, its time limit"
+    # --timeout ends the sweep: running trials canceled, no new ones
+    cell = ("%%sweep --name to --metric s --goal max --sampler grid --parallel 2 --timeout 1\n"
+            "x = choice(1, 2, 3)\n%%job --no-code\necho \"##metric s=${{params.x}}\"\nsleep 30\n")
+    t0 = time.monotonic()
+    run = kernel.execute(cell, timeout=SWEEP_TIMEOUT)
+    assert time.monotonic() - t0 < 15 * TIME_FACTOR
+    assert_error(run, "SweepError", "--timeout of 1 s came before any trial completed")
+    sid = sweep_id(run)
+    assert [s for _, s, _ in trials_of(ws, sid)] == ["canceled", "canceled"]
