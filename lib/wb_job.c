@@ -923,7 +923,10 @@ wb_job_supervise (const char *path, const char *id)
             wb_store_artifact_file (store, id, "logs/output.log", log_path, NULL);
         if (stop_reason) {
             char *reason = streq (stop_reason, "timed out")
-                ? wb_sprintf ("timed out after %g s, its time limit", timeout)
+                ? wb_sprintf ("timed out after %g s (%s)", timeout,
+                              streq (json_string_value (json_object_get (run, "kind"))?
+                                     json_string_value (json_object_get (run, "kind")): "", "trial")
+                              ? "the sweep's --trial-timeout": "--timeout")
                 : wb_strdup (stop_reason);
             if (wb_store_run_status (store, id, "canceled", reason, NULL))
                 wb_store_run_status (store, id, "failed", reason, NULL);

@@ -347,7 +347,7 @@ def test_timeouts(kernel, ws):
     rows = {r["x"]: r for r in board(final(run))}
     assert rows["0"]["status"] == "completed"
     assert rows["30"]["status"] == "canceled"
-    assert rows["30"]["note"] == "timed out after 2 s, its time limit"
+    assert rows["30"]["note"] == "timed out after 2 s (the sweep's --trial-timeout)"
     # --timeout ends the sweep: running trials canceled, no new ones
     cell = ("%%sweep --name to --metric s --goal max --sampler grid --parallel 2 --timeout 1\n"
             "x = choice(1, 2, 3)\n%%job --no-code\necho \"##metric s=${{params.x}}\"\nsleep 30\n")
