@@ -469,8 +469,7 @@ wb_job_recover (wb_store_t *store)
             continue;
         const char *id = entry->d_name;
         char *status = wb_store_run_state (store, id, NULL);
-        bool over = !status || streq (status, "completed") || streq (status, "failed")
-                 || streq (status, "canceled");
+        bool over = !status || wb_store_status_final (status);
         free (status);
         if (!over)
             continue;           //  its supervisor is alive and in charge
@@ -989,8 +988,7 @@ s_test_wait (wb_store_t *store, const char *id, double seconds)
     double until = wb_time_mono () + seconds;
     while (wb_time_mono () < until) {
         char *status = wb_store_run_state (store, id, NULL);
-        if (status && (streq (status, "completed") || streq (status, "failed")
-                    || streq (status, "canceled")))
+        if (wb_store_status_final (status))
             return status;
         free (status);
         usleep (20000);

@@ -964,6 +964,67 @@ wb_store_run_state (wb_store_t *self, const char *id, wb_error_t *err)
     return status;
 }
 
+bool
+wb_store_status_final (const char *status)
+{
+    return status && (streq (status, "completed") || streq (status, "failed")
+                      || streq (status, "canceled"));
+}
+
+bool
+wb_store_run_owner_alive (wb_store_t *self, const char *id)
+{
+    sqlite3_stmt *stmt = s_prepare (self,
+        "SELECT owner_pid, owner_start, owner_host FROM runs WHERE id = ?", NULL);
+    if (!stmt)
+        return false;
+    sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+    bool alive = false;
+    if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_int64 (stmt, 0) > 0) {
+        const char *host = (const char *) sqlite3_column_text (stmt, 2);
+        int64_t start = sqlite3_column_int64 (stmt, 1);
+        int64_t now_start = s_process_start ((pid_t) sqlite3_column_int64 (stmt, 0));
+        //  Another machine's process cannot be looked at: taken as alive
+        alive = (host && !streq (host, self->host))
+             || (now_start != 0 && (!start || now_start == start));
+    }
+    sqlite3_finalize (stmt);
+    return alive;
+}
+
+int
+wb_store_run_reopen (wb_store_t *self, const char *id, wb_error_t *err)
+{
+    char *status = wb_store_run_state (self, id, err);
+    if (!status)
+        return -1;
+    int rc = 0;
+    if (!wb_store_status_final (status))
+        rc = wb_error_set (err, "run %s is %s: only a run that ended can be reopened", id, status);
+    sqlite3_stmt *stmt = rc? NULL: s_prepare (self,
+        "UPDATE runs SET status = 'queued', ended = NULL, error = NULL, owner_pid = NULL,"
+        " owner_start = NULL, owner_host = NULL"
+        " WHERE id = ? AND status IN ('completed', 'failed', 'canceled')", err);
+    if (!rc && !stmt)
+        rc = -1;
+    if (stmt) {
+        sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step (stmt) != SQLITE_DONE)
+            rc = s_sql_error (self, err, "reopening a run");
+        else
+        if (sqlite3_changes (self->db) == 0)
+            rc = wb_error_set (err, "run %s changed while it was being reopened: try again", id);
+        sqlite3_finalize (stmt);
+    }
+    if (rc == 0) {
+        json_t *detail = json_pack ("{s:s}", "was", status);
+        rc = s_event (self, "run.reopen", id, detail, err);
+        json_decref (detail);
+    }
+    free (status);
+    return rc;
+}
+
 json_t *
 wb_store_run_get (wb_store_t *self, const char *id, wb_error_t *err)
 {
@@ -2425,6 +2486,40 @@ wb_store_test (bool verbose)
     assert (wb_store_run_status (store, id, "sleeping", NULL, &err) == -1);
     assert (wb_store_run_status (store, id, "completed", NULL, &err) == 0);
     assert (wb_store_run_status (store, id, "running", NULL, &err) == -1);
+    assert (wb_store_status_final ("completed") && wb_store_status_final ("canceled")
+            && !wb_store_status_final ("cancel_requested") && !wb_store_status_final (NULL));
+
+    //  Owners and reopening: a run that ended goes back to queued
+    {
+        char again [9];
+        wb_run_spec_t spec_again = { NULL, "again", "sweep", NULL, NULL, NULL, NULL, 0 };
+        assert (wb_store_run_create (store, &spec_again, again, &err) == 0);
+        assert (!wb_store_run_owner_alive (store, again));
+        assert (wb_store_run_set_owner (store, again, getpid (), &err) == 0);
+        assert (wb_store_run_owner_alive (store, again));
+        pid_t child = fork ();
+        if (child == 0)
+            _exit (0);
+        waitpid (child, NULL, 0);
+        assert (wb_store_run_set_owner (store, again, child, &err) == 0);
+        assert (!wb_store_run_owner_alive (store, again));
+        assert (wb_store_run_reopen (store, again, &err) == -1);
+        assert (strstr (err.text, "only a run that ended"));
+        assert (wb_store_run_status (store, again, "canceled", "stopped", &err) == 0);
+        assert (wb_store_run_reopen (store, again, &err) == 0);
+        json_t *reopened = wb_store_run_get (store, again, &err);
+        assert (streq (json_string_value (json_object_get (reopened, "status")), "queued"));
+        assert (json_is_null (json_object_get (reopened, "ended"))
+                || !json_object_get (reopened, "ended"));
+        assert (!json_is_string (json_object_get (reopened, "error")));
+        json_decref (reopened);
+        assert (!wb_store_run_owner_alive (store, again));
+        json_t *events = wb_store_events (store, again, 0, &err);
+        json_t *last = json_array_get (events, json_array_size (events) - 1);
+        assert (streq (json_string_value (json_object_get (last, "action")), "run.reopen"));
+        json_decref (events);
+        assert (wb_store_run_delete (store, again, &err) == 0);
+    }
 
     //  Artifacts: the same content is stored once; delete collects it
     char id2 [9];

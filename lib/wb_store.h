@@ -111,6 +111,19 @@ int
 //  A run's status (caller owns), or NULL (err) when there is no such run.
 char *
     wb_store_run_state (wb_store_t *self, const char *id, wb_error_t *err);
+//  Whether status is one a run ends in: completed, failed or canceled.
+bool
+    wb_store_status_final (const char *status);
+//  Whether the process that owns run id (as wb_store_run_set_owner set it)
+//  is still running: the same pid with the same start time, not a zombie.
+//  false when the run has no owner.
+bool
+    wb_store_run_owner_alive (wb_store_t *self, const char *id);
+//  Put a run that ended back to queued, with no end, error or owner, so
+//  that what drives it (a sweep's controller) can carry it on; logs the
+//  event "run.reopen". An error when the run has not ended. 0 or -1.
+int
+    wb_store_run_reopen (wb_store_t *self, const char *id, wb_error_t *err);
 //  Everything about a run as JSON (caller owns): id, name, experiment,
 //  kind, status, parent, compute, command, snapshot, error, created,
 //  started, ended, params {}, tags {}, metrics {key: {value, step, time,

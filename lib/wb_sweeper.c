@@ -26,12 +26,6 @@
 
 static volatile sig_atomic_t s_terminated;
 
-static bool
-s_final (const char *status)
-{
-    return streq (status, "completed") || streq (status, "failed") || streq (status, "canceled");
-}
-
 //  A param value as the text a job or a training body sees.
 static char *
 s_value_text (json_t *value)
@@ -374,31 +368,6 @@ wb_sweeper_submit (wb_store_t *store, json_t *spec, const char *name, const char
     return rc;
 }
 
-//  Is the process that owns sweep id (its controller) still there?
-static bool
-s_controller_alive (wb_store_t *store, const char *id)
-{
-    sqlite3_stmt *stmt = NULL;
-    pid_t pid = 0;
-    if (sqlite3_prepare_v2 (wb_store_db (store), "SELECT owner_pid FROM runs WHERE id = ?", -1,
-                            &stmt, NULL) == SQLITE_OK) {
-        sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step (stmt) == SQLITE_ROW)
-            pid = (pid_t) sqlite3_column_int64 (stmt, 0);
-    }
-    sqlite3_finalize (stmt);
-    if (pid <= 0)
-        return false;
-    //  A zombie (left by an init that does not reap) is gone for us
-    char path [64];
-    snprintf (path, sizeof (path), "/proc/%d/stat", (int) pid);
-    char *stat = wb_file_read (path, NULL);
-    const char *state = stat? strrchr (stat, ')'): NULL;
-    bool alive = state && state [1] == ' ' && state [2] && state [2] != 'Z' && state [2] != 'X';
-    free (stat);
-    return alive;
-}
-
 int
 wb_sweeper_resume (wb_store_t *store, const char *id, bool *running, wb_error_t *err)
 {
@@ -420,8 +389,8 @@ wb_sweeper_resume (wb_store_t *store, const char *id, bool *running, wb_error_t 
     }
     //  ...and its controller let exit, so that it cannot end the sweep
     //  again after it is reopened
-    while (s_final (json_string_value (json_object_get (run, "status")))
-    &&     s_controller_alive (store, id) && wb_time_mono () < until)
+    while (wb_store_status_final (json_string_value (json_object_get (run, "status")))
+    &&     wb_store_run_owner_alive (store, id) && wb_time_mono () < until)
         usleep (50000);
     int rc = 0;
     const char *status = json_string_value (json_object_get (run, "status"));
@@ -431,14 +400,16 @@ wb_sweeper_resume (wb_store_t *store, const char *id, bool *running, wb_error_t 
            : wb_error_set (err, "run %s is a %s run, not a sweep", id,
                            json_string_value (json_object_get (run, "kind")));
     else
-    if (!s_final (status)) {
+    if (!wb_store_status_final (status)) {
         if (running)
             *running = true;
     }
     else {
         json_t *state = wb_sweeper_state (store, id, err);
         size_t made = state? json_array_size (json_object_get (state, "trials")): 0;
-        bool exhausted = json_is_true (json_object_get (json_object_get (run, "tags"), "sweep.exhausted"));
+        const char *exhausted_tag = json_string_value (json_object_get (json_object_get (run, "tags"),
+                                                                        "sweep.exhausted"));
+        bool exhausted = exhausted_tag && streq (exhausted_tag, "true");
         if (!state)
             rc = -1;
         else
@@ -447,25 +418,10 @@ wb_sweeper_resume (wb_store_t *store, const char *id, bool *running, wb_error_t 
             rc = wb_error_set (err, "sweep %s completed all of its trials: there is nothing to resume", id);
         json_decref (state);
         //  Open it again: the run is the same sweep, with its trials
-        sqlite3 *db = wb_store_db (store);
-        sqlite3_stmt *stmt = NULL;
-        if (rc == 0
-        &&  sqlite3_prepare_v2 (db, "UPDATE runs SET status = 'queued', ended = NULL, error = NULL,"
-                                " owner_pid = NULL, owner_start = NULL WHERE id = ?", -1, &stmt, NULL) == SQLITE_OK) {
-            sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-            if (sqlite3_step (stmt) != SQLITE_DONE)
-                rc = wb_error_set (err, "cannot reopen sweep %s: %s", id, sqlite3_errmsg (db));
-        }
-        else
-        if (rc == 0)
-            rc = wb_error_set (err, "cannot reopen sweep %s: %s", id, sqlite3_errmsg (db));
-        sqlite3_finalize (stmt);
-        if (rc == 0) {
-            json_t *detail = json_pack ("{s:s}", "was", status);
-            wb_store_event (store, "sweep.resume", id, detail, NULL);
-            json_decref (detail);
+        if (rc == 0 && wb_store_run_reopen (store, id, err) == 0)
             rc = s_start (store, id, err);
-        }
+        else
+            rc = -1;
     }
     json_decref (spec);
     json_decref (run);
@@ -479,7 +435,7 @@ s_cancel_trials (wb_store_t *store, json_t *trials)
     json_t *trial;
     json_array_foreach (trials, index, trial) {
         const char *status = json_string_value (json_object_get (trial, "status"));
-        if (!s_final (status) && !streq (status, "cancel_requested"))
+        if (!wb_store_status_final (status) && !streq (status, "cancel_requested"))
             wb_job_cancel (store, json_string_value (json_object_get (trial, "id")), NULL);
     }
 }
@@ -493,7 +449,7 @@ wb_sweeper_cancel (wb_store_t *store, const char *id, wb_error_t *err)
     json_t *sweep = json_object_get (state, "sweep");
     const char *status = json_string_value (json_object_get (sweep, "status"));
     int rc = 0;
-    if (s_final (status))
+    if (wb_store_status_final (status))
         rc = wb_error_set (err, "sweep %s is %s already: there is nothing to cancel", id, status);
     else {
         if (!streq (status, "cancel_requested"))
@@ -597,7 +553,7 @@ wb_sweeper_state (wb_store_t *store, const char *id, wb_error_t *err)
                            : streq (status, "queued")? "queued": "running";
         json_object_set_new (counts, bucket, json_integer (json_integer_value (json_object_get (counts, bucket)) + 1));
         json_t *value = json_object_get (trial, "value");
-        if (s_final (status) && !json_is_number (value))
+        if (wb_store_status_final (status) && !json_is_number (value))
             json_object_set_new (counts, "no_metric",
                 json_integer (json_integer_value (json_object_get (counts, "no_metric")) + 1));
         if (streq (status, "completed") && json_is_number (value)
@@ -666,7 +622,7 @@ s_judge (s_controller_t *self, json_t *trials)
         if (!json_is_number (json_object_get (trial, "value")))
             continue;
         json_t *known = json_object_get (self->curves, id);
-        if (!known || !s_final (status) || !json_object_get (self->noted, id))
+        if (!known || !wb_store_status_final (status) || !json_object_get (self->noted, id))
             json_object_set_new (self->curves, id, s_curve (self->store, id, self->metric));
     }
     if (!self->policy)
@@ -719,7 +675,7 @@ s_account (s_controller_t *self, json_t *trials)
     json_array_foreach (trials, index, trial) {
         const char *id = json_string_value (json_object_get (trial, "id"));
         const char *status = json_string_value (json_object_get (trial, "status"));
-        if (!s_final (status) || json_object_get (self->noted, id))
+        if (!wb_store_status_final (status) || json_object_get (self->noted, id))
             continue;
         json_object_set_new (self->noted, id, json_true ());
         self->finished++;
@@ -768,7 +724,7 @@ s_history (json_t *trials)
         json_array_append_new (history, json_pack ("{s:O, s:O, s:s}",
             "params", json_object_get (trial, "params"),
             "value", streq (status, "failed")? json_null (): json_object_get (trial, "value"),
-            "state", s_final (status)? "done": "running"));
+            "state", wb_store_status_final (status)? "done": "running"));
     }
     return history;
 }
@@ -882,7 +838,7 @@ wb_sweeper_run (const char *path, const char *id)
     while (true) {
         json_t *trials = json_object_get (state, "trials");
         const char *status = json_string_value (json_object_get (json_object_get (state, "sweep"), "status"));
-        if (!canceled && (s_terminated || streq (status, "cancel_requested") || s_final (status))) {
+        if (!canceled && (s_terminated || streq (status, "cancel_requested") || wb_store_status_final (status))) {
             canceled = true;
             winding_since = wb_time_mono ();
             s_cancel_trials (store, trials);
@@ -899,7 +855,7 @@ wb_sweeper_run (const char *path, const char *id)
         size_t index;
         json_t *trial;
         json_array_foreach (trials, index, trial)
-            if (!s_final (json_string_value (json_object_get (trial, "status"))))
+            if (!wb_store_status_final (json_string_value (json_object_get (trial, "status"))))
                 active++;
         //  New trials while there is room and budget
         bool submitted = false;

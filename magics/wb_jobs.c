@@ -19,12 +19,6 @@
 #define S_TAIL_LINES   12       //  log lines in the live display
 #define S_GIVE_UP      15.0     //  seconds to wait for a canceled job to end
 
-static bool
-s_final (const char *status)
-{
-    return streq (status, "completed") || streq (status, "failed") || streq (status, "canceled");
-}
-
 //  The last lines of text (a pointer into it).
 static const char *
 s_tail (const char *text, size_t size, int lines)
@@ -209,7 +203,7 @@ s_job_bundle (wb_store_t *store, const char *id, json_t *run, const char *note)
     }
     free (log);
     size_t artifacts = json_array_size (json_object_get (run, "artifacts"));
-    if (s_final (status)) {
+    if (wb_store_status_final (status)) {
         wb_buf_printf (plain, "%zu artifact%s · %%show %s for everything\n",
                        artifacts, artifacts == 1? "": "s", id);
         wb_buf_printf (html, "<div>%zu artifact%s · <code>%%show %s</code> for everything</div>",
@@ -263,7 +257,7 @@ json_t *
 wb_jobs_live (const wb_live_t *live, json_t *state, const char *display_id,
               bool cancel_on_interrupt, wb_live_end_t *end, wb_out_t *out)
 {
-    wb_out_display_new (out, live->draw (live->arg, state, NULL), display_id);
+    wb_out_display_new (out, live->draw (live->store, live->id, state, NULL), display_id);
     const char *note = NULL;
     double canceled_at = 0;
     *end = WB_LIVE_ENDED;
@@ -278,7 +272,7 @@ wb_jobs_live (const wb_live_t *live, json_t *state, const char *display_id,
                 break;
             }
             if (!canceled_at) {
-                if (live->cancel (live->arg) == 0)
+                if (live->cancel (live->store, live->id, NULL) == 0)
                     note = "canceling";
                 canceled_at = wb_time_mono ();
                 *end = WB_LIVE_CANCELED;
@@ -286,50 +280,24 @@ wb_jobs_live (const wb_live_t *live, json_t *state, const char *display_id,
         }
         if (canceled_at && wb_time_mono () - canceled_at > S_GIVE_UP)
             break;
-        json_t *fresh = live->fetch (live->arg);
+        json_t *fresh = live->fetch (live->store, live->id, NULL);
         if (fresh) {
             json_decref (state);
             state = fresh;
         }
-        wb_out_update_new (out, live->draw (live->arg, state, note), display_id);
+        wb_out_update_new (out, live->draw (live->store, live->id, state, note), display_id);
     }
     //  The final picture, also for something that had ended before we looked
-    wb_out_update_new (out, live->draw (live->arg, state, *end == WB_LIVE_LEFT? "still running": NULL),
-                       display_id);
+    wb_out_update_new (out, live->draw (live->store, live->id, state,
+                                        *end == WB_LIVE_LEFT? "still running": NULL), display_id);
     return state;
 }
 
-//  A job as wb_jobs_live sees it
-typedef struct {
-    wb_store_t *store;
-    const char *id;
-} s_job_live_t;
-
-static json_t *
-s_job_fetch (void *arg)
-{
-    s_job_live_t *self = arg;
-    return wb_store_run_get (self->store, self->id, NULL);
-}
-
-static json_t *
-s_job_draw (void *arg, json_t *run, const char *note)
-{
-    s_job_live_t *self = arg;
-    return s_job_bundle (self->store, self->id, run, note);
-}
-
+//  A job is over when its run is
 static bool
 s_job_over (json_t *run)
 {
-    return s_final (json_string_value (json_object_get (run, "status")));
-}
-
-static int
-s_job_cancel (void *arg)
-{
-    s_job_live_t *self = arg;
-    return wb_job_cancel (self->store, self->id, NULL);
+    return wb_store_status_final (json_string_value (json_object_get (run, "status")));
 }
 
 int
@@ -345,8 +313,8 @@ wb_jobs_watch (wb_magics_t *self, const char *id, bool cancel_on_interrupt, wb_o
         return -1;
     }
     char *display_id = wb_sprintf ("wb-job-%s", id);
-    s_job_live_t job = { store, id };
-    wb_live_t live = { s_job_fetch, s_job_draw, s_job_over, s_job_cancel, &job, S_REFRESH };
+    wb_live_t live = { store, id, wb_store_run_get, s_job_bundle, s_job_over, wb_job_cancel,
+                       S_REFRESH };
     wb_live_end_t end;
     run = wb_jobs_live (&live, run, display_id, cancel_on_interrupt, &end, out);
     const char *status = json_string_value (json_object_get (run, "status"));
@@ -541,7 +509,7 @@ s_logs (wb_magics_t *self, const char *id, bool follow, wb_out_t *out)
         json_t *run = wb_store_run_get (store, id, NULL);
         if (!run)
             return -1;
-        bool over = s_final (json_string_value (json_object_get (run, "status")));
+        bool over = wb_store_status_final (json_string_value (json_object_get (run, "status")));
         size_t size;
         char *log = s_job_log (store, id, run, &size);
         if (size > sent) {

@@ -17,15 +17,16 @@ int wb_magic_compute (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
 json_t *
     wb_jobs_request (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
 
-//  A live display of something that ends (a job, a sweep): how to fetch
-//  its state again, draw it (note: "canceling", "still running" or NULL),
-//  tell whether it is over, and cancel it (0 when asked).
+//  A live display of something that ends (a job, a sweep), id of store:
+//  how to fetch its state again, draw it (note: "canceling", "still
+//  running" or NULL), tell whether it is over, and cancel it (0 when asked).
 typedef struct {
-    json_t *(*fetch) (void *arg);
-    json_t *(*draw) (void *arg, json_t *state, const char *note);
+    wb_store_t *store;
+    const char *id;
+    json_t *(*fetch) (wb_store_t *store, const char *id, wb_error_t *err);
+    json_t *(*draw) (wb_store_t *store, const char *id, json_t *state, const char *note);
     bool (*over) (json_t *state);
-    int (*cancel) (void *arg);
-    void *arg;
+    int (*cancel) (wb_store_t *store, const char *id, wb_error_t *err);
     double refresh;             //  seconds between updates
 } wb_live_t;
 

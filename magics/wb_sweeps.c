@@ -34,12 +34,6 @@
 #define S_REFRESH      0.5      //  seconds between live updates
 #define S_BOARD_ROWS   15       //  trials in the leaderboard
 
-static bool
-s_final (const char *status)
-{
-    return streq (status, "completed") || streq (status, "failed") || streq (status, "canceled");
-}
-
 //  ---- The picture of a sweep ----
 
 static const char *
@@ -87,7 +81,7 @@ s_ranked (json_t *trials, bool maximize)
         ranks [i].trial = trial;
         ranks [i].value = json_is_number (value)? json_number_value (value): NAN;
         ranks [i].group = !json_is_number (value)? 3
-                        : streq (status, "completed")? 0: !s_final (status)? 1: 2;
+                        : streq (status, "completed")? 0: !wb_store_status_final (status)? 1: 2;
         ranks [i].number = json_integer_value (json_object_get (trial, "number"));
     }
     s_maximize = maximize;
@@ -379,37 +373,18 @@ s_best (json_t *state, wb_out_t *out)
     wb_table_destroy (&table);
 }
 
-//  A sweep as wb_jobs_live sees it
-typedef struct {
-    wb_store_t *store;
-    const char *id;
-} s_live_t;
-
+//  How wb_jobs_live draws a sweep, and sees that it is over
 static json_t *
-s_live_fetch (void *arg)
+s_live_draw (wb_store_t *store, const char *id, json_t *state, const char *note)
 {
-    s_live_t *self = arg;
-    return wb_sweeper_state (self->store, self->id, NULL);
-}
-
-static json_t *
-s_live_draw (void *arg, json_t *state, const char *note)
-{
-    s_live_t *self = arg;
-    return s_sweep_bundle (self->store, state, note, S_BOARD_ROWS);
+    (void) id;
+    return s_sweep_bundle (store, state, note, S_BOARD_ROWS);
 }
 
 static bool
 s_live_over (json_t *state)
 {
-    return s_final (json_string_value (json_object_get (json_object_get (state, "sweep"), "status")));
-}
-
-static int
-s_live_cancel (void *arg)
-{
-    s_live_t *self = arg;
-    return wb_sweeper_cancel (self->store, self->id, NULL);
+    return wb_store_status_final (json_string_value (json_object_get (json_object_get (state, "sweep"), "status")));
 }
 
 //  Draw sweep id until it ends; an interrupt cancels it and its trials.
@@ -426,8 +401,8 @@ s_watch (wb_magics_t *self, const char *id, wb_out_t *out)
         return -1;
     }
     char *display_id = wb_sprintf ("wb-sweep-%s", id);
-    s_live_t sweep_live = { store, id };
-    wb_live_t live = { s_live_fetch, s_live_draw, s_live_over, s_live_cancel, &sweep_live, S_REFRESH };
+    wb_live_t live = { store, id, wb_sweeper_state, s_live_draw, s_live_over, wb_sweeper_cancel,
+                       S_REFRESH };
     wb_live_end_t end;
     state = wb_jobs_live (&live, state, display_id, true, &end, out);
     json_t *sweep = json_object_get (state, "sweep");

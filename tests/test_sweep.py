@@ -357,3 +357,13 @@ def test_timeouts(kernel, ws):
     assert_error(run, "SweepError", "--timeout of 1 s came before any trial completed")
     sid = sweep_id(run)
     assert [s for _, s, _ in trials_of(ws, sid)] == ["canceled", "canceled"]
+
+
+def test_resume_of_an_exhausted_grid_is_refused(kernel, ws):
+    run = ok(kernel.execute("%%sweep --name small --metric s --goal max --sampler grid --trials 5\n"
+                            "x = choice(1, 2)\n%%job --no-code\necho \"##metric s=${{params.x}}\"\n",
+                            timeout=SWEEP_TIMEOUT))
+    sid = sweep_id(run)
+    assert "2 of 5 trials, 2 completed" in final(run)["text/plain"]
+    assert_error(kernel.execute(f"%sweep resume {sid}"), "SweepError", "completed all of its trials")
+    assert db_rows(ws, "SELECT status FROM runs WHERE id = ?", sid) == [("completed",)]
