@@ -216,6 +216,19 @@ s_model_register (wb_magics_t *self, wb_call_t *call, wb_args_t *args, wb_store_
     return 0;
 }
 
+//  A version's aliases, comma separated, as one table cell
+static void
+s_aliases_cell (wb_table_t *table, json_t *aliases)
+{
+    wb_buf_t *text = wb_buf_new ();
+    size_t i;
+    json_t *alias;
+    json_array_foreach (aliases, i, alias)
+        wb_buf_printf (text, "%s%s", i? ", ": "", json_string_value (alias));
+    wb_table_cell (table, wb_buf_data (text));
+    wb_buf_destroy (&text);
+}
+
 static int
 s_model_list (wb_args_t *args, wb_store_t *store, wb_out_t *out)
 {
@@ -243,13 +256,7 @@ s_model_list (wb_args_t *args, wb_store_t *store, wb_out_t *out)
         wb_table_number (table, (double) json_integer_value (json_object_get (model, "versions")));
         wb_table_cell (table, s_text (json_object_get (model, "kind")));
         wb_table_cell (table, s_text (json_object_get (model, "task")));
-        wb_buf_t *aliases = wb_buf_new ();
-        size_t i;
-        json_t *alias;
-        json_array_foreach (json_object_get (model, "aliases"), i, alias)
-            wb_buf_printf (aliases, "%s%s", i? ", ": "", json_string_value (alias));
-        wb_table_cell (table, wb_buf_data (aliases));
-        wb_buf_destroy (&aliases);
+        s_aliases_cell (table, json_object_get (model, "aliases"));
         wb_table_cell (table, s_text (json_object_get (model, "run")));
         wb_table_cell (table, created);
     }
@@ -288,13 +295,7 @@ s_model_show (wb_call_t *call, wb_args_t *args, wb_store_t *store, wb_out_t *out
         wb_table_number (table, (double) json_integer_value (json_object_get (row, "version")));
         wb_table_cell (table, s_text (json_object_get (row, "status")));
         wb_table_cell (table, s_text (json_object_get (row, "run")));
-        wb_buf_t *aliases = wb_buf_new ();
-        size_t i;
-        json_t *alias;
-        json_array_foreach (json_object_get (row, "aliases"), i, alias)
-            wb_buf_printf (aliases, "%s%s", i? ", ": "", json_string_value (alias));
-        wb_table_cell (table, wb_buf_data (aliases));
-        wb_buf_destroy (&aliases);
+        s_aliases_cell (table, json_object_get (row, "aliases"));
         wb_table_cell (table, created);
         wb_table_cell (table, s_text (json_object_get (row, "description")));
     }
