@@ -957,6 +957,18 @@ s_bar_gap (wb_chart_t *self)
     return gap;
 }
 
+//  True when every drawn x of every series is a whole number
+static bool
+s_x_integer (wb_chart_t *self)
+{
+    size_t drawn = 0;
+    for (size_t i = 0; i < self->nseries; i++)
+        for (size_t j = 0; j < self->series [i].drawn; j++, drawn++)
+            if (self->series [i].x [j] != floor (self->series [i].x [j]))
+                return false;
+    return drawn > 0;
+}
+
 //  Pick the most ticks for an axis of the given length in pixels whose
 //  labels do not crowd each other, and fill the labels. A linear axis keeps
 //  the range [lo, hi] and shows the ticks inside it; a log axis grows to
@@ -966,6 +978,8 @@ s_axis_ticks (wb_chart_t *self, bool y_axis, double lo, double hi, double length
               double *ticks, char labels [][32])
 {
     bool log = y_axis && self->log_y;
+    //  Steps, epochs and trial counts are whole numbers: no tick between
+    double min_step = log? 1: !y_axis && s_x_integer (self)? 1: 0;
     double spacing = y_axis? 36: 70;    //  pixels per tick at most
     size_t max_ticks = length > 0? (size_t) (length / spacing) + 1: 2;
     if (max_ticks < 2)
@@ -975,7 +989,7 @@ s_axis_ticks (wb_chart_t *self, bool y_axis, double lo, double hi, double length
     size_t extra = log? 0: 2;   //  the outer ticks may fall outside [lo, hi]
     while (true) {
         double step;
-        size_t count = s_nice_ticks (lo, hi, max_ticks + extra, log? 1: 0,
+        size_t count = s_nice_ticks (lo, hi, max_ticks + extra, min_step,
                                      ticks, &step);
         if (!log) {
             size_t inside = 0;
@@ -1484,6 +1498,8 @@ wb_chart_vegalite (wb_chart_t *self)
         "field", "x", "type", "quantitative",
         "title", self->x_label? json_string (self->x_label): json_null (),
         "scale", "zero", false);
+    if (s_x_integer (self))     //  whole steps: whole ticks, as in the SVG
+        json_object_set_new (x, "axis", json_pack ("{s:i, s:s}", "tickMinStep", 1, "format", "d"));
     json_t *y = json_pack ("{s:s, s:s, s:o}",
         "field", "y", "type", "quantitative",
         "title", self->y_label? json_string (self->y_label): json_null ());
@@ -2102,6 +2118,20 @@ wb_render_test (bool verbose)
     json_decref (spec);
     wb_chart_destroy (&chart);
     assert (chart == NULL);
+
+    //  Whole steps get whole ticks (no 1.5 between epochs 1 and 2)
+    chart = wb_chart_new ("Epochs", "epoch", "loss");
+    double epochs [] = { 1, 2, 3 }, losses [] = { 0.9, 0.5, 0.4 };
+    wb_chart_series (chart, "loss", epochs, losses, 3);
+    svg = wb_chart_svg (chart);
+    assert (s_test_has_label (svg, "1") && s_test_has_label (svg, "3"));
+    assert (!s_test_has_label (svg, "1.5") && !s_test_has_label (svg, "2.5"));
+    free (svg);
+    spec = wb_chart_vegalite (chart);
+    axis = json_object_get (json_object_get (spec, "encoding"), "x");
+    assert (json_integer_value (json_object_get (json_object_get (axis, "axis"), "tickMinStep")) == 1);
+    json_decref (spec);
+    wb_chart_destroy (&chart);
 
     chart = wb_chart_new ("Learning rate", "step", NULL);
     wb_chart_set_log_y (chart, true);
