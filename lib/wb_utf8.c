@@ -5,10 +5,12 @@
     "maximal subpart" rule: an invalid sequence is cut at the first byte
     that cannot continue it, and each such piece counts as one code point,
     as a U+FFFD replacement would in the front end. So counting and offsets
-    stay consistent with each other on any bytes, valid or not.
+    stay consistent with each other on any bytes, valid or not; and the
+    same pieces are what wb_utf8_valid_dup replaces with U+FFFD.
 */
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "wb_utf8.h"
 
@@ -108,6 +110,94 @@ wb_utf8_valid (const char *text, size_t size)
     return valid;
 }
 
+char *
+wb_utf8_valid_dup (const char *text, size_t size)
+{
+    assert (text || size == 0);
+    const unsigned char *bytes = (const unsigned char *) text;
+    //  Each input byte becomes at most 3 output bytes (one U+FFFD)
+    char *copy = malloc (size * 3 + 1);
+    if (!copy) {
+        fprintf (stderr, "wb_utf8: out of memory\n");
+        abort ();
+    }
+    size_t offset = 0;
+    size_t length = 0;
+    while (offset < size) {
+        bool valid;
+        size_t taken = s_step (bytes + offset, size - offset, &valid);
+        if (valid && bytes [offset] != 0) {
+            memcpy (copy + length, text + offset, taken);
+            length += taken;
+        }
+        else {
+            memcpy (copy + length, "\xef\xbf\xbd", 3);
+            length += 3;
+        }
+        offset += taken;
+    }
+    copy [length] = 0;
+    return copy;
+}
+
+json_t *
+wb_utf8_json (const char *text, size_t size)
+{
+    json_t *string;
+    //  The common case, valid text without NUL, needs no copy
+    if (wb_utf8_valid (text, size) && (size == 0 || !memchr (text, 0, size)))
+        string = json_stringn_nocheck (size? text: "", size);
+    else {
+        char *copy = wb_utf8_valid_dup (text, size);
+        string = json_string_nocheck (copy);
+        free (copy);
+    }
+    if (!string) {
+        fprintf (stderr, "wb_utf8: out of memory\n");
+        abort ();
+    }
+    return string;
+}
+
+size_t
+wb_utf8_cut (const char *text, size_t size)
+{
+    assert (text || size == 0);
+    const unsigned char *bytes = (const unsigned char *) text;
+    //  Find the last byte that could start a character, at most 3 back
+    size_t back = 1;
+    while (back <= 3 && back <= size) {
+        unsigned char byte = bytes [size - back];
+        if (byte < 0x80 || byte > 0xBF)
+            break;
+        back++;
+    }
+    if (back > 3 || back > size)
+        return size;            //  none: all continuation bytes, or empty
+    size_t start = size - back;
+    bool valid;
+    size_t taken = s_step (bytes + start, back, &valid);
+    //  Cut only a valid start that the end of text left unfinished
+    if (!valid && taken == back
+    &&  bytes [start] >= 0xC2 && bytes [start] <= 0xF4) {
+        size_t need = bytes [start] >= 0xF0? 4: bytes [start] >= 0xE0? 3: 2;
+        if (back < need)
+            return start;
+    }
+    return size;
+}
+
+size_t
+wb_utf8_skip (const char *text, size_t size)
+{
+    assert (text || size == 0);
+    const unsigned char *bytes = (const unsigned char *) text;
+    size_t skip = 0;
+    while (skip < 3 && skip < size && bytes [skip] >= 0x80 && bytes [skip] <= 0xBF)
+        skip++;
+    return skip;
+}
+
 //  @selftest
 void
 wb_utf8_test (bool verbose)
@@ -177,6 +267,83 @@ wb_utf8_test (bool verbose)
     assert (wb_utf8_count ("\xf0\x9d\x84" "x", 4) == 2);
     assert (wb_utf8_offset ("\xe2\x82" "ab", 1) == 2);
     assert (wb_utf8_count (text, 13) == 8);             //  cut "𝄞" is one
+
+    //  Made valid: each maximal invalid piece becomes one U+FFFD
+#   define FFFD "\xef\xbf\xbd"
+    struct { const char *in; size_t size; const char *out; } cases [] = {
+        { "plain", 5, "plain" },
+        { "", 0, "" },
+        { "h\xc3\xa9", 3, "h\xc3\xa9" },                  //  valid stays
+        { "\xff", 1, FFFD },                               //  printf '\xff'
+        { "caf\xe9!", 5, "caf" FFFD "!" },                 //  Latin-1 "café!"
+        { "\xc0\xaf", 2, FFFD FFFD },                      //  overlong
+        { "\xe0\x80\xaf", 3, FFFD FFFD FFFD },             //  overlong
+        { "\xed\xa0\x80", 3, FFFD FFFD FFFD },             //  surrogate
+        { "\xf4\x90\x80\x80", 4, FFFD FFFD FFFD FFFD },    //  > U+10FFFF
+        { "a\xe2\x82", 3, "a" FFFD },                      //  cut at the end
+        { "\xe2\x82" "a", 3, FFFD "a" },                   //  cut, followed
+        { "\xf0\x9d\x84" "x", 4, FFFD "x" },
+        { "a\0b", 3, "a" FFFD "b" },                        //  NUL
+        { "\x80\x80", 2, FFFD FFFD },                      //  strays
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
+        char *copy = wb_utf8_valid_dup (cases [index].in, cases [index].size);
+        assert (strcmp (copy, cases [index].out) == 0);
+        assert (wb_utf8_valid (copy, strlen (copy)));
+        free (copy);
+        json_t *string = wb_utf8_json (cases [index].in, cases [index].size);
+        assert (string && json_is_string (string));
+        assert (strcmp (json_string_value (string), cases [index].out) == 0);
+        assert (json_string_length (string) == strlen (cases [index].out));
+        json_decref (string);
+    }
+    char *empty = wb_utf8_valid_dup (NULL, 0);
+    assert (empty && *empty == 0);
+    free (empty);
+    json_t *nothing = wb_utf8_json (NULL, 0);
+    assert (strcmp (json_string_value (nothing), "") == 0);
+    json_decref (nothing);
+    //  Random bytes always come out valid
+    unsigned int seed = 12;
+    for (int round = 0; round < 200; round++) {
+        char noise [64];
+        for (size_t index = 0; index < sizeof noise; index++) {
+            seed = seed * 1103515245u + 12345u;
+            noise [index] = (char) (seed >> 16);
+        }
+        char *copy = wb_utf8_valid_dup (noise, sizeof noise);
+        assert (wb_utf8_valid (copy, strlen (copy)));
+        assert (wb_utf8_count (copy, strlen (copy))
+             == wb_utf8_count (noise, sizeof noise));
+        free (copy);
+    }
+#   undef FFFD
+
+    //  Cut: never end inside a character, never drop invalid bytes
+    assert (wb_utf8_cut (text, 14) == 14);
+    assert (wb_utf8_cut (text, 13) == 10);      //  inside "𝄞": before it
+    assert (wb_utf8_cut (text, 12) == 10);
+    assert (wb_utf8_cut (text, 11) == 10);
+    assert (wb_utf8_cut (text, 10) == 10);
+    assert (wb_utf8_cut (text, 9) == 7);        //  inside "€"
+    assert (wb_utf8_cut (text, 2) == 1);        //  inside "é"
+    assert (wb_utf8_cut (text, 0) == 0);
+    assert (wb_utf8_cut (NULL, 0) == 0);
+    assert (wb_utf8_cut ("\xc3", 1) == 0);      //  printf '\xc3' alone
+    assert (wb_utf8_cut ("ab\xff", 3) == 3);    //  invalid: kept, replaced
+    assert (wb_utf8_cut ("ab\xc0", 3) == 3);    //  C0 never starts one
+    assert (wb_utf8_cut ("a\xe0\x80", 3) == 3); //  overlong start: invalid
+    assert (wb_utf8_cut ("a\xed\xa0", 3) == 3); //  surrogate start: invalid
+    assert (wb_utf8_cut ("\x80\x80\x80\x80", 4) == 4);
+    for (size_t size = 0; size <= 14; size++)
+        assert (wb_utf8_valid (text, wb_utf8_cut (text, size)));
+    //  Skip: the rest of a character cut at the start of a tail
+    assert (wb_utf8_skip (text + 11, 3) == 3);
+    assert (wb_utf8_skip (text + 2, 12) == 1);    //  the end of "é"
+    assert (wb_utf8_skip (text + 3, 11) == 0);
+    assert (wb_utf8_skip (text + 8, 6) == 2);
+    assert (wb_utf8_skip ("\x80\x80\x80\x80", 4) == 3);
+    assert (wb_utf8_skip (NULL, 0) == 0);
 
     if (verbose)
         printf ("wb_utf8: '%s' is %zu code points in %zu bytes\n",
