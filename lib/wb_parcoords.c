@@ -364,21 +364,61 @@ wb_parcoords_bundle (wb_parcoords_t *self)
     }
     char *plain = wb_table_plain (table);
     wb_table_destroy (&table);
-    json_t *spec = json_pack ("{s:s, s:s?, s:i, s:i, s:{s:o}, s:s, s:{s:{s:s, s:s, s:o, s:n}, "
-                              "s:{s:s, s:s, s:n, s:{s:b, s:b}}, s:{s:s, s:s, s:s, s:{s:s, s:b}}, "
-                              "s:{s:s}, s:[{s:s}, {s:s}, {s:s}]}}",
+    //  What the SVG writes beside each axis: its ends, or its categories,
+    //  with "log" under a log axis; one rule per axis
+    json_t *labels = json_array ();
+    json_t *rules = json_array ();
+    for (size_t a = 0; a <= self->axis_count; a++) {
+        s_axis_t *axis = a < self->axis_count? &self->axes [a]: NULL;
+        const char *name = axis? axis->name: self->metric;
+        json_array_append_new (rules, json_pack ("{s:s, s:f, s:f}", "axis", name, "position", 0.0, "top", 1.0));
+        if (axis && axis->categories) {
+            size_t categories = json_array_size (axis->categories);
+            size_t c;
+            json_t *category;
+            json_array_foreach (axis->categories, c, category)
+                json_array_append_new (labels, json_pack ("{s:s, s:f, s:s}", "axis", name,
+                    "position", categories > 1? (double) c / (double) (categories - 1): 0.5,
+                    "label", json_string_value (category)));
+            continue;
+        }
+        double lo = axis? axis->lo: metric_lo, hi = axis? axis->hi: metric_hi;
+        if (isnan (lo))
+            continue;
+        for (int end = 0; end < 2; end++) {
+            char *text = wb_sprintf ("%.4g%s", end? hi: lo, !end && axis && axis->log? " (log)": "");
+            json_array_append_new (labels, json_pack ("{s:s, s:f, s:s}", "axis", name,
+                "position", end? 1.0: 0.0, "label", text));
+            free (text);
+        }
+    }
+    json_t *spec = json_pack ("{s:s, s:s?, s:i, s:i, s:{s:o}, s:{s:{s:s, s:s, s:o, s:n, s:{s:i}}, "
+                              "s:{s:s, s:s, s:n, s:{s:b, s:b}, s:{s:[f, f]}}}, "
+                              "s:[{s:s, s:{s:{s:s, s:s, s:s, s:{s:s, s:b}}, s:{s:s}, s:[{s:s}, {s:s}, {s:s}]}}, "
+                              "{s:{s:o}, s:{s:s, s:s}, s:{s:{s:s}}}, "
+                              "{s:{s:o}, s:{s:s, s:s, s:i, s:s}, s:{s:{s:s}}}]}",
         "$schema", "https://vega.github.io/schema/vega-lite/v5.json",
         "title", self->title,
         "width", (int) (self->axis_count + 1) * S_WIDTH_AXIS, "height", S_HEIGHT,
         "data", "values", data,
-        "mark", "line",
         "encoding",
             "x", "field", "axis", "type", "nominal", "sort", axis_names, "title",
+                 "axis", "labelAngle", 0,
             "y", "field", "position", "type", "quantitative", "title", "axis", "labels", false, "grid", false,
-            "color", "field", "metric", "type", "quantitative", "title", self->metric,
-                     "scale", "scheme", "blues", "reverse", !self->maximize,
-            "detail", "field", "trial",
-            "tooltip", "field", "trial", "field", "axis", "field", "value");
+                 "scale", "domain", 0.0, 1.0,
+        "layer",
+            "mark", "line",
+            "encoding",
+                "color", "field", "metric", "type", "quantitative", "title", self->metric,
+                         "scale", "scheme", "blues", "reverse", !self->maximize,
+                "detail", "field", "trial",
+                "tooltip", "field", "trial", "field", "axis", "field", "value",
+            "data", "values", rules,
+            "mark", "type", "rule", "color", "#333333",
+            "encoding", "y2", "field", "top",
+            "data", "values", labels,
+            "mark", "type", "text", "align", "left", "dx", 4, "color", "#333333",
+            "encoding", "text", "field", "label");
     json_t *bundle = json_object ();
     json_object_set_new (bundle, "text/plain", json_string (plain));
     json_object_set_new (bundle, "image/svg+xml", json_string (svg));
@@ -424,6 +464,16 @@ wb_parcoords_test (bool verbose)
     json_t *spec = json_object_get (bundle, "application/vnd.vegalite.v5+json");
     //  t1 and t2: three points each; t3: lr only (no optimizer, no metric)
     assert (json_array_size (json_object_get (json_object_get (spec, "data"), "values")) == 7);
+    //  The axes are labelled as in the SVG: lr's ends (log), the
+    //  optimizer's categories, the metric's ends
+    json_t *layers = json_object_get (spec, "layer");
+    assert (json_array_size (layers) == 3);
+    json_t *labels = json_object_get (json_object_get (json_array_get (layers, 2), "data"), "values");
+    assert (json_array_size (labels) == 2 + 2 + 2);
+    char *dumped = json_dumps (labels, 0);
+    assert (strstr (dumped, "\"0.001 (log)\"") && strstr (dumped, "\"sgd<x>\"")
+            && strstr (dumped, "\"0.9\""));
+    free (dumped);
     json_decref (bundle);
     wb_parcoords_destroy (&chart);
     if (verbose)

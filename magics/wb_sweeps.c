@@ -153,8 +153,13 @@ s_parcoords_display (json_t *state, wb_out_t *out)
     wb_parcoords_destroy (&parcoords);
 }
 
+//  The sweep's card. The parallel-coordinates chart is drawn in it while
+//  the sweep runs; a completed sweep and %sweep show send that chart as an
+//  output of its own (SVG + Vega-Lite), so with_parcoords is false there
+//  and the chart is not drawn twice.
 static json_t *
-s_sweep_bundle (wb_store_t *store, json_t *state, const char *note, size_t rows)
+s_sweep_bundle (wb_store_t *store, json_t *state, const char *note, size_t rows,
+                bool with_parcoords)
 {
     json_t *sweep = json_object_get (state, "sweep");
     json_t *spec = json_object_get (state, "spec");
@@ -299,8 +304,8 @@ s_sweep_bundle (wb_store_t *store, json_t *state, const char *note, size_t rows)
     free (steps);
     free (values);
     free (best_key);
-    wb_parcoords_t *parcoords = s_parcoords (state);
-    char *svg = wb_parcoords_lines (parcoords) >= 2? wb_parcoords_svg (parcoords): NULL;
+    wb_parcoords_t *parcoords = with_parcoords? s_parcoords (state): NULL;
+    char *svg = parcoords && wb_parcoords_lines (parcoords) >= 2? wb_parcoords_svg (parcoords): NULL;
     if (svg) {
         wb_buf_puts (html, "<span style=\"display:inline-block;vertical-align:top\">");
         wb_buf_puts (html, svg);
@@ -378,7 +383,8 @@ static json_t *
 s_live_draw (wb_store_t *store, const char *id, json_t *state, const char *note)
 {
     (void) id;
-    return s_sweep_bundle (store, state, note, S_BOARD_ROWS);
+    const char *status = json_string_value (json_object_get (json_object_get (state, "sweep"), "status"));
+    return s_sweep_bundle (store, state, note, S_BOARD_ROWS, !(status && streq (status, "completed")));
 }
 
 static bool
@@ -675,7 +681,7 @@ s_command (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         if (streq (what, "show")) {
             //  --all: every trial in the leaderboard
             wb_out_display_new (out, s_sweep_bundle (store, state, NULL, wb_args_has (args, "all")
-                ? json_array_size (json_object_get (state, "trials")): S_BOARD_ROWS), NULL);
+                ? json_array_size (json_object_get (state, "trials")): S_BOARD_ROWS, false), NULL);
             s_parcoords_display (state, out);
             if (streq (json_string_value (json_object_get (json_object_get (state, "sweep"), "status")), "completed"))
                 s_best (state, out);

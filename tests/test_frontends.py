@@ -132,27 +132,35 @@ def _displays(run):
 #  ---- The checks for one bundle ----
 
 def _encoded_fields(spec):
-    """Every field an encoding (of the spec or its layers) names."""
-    fields = set()
-    for channel in (spec.get("encoding") or {}).values():
-        if isinstance(channel, dict) and "field" in channel:
-            fields.add(channel["field"])
-    for layer in spec.get("layer", []):
-        fields |= _encoded_fields(layer)
-    return fields
+    """Every field the encoding of this spec (not of its layers) names."""
+    return {channel["field"] for channel in (spec.get("encoding") or {}).values()
+            if isinstance(channel, dict) and "field" in channel}
+
+
+def _check_rows(spec, rows, fields):
+    """Each layer draws its own data, or its parent's; every field its
+    encoding or its parent's names is in every row it draws."""
+    if "data" in spec:
+        rows = spec["data"]["values"]
+    fields = fields | _encoded_fields(spec)
+    assert rows and all(isinstance(row, dict) for row in rows)
+    layers = spec.get("layer", [])
+    if not layers:
+        for field in fields:
+            assert all(field in row for row in rows), (field, rows[:3])
+    for layer in layers:
+        _check_rows(layer, rows, fields)
+    for row in rows:
+        for value in row.values():
+            assert not (isinstance(value, float) and not math.isfinite(value))
 
 
 def check_vegalite(spec):
     json.dumps(spec, allow_nan=False)           # plain JSON: no NaN, no Infinity
     assert spec["$schema"].endswith("/vega-lite/v5.json"), spec["$schema"]
     assert "mark" in spec or spec.get("layer"), spec
-    rows = spec["data"]["values"]
-    assert rows and all(isinstance(row, dict) for row in rows)
-    for field in _encoded_fields(spec):
-        assert all(field in row for row in rows), (field, rows[:3])
-    for row in rows:
-        for value in row.values():
-            assert not (isinstance(value, float) and not math.isfinite(value))
+    assert spec["data"]["values"]
+    _check_rows(spec, None, set())
 
 
 def check_svg(text):

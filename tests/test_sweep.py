@@ -109,7 +109,16 @@ def test_sweep_over_train(kernel, ws, iris):
         assert r["width"] in ("8", "16")
     # Best so far and parallel coordinates are drawn
     assert "Best val_accuracy so far" in last["text/html"]
-    assert "Parameters and val_accuracy" in last["text/html"]
+    # ... the parallel coordinates once: in the card while the sweep ran,
+    # then as an output of its own (SVG + Vega-Lite with labelled axes)
+    # that the finished card no longer repeats
+    assert "Parameters and val_accuracy" not in last["text/html"]
+    charts = [b for b in run.bundles("display_data")
+              if "Parameters and val_accuracy" in b.get("image/svg+xml", "")]
+    assert len(charts) == 1
+    layers = charts[0]["application/vnd.vegalite.v5+json"]["layer"]
+    labels = [v["label"] for v in layers[-1]["data"]["values"]]
+    assert "8" in labels and "16" in labels, labels
     # The best trial, its params and how to register its model
     best = [b for b in run.bundles("display_data") if b["text/plain"].startswith("Best trial: ")]
     assert len(best) == 1
