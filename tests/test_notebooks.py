@@ -332,6 +332,9 @@ def test_mlops_tutorial_tells_the_whole_story(tmp_path):
     picked = [c for c in code if "export BEST" in c.source][0]
     best = re.search(r"best trial: (\w{8})", cell_text(picked))
     assert best, cell_text(picked)
+    # the trial registered is the one the sweep's card names best
+    named = re.search(r"Best trial: \S+ \((\w{8})\)", cell_text(by_start("%%sweep")[0]))
+    assert named and named.group(1) == best.group(1), cell_text(by_start("%%sweep")[0])
     assert "baseline" in cell_text(picked) and "≠" in cell_text(picked)
     assert "best MLP of sweep digits-mlp" in cell_text(by_start("%model show digits:2")[0])
     # the split: about 10% of 200 requests went to green
