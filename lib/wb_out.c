@@ -4,6 +4,14 @@
     (the last error, pages for the pager) and forwards every call to the
     ops table. Two ops tables live here: the test sink (records JSON) and the
     terminal sink (prints text).
+
+    Every text is made valid UTF-8 here, before any sink sees it, so that
+    no sink (the kernel's builds Jupyter messages with jansson, which
+    refuses invalid text) ever gets bytes it cannot send: an invalid piece
+    becomes U+FFFD, as Jupyter's own kernels decode output. A stream chunk
+    that ends inside a character (a program wrote it in two writes) keeps
+    that unfinished end back until the next chunk of the same stream, or
+    until any other output, wb_out_flush or the end of the sink.
 */
 #include <assert.h>
 #include <stdio.h>
@@ -11,7 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 #include "wb_out.h"
+#include "wb_utf8.h"
 #include "wb_util.h"
+
+#define S_STREAMS   2           //  stdout, stderr
 
 struct _wb_out_t {
     const wb_out_ops_t *ops;    //  callbacks of this kind of sink
@@ -21,6 +32,8 @@ struct _wb_out_t {
     char *evalue;               //  last error's value
     json_t *traceback;          //  last error's traceback lines
     json_t *pages;              //  pager bundles since reset
+    char carry [S_STREAMS][4];  //  per stream, the unfinished character end
+    size_t carried [S_STREAMS]; //  ... and its size in bytes (0 to 3)
     //  Test sink only
     json_t *log;                //  recorded calls
     char *script;               //  answers for input(), one per line
@@ -44,6 +57,7 @@ wb_out_destroy (wb_out_t **self_p)
     assert (self_p);
     wb_out_t *self = *self_p;
     if (self) {
+        wb_out_flush (self);
         free (self->ename);
         free (self->evalue);
         json_decref (self->traceback);
@@ -57,12 +71,102 @@ wb_out_destroy (wb_out_t **self_p)
 
 //  ---- Writing ----
 
+static int
+s_stream_index (const char *name)
+{
+    return name && streq (name, "stderr")? 1: 0;
+}
+
+//  Hand text[0..size) to the sink made valid. NUL bytes are kept (a stream
+//  carries its size and Jupyter's kernels send "\u0000"); only invalid
+//  pieces become U+FFFD.
+static void
+s_stream_valid (wb_out_t *self, const char *name, const char *text, size_t size)
+{
+    if (size == 0 || !self->ops->stream)
+        return;
+    if (wb_utf8_valid (text, size)) {
+        self->ops->stream (self->ctx, name, text, size);
+        return;
+    }
+    wb_buf_t *buf = wb_buf_new ();
+    size_t offset = 0;
+    while (offset < size) {
+        const char *nul = memchr (text + offset, 0, size - offset);
+        size_t piece = nul? (size_t) (nul - text - offset): size - offset;
+        char *valid = wb_utf8_valid_dup (text + offset, piece);
+        wb_buf_puts (buf, valid);
+        free (valid);
+        offset += piece;
+        if (nul) {
+            wb_buf_append (buf, "", 1);
+            offset++;
+        }
+    }
+    self->ops->stream (self->ctx, name, wb_buf_data (buf), wb_buf_size (buf));
+    wb_buf_destroy (&buf);
+}
+
 void
 wb_out_stream (wb_out_t *self, const char *name, const char *text, size_t size)
 {
     assert (self);
-    if (size && self->ops->stream)
-        self->ops->stream (self->ctx, name, text, size);
+    assert (text || size == 0);
+    if (size == 0)
+        return;
+    int index = s_stream_index (name);
+    const char *stream_name = index? "stderr": (name? name: "stdout");
+    if (self->carried [index] == 0) {
+        size_t whole = wb_utf8_cut (text, size);
+        s_stream_valid (self, stream_name, text, whole);
+        self->carried [index] = size - whole;
+        memcpy (self->carry [index], text + whole, size - whole);
+        return;
+    }
+    //  Complete the carried character with the first bytes of this chunk
+    char joined [8];
+    size_t have = self->carried [index];
+    size_t take = size < 4? size: 4;
+    memcpy (joined, self->carry [index], have);
+    memcpy (joined + have, text, take);
+    size_t whole = wb_utf8_cut (joined, have + take);
+    self->carried [index] = 0;
+    if (whole < have) {
+        //  Still unfinished (the chunk was tiny): keep carrying
+        assert (take == size && have + take < 4);
+        memcpy (self->carry [index], joined, have + take);
+        self->carried [index] = have + take;
+        return;
+    }
+    //  The carried bytes and the start of the chunk up to a boundary
+    //  within joined; then the rest of the chunk as usual
+    size_t used = whole - have;
+    s_stream_valid (self, stream_name, joined, whole);
+    if (used < size)
+        wb_out_stream (self, name, text + used, size - used);
+}
+
+void
+wb_out_flush (wb_out_t *self)
+{
+    assert (self);
+    for (int index = 0; index < S_STREAMS; index++) {
+        size_t have = self->carried [index];
+        self->carried [index] = 0;
+        s_stream_valid (self, index? "stderr": "stdout", self->carry [index], have);
+    }
+}
+
+//  A bundle whose every string value is valid, with a text/plain: a MIME
+//  value a caller built with json_string from invalid text is NULL and so
+//  missing; a bundle must not kill the kernel for it.
+static void
+s_bundle_check (json_t *bundle)
+{
+    if (!json_is_string (json_object_get (bundle, "text/plain"))) {
+        fprintf (stderr, "wb_out: a bundle without text/plain (a bug or invalid text)\n");
+        json_object_set_new (bundle, "text/plain", json_string (""));
+    }
 }
 
 void
@@ -80,7 +184,9 @@ void
 wb_out_display_new (wb_out_t *self, json_t *bundle, const char *display_id)
 {
     assert (self);
-    assert (json_is_string (json_object_get (bundle, "text/plain")));
+    assert (json_is_object (bundle));
+    wb_out_flush (self);
+    s_bundle_check (bundle);
     if (self->ops->display) {
         json_t *metadata = json_object ();
         self->ops->display (self->ctx, bundle, metadata, display_id, false);
@@ -94,7 +200,9 @@ wb_out_update_new (wb_out_t *self, json_t *bundle, const char *display_id)
 {
     assert (self);
     assert (display_id);
-    assert (json_is_string (json_object_get (bundle, "text/plain")));
+    assert (json_is_object (bundle));
+    wb_out_flush (self);
+    s_bundle_check (bundle);
     if (self->ops->display) {
         json_t *metadata = json_object ();
         self->ops->display (self->ctx, bundle, metadata, display_id, true);
@@ -107,7 +215,9 @@ void
 wb_out_result_new (wb_out_t *self, json_t *bundle)
 {
     assert (self);
-    assert (json_is_string (json_object_get (bundle, "text/plain")));
+    assert (json_is_object (bundle));
+    wb_out_flush (self);
+    s_bundle_check (bundle);
     if (self->ops->result) {
         json_t *metadata = json_object ();
         self->ops->result (self->ctx, bundle, metadata);
@@ -122,8 +232,13 @@ wb_out_error (wb_out_t *self, const char *ename, const char *format, ...)
     assert (self);
     va_list args;
     va_start (args, format);
-    char *evalue = wb_vsprintf (format, args);
+    char *formatted = wb_vsprintf (format, args);
     va_end (args);
+    //  The value may quote anything (a file's bytes, a program's output)
+    char *evalue = wb_utf8_valid_dup (formatted, strlen (formatted));
+    free (formatted);
+    char *valid_ename = wb_utf8_valid_dup (ename, strlen (ename));
+    wb_out_flush (self);
 
     json_t *traceback = json_array ();
     char *cursor = evalue;
@@ -135,7 +250,7 @@ wb_out_error (wb_out_t *self, const char *ename, const char *format, ...)
         cursor = eol? eol + 1: NULL;
     }
     //  The first traceback line names the error, as front ends show it
-    char *head = wb_sprintf ("%s: %s", ename, json_string_value (json_array_get (traceback, 0)));
+    char *head = wb_sprintf ("%s: %s", valid_ename, json_string_value (json_array_get (traceback, 0)));
     json_array_set_new (traceback, 0, json_string (head));
     free (head);
 
@@ -143,17 +258,18 @@ wb_out_error (wb_out_t *self, const char *ename, const char *format, ...)
     free (self->evalue);
     json_decref (self->traceback);
     self->failed = true;
-    self->ename = wb_strdup (ename);
+    self->ename = valid_ename;
     self->evalue = evalue;
     self->traceback = traceback;
     if (self->ops->error)
-        self->ops->error (self->ctx, ename, evalue, traceback);
+        self->ops->error (self->ctx, valid_ename, evalue, traceback);
 }
 
 void
 wb_out_clear (wb_out_t *self, bool wait)
 {
     assert (self);
+    wb_out_flush (self);
     if (self->ops->clear)
         self->ops->clear (self->ctx, wait);
 }
@@ -162,6 +278,9 @@ void
 wb_out_page_new (wb_out_t *self, json_t *bundle)
 {
     assert (self);
+    assert (json_is_object (bundle));
+    wb_out_flush (self);
+    s_bundle_check (bundle);
     json_array_append (self->pages, bundle);
     if (self->ops->page)
         self->ops->page (self->ctx, bundle);
@@ -172,9 +291,13 @@ char *
 wb_out_input (wb_out_t *self, const char *prompt, bool password)
 {
     assert (self);
+    wb_out_flush (self);
     if (!self->ops->input)
         return NULL;
-    return self->ops->input (self->ctx, prompt, password);
+    char *valid = wb_utf8_valid_dup (prompt, strlen (prompt));
+    char *answer = self->ops->input (self->ctx, valid, password);
+    free (valid);
+    return answer;
 }
 
 //  ---- State ----
@@ -233,14 +356,16 @@ json_t *
 wb_bundle_new (const char *plain)
 {
     json_t *bundle = json_object ();
-    json_object_set_new (bundle, "text/plain", json_string (plain? plain: ""));
+    plain = plain? plain: "";
+    json_object_set_new (bundle, "text/plain", wb_utf8_json (plain, strlen (plain)));
     return bundle;
 }
 
 void
 wb_bundle_set (json_t *bundle, const char *mime, const char *value)
 {
-    json_object_set_new (bundle, mime, json_string (value));
+    assert (value);
+    json_object_set_new (bundle, mime, wb_utf8_json (value, strlen (value)));
 }
 
 //  ---- The test sink: records every call ----
@@ -472,5 +597,62 @@ wb_out_test (bool verbose)
     wb_out_destroy (&out);
     assert (out == NULL);
     wb_out_destroy (&out);
+
+    //  Invalid bytes reach no sink: each piece becomes U+FFFD
+#   define FFFD "\xef\xbf\xbd"
+    out = wb_out_new_test (NULL);
+    wb_out_stream (out, "stdout", "a\xff" "b", 3);
+    wb_out_stream (out, "stdout", "caf\xe9\n", 5);
+    wb_out_stream (out, "stdout", "x\0y", 3);           //  NUL is kept
+    text = wb_out_text (out, "stdout");
+    assert (memcmp (text, "a" FFFD "b" "caf" FFFD "\n" "x\0y", 15) == 0);
+    free (text);
+    //  A character split across chunks comes out whole, per stream
+    wb_out_reset (out);
+    json_array_clear (wb_out_log (out));
+    wb_out_stream (out, "stdout", "\xc3", 1);
+    wb_out_stream (out, "stderr", "\xe2\x82", 2);
+    assert (json_array_size (wb_out_log (out)) == 0);   //  all kept back
+    wb_out_stream (out, "stdout", "\xa9!", 2);
+    wb_out_stream (out, "stderr", "\xac", 1);
+    wb_out_stream (out, "stdout", "\xf0", 1);           //  "𝄞" byte by byte
+    wb_out_stream (out, "stdout", "\x9d", 1);
+    wb_out_stream (out, "stdout", "\x84", 1);
+    wb_out_stream (out, "stdout", "\x9e" "ok\xe2", 4);
+    wb_out_flush (out);                                 //  "\xe2" unfinished
+    text = wb_out_text (out, "stdout");
+    assert (streq (text, "\xc3\xa9!\xf0\x9d\x84\x9eok" FFFD));
+    free (text);
+    text = wb_out_text (out, "stderr");
+    assert (streq (text, "\xe2\x82\xac"));
+    free (text);
+    //  A carried end that the next chunk cannot continue
+    json_array_clear (wb_out_log (out));
+    wb_out_stream (out, "stdout", "\xc3", 1);
+    wb_out_stream (out, "stdout", "A", 1);
+    text = wb_out_text (out, "stdout");
+    assert (streq (text, FFFD "A"));
+    free (text);
+    //  Any other output sends what was kept back first
+    json_array_clear (wb_out_log (out));
+    wb_out_stream (out, "stdout", "\xc3", 1);
+    wb_out_display_new (out, wb_bundle_new ("caf\xe9"), NULL);
+    log = wb_out_log (out);
+    assert (json_array_size (log) == 2);
+    assert (streq (json_string_value (json_object_get (json_array_get (log, 0), "text")), FFFD));
+    assert (streq (json_string_value (json_object_get (json_object_get (
+        json_array_get (log, 1), "data"), "text/plain")), "caf" FFFD));
+    //  Error values and names
+    wb_out_error (out, "Bad\xff", "file '%s'\nline \xc3", "caf\xe9");
+    assert (streq (wb_out_ename (out), "Bad" FFFD));
+    assert (streq (wb_out_evalue (out), "file 'caf" FFFD "'\nline " FFFD));
+    assert (streq (json_string_value (json_array_get (wb_out_traceback (out), 0)),
+                   "Bad" FFFD ": file 'caf" FFFD "'"));
+    //  A bundle that lost its text/plain is repaired, not asserted
+    json_t *broken = json_object ();
+    json_object_set_new (broken, "text/plain", json_string ("\xff"));   //  NULL: not set
+    wb_out_display_new (out, broken, NULL);
+    wb_out_destroy (&out);
+#   undef FFFD
 }
 //  @end

@@ -59,9 +59,19 @@ void
     wb_out_destroy (wb_out_t **self_p);
 
 //  ---- Writing ----
+//
+//  Every text given here may hold any bytes: the sink gets it made valid
+//  UTF-8 (invalid pieces become U+FFFD).
 
+//  Text on "stdout" or "stderr", any bytes. A chunk that ends inside a
+//  character keeps that end back until the next chunk of the same stream
+//  completes it (or wb_out_flush, or any other output).
 void
     wb_out_stream (wb_out_t *self, const char *name, const char *text, size_t size);
+//  Send what the streams keep back (an unfinished character, as U+FFFD):
+//  at the end of a cell.
+void
+    wb_out_flush (wb_out_t *self);
 //  printf to stdout.
 void
     wb_out_printf (wb_out_t *self, const char *format, ...)
@@ -120,10 +130,10 @@ char *
 
 //  ---- Bundles ----
 
-//  A new bundle {"text/plain": text}.
+//  A new bundle {"text/plain": text}, text made valid UTF-8.
 json_t *
     wb_bundle_new (const char *plain);
-//  Add a MIME type with a string value (copied).
+//  Add a MIME type with a string value (copied, made valid UTF-8).
 void
     wb_bundle_set (json_t *bundle, const char *mime, const char *value);
 
