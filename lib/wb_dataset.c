@@ -33,36 +33,12 @@
 
 //  ---- Helpers ----
 
-//  Read a whole file; NULL (err) on failure. Caller owns the return value.
+//  Read a whole regular file; NULL (err) on failure, at once for a FIFO
+//  or a folder. Caller owns the return value.
 static char *
 s_read_file (const char *path, size_t *size_p, wb_error_t *err)
 {
-    FILE *file = fopen (path, "rb");
-    if (!file) {
-        wb_error_set (err, "cannot read '%s': %s", path, strerror (errno));
-        return NULL;
-    }
-    struct stat info;
-    if (fstat (fileno (file), &info) || !S_ISREG (info.st_mode)) {
-        fclose (file);
-        wb_error_set (err, "cannot read '%s': not a regular file (expected a CSV file)", path);
-        return NULL;
-    }
-    size_t size = (size_t) info.st_size;
-    char *data = wb_malloc (size + 1);
-    size_t got = fread (data, 1, size, file);
-    bool failed = ferror (file) || got != size;
-    int error = errno;
-    fclose (file);
-    if (failed) {
-        wb_error_set (err, "cannot read '%s': %s", path, got != size && !error?
-                      "the file changed while it was read": strerror (error));
-        free (data);
-        return NULL;
-    }
-    data [size] = 0;
-    *size_p = size;
-    return data;
+    return wb_frame_read_file (path, size_p, err);
 }
 
 //  Names: a letter or digit, then letters, digits, '_', '-', '.'
@@ -343,6 +319,10 @@ s_human_size (double bytes, char *text, size_t size)
 static void
 s_when (double time, char *text, size_t size)
 {
+    if (!(time > 0) || !isfinite (time)) {
+        snprintf (text, size, "%s", "");
+        return;
+    }
     time_t seconds = (time_t) time;
     struct tm local;
     localtime_r (&seconds, &local);

@@ -27,7 +27,9 @@
 void
 wb_tracking_when (double time, char *buf, size_t size)
 {
-    if (time <= 0) {
+    //  No time (NaN: the run has not started or ended yet) shows nothing,
+    //  never the epoch
+    if (!(time > 0) || !isfinite (time)) {
         snprintf (buf, size, "%s", "");
         return;
     }
