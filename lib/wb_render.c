@@ -413,8 +413,8 @@ wb_table_bundle (wb_table_t *self)
     char *plain = wb_table_plain (self);
     char *html = wb_table_html (self);
     json_t *bundle = json_object ();
-    json_object_set_new (bundle, "text/plain", json_string (plain));
-    json_object_set_new (bundle, "text/html", json_string (html));
+    json_object_set_new (bundle, "text/plain", wb_utf8_json (plain, strlen (plain)));
+    json_object_set_new (bundle, "text/html", wb_utf8_json (html, strlen (html)));
     free (plain);
     free (html);
     return bundle;
@@ -1581,8 +1581,8 @@ wb_chart_bundle (wb_chart_t *self)
     char *plain = wb_chart_plain (self);
     char *svg = wb_chart_svg (self);
     json_t *bundle = json_object ();
-    json_object_set_new (bundle, "text/plain", json_string (plain));
-    json_object_set_new (bundle, "image/svg+xml", json_string (svg));
+    json_object_set_new (bundle, "text/plain", wb_utf8_json (plain, strlen (plain)));
+    json_object_set_new (bundle, "image/svg+xml", wb_utf8_json (svg, strlen (svg)));
     json_object_set_new (bundle, "application/vnd.vegalite.v5+json",
                          wb_chart_vegalite (self));
     free (plain);
@@ -1730,8 +1730,8 @@ wb_heatmap_bundle (const char *title, const char *row_title, const char *col_tit
                 "x", "field", "col", "type", "nominal", "sort",
                 "text", "field", "value", "type", "quantitative");
     json_t *bundle = json_object ();
-    json_object_set_new (bundle, "text/plain", json_string (plain));
-    json_object_set_new (bundle, "image/svg+xml", json_string (wb_buf_data (svg)));
+    json_object_set_new (bundle, "text/plain", wb_utf8_json (plain, strlen (plain)));
+    json_object_set_new (bundle, "image/svg+xml", wb_utf8_json (wb_buf_data (svg), wb_buf_size (svg)));
     json_object_set_new (bundle, "application/vnd.vegalite.v5+json", spec);
     free (plain);
     wb_buf_destroy (&svg);

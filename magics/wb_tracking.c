@@ -17,6 +17,7 @@
 #include "wb_models.h"
 #include "wb_render.h"
 #include "wb_args.h"
+#include "wb_utf8.h"
 #include "wb_util.h"
 
 #define S_RUNS_LIMIT    50      //  rows %runs shows unless told
@@ -1038,10 +1039,20 @@ wb_magic_compare (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 static bool
 s_is_text (const char *data, size_t size)
 {
-    for (size_t i = 0; i < size && i < 4096; i++)
-        if (data [i] == 0)
+    //  Text has no NUL and next to no control characters other than
+    //  layout; it may well not be UTF-8 (a Latin-1 file: its accents are
+    //  shown as U+FFFD). Random or compressed bytes have a control
+    //  character in every ten or so.
+    size_t probe = size < 4096? size: 4096;
+    size_t controls = 0;
+    for (size_t i = 0; i < probe; i++) {
+        unsigned char byte = (unsigned char) data [i];
+        if (byte == 0)
             return false;
-    return true;
+        if ((byte < 0x20 && !strchr ("\t\n\r\f\b\x1b", byte)) || byte == 0x7F)
+            controls++;
+    }
+    return controls * 32 <= probe;
 }
 
 int
@@ -1105,7 +1116,7 @@ wb_magic_artifacts (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
             else
             if (wb_starts_with (path + (strlen (path) > 4? strlen (path) - 4: 0), ".svg")) {
                 json_t *bundle = wb_bundle_new (path);
-                json_object_set_new (bundle, "image/svg+xml", json_stringn (data, size));
+                json_object_set_new (bundle, "image/svg+xml", wb_utf8_json (data, size));
                 wb_out_display_new (out, bundle, NULL);
             }
             else
