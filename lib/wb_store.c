@@ -22,6 +22,7 @@
 #include <sodium.h>
 #include "wb_store.h"
 #include "wb_query.h"
+#include "wb_utf8.h"
 #include "wb_util.h"
 
 #define S_BUSY_TIMEOUT  30000   //  ms a writer waits for another
@@ -402,8 +403,44 @@ s_column_json (sqlite3_stmt *stmt, int column)
         case SQLITE_INTEGER: return json_integer (sqlite3_column_int64 (stmt, column));
         case SQLITE_FLOAT:   return json_real (sqlite3_column_double (stmt, column));
         case SQLITE_NULL:    return json_null ();
-        default:             return json_string ((const char *) sqlite3_column_text (stmt, column));
+        default:
+            //  Text is made valid UTF-8 on write; a workspace written before
+            //  that may hold any bytes, and a read must not fail on them
+            return wb_utf8_json ((const char *) sqlite3_column_text (stmt, column),
+                                 (size_t) sqlite3_column_bytes (stmt, column));
     }
+}
+
+//  obj[text of column] = value (stolen), the key made valid UTF-8 as
+//  s_column_json makes values: jansson refuses an invalid key, and the
+//  value would be lost without a word.
+static void
+s_set_column_key (json_t *obj, sqlite3_stmt *stmt, int column, json_t *value)
+{
+    const char *key = (const char *) sqlite3_column_text (stmt, column);
+    size_t size = (size_t) sqlite3_column_bytes (stmt, column);
+    if (!key)
+        key = "";
+    if (wb_utf8_valid (key, size) && strlen (key) == size)
+        json_object_set_new (obj, key, value);
+    else {
+        char *valid = wb_utf8_valid_dup (key, size);
+        json_object_set_new (obj, valid, value);
+        free (valid);
+    }
+}
+
+//  A text from outside, to be stored: itself when it is valid UTF-8, else
+//  a valid copy in *copy_p (U+FFFD for each invalid piece; free it).
+//  NULL stays NULL.
+static const char *
+s_valid (const char *text, char **copy_p)
+{
+    *copy_p = NULL;
+    if (!text || wb_utf8_valid (text, strlen (text)))
+        return text;
+    *copy_p = wb_utf8_valid_dup (text, strlen (text));
+    return *copy_p;
 }
 
 //  The seq of a run id; -1 (err) if there is none.
@@ -432,10 +469,13 @@ s_event (wb_store_t *self, const char *action, const char *subject, json_t *deta
     if (!stmt)
         return -1;
     char *text = detail? json_dumps (detail, JSON_COMPACT): NULL;
+    char *actor_copy, *subject_copy;
     sqlite3_bind_double (stmt, 1, wb_time_now ());
-    sqlite3_bind_text (stmt, 2, s_actor (), -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, s_valid (s_actor (), &actor_copy), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (stmt, 3, action, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 4, subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 4, s_valid (subject, &subject_copy), -1, SQLITE_TRANSIENT);
+    free (actor_copy);
+    free (subject_copy);
     if (text)
         sqlite3_bind_text (stmt, 5, text, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step (stmt) == SQLITE_DONE? 0: s_sql_error (self, err, "logging an event");
@@ -467,10 +507,10 @@ wb_store_events (wb_store_t *self, const char *subject, size_t limit, wb_error_t
     while (sqlite3_step (stmt) == SQLITE_ROW) {
         const char *detail = (const char *) sqlite3_column_text (stmt, 4);
         json_t *parsed = detail? json_loads (detail, 0, NULL): NULL;
-        json_array_append_new (events, json_pack ("{s:f, s:s, s:s, s:o, s:o}",
+        json_array_append_new (events, json_pack ("{s:f, s:o, s:o, s:o, s:o}",
             "time", sqlite3_column_double (stmt, 0),
-            "actor", (const char *) sqlite3_column_text (stmt, 1),
-            "action", (const char *) sqlite3_column_text (stmt, 2),
+            "actor", s_column_json (stmt, 1),
+            "action", s_column_json (stmt, 2),
             "subject", s_column_json (stmt, 3),
             "detail", parsed? parsed: json_null ()));
     }
@@ -518,15 +558,22 @@ wb_store_experiment (wb_store_t *self, const char *name, bool create, wb_error_t
         wb_error_set (err, "an experiment needs a name");
         return -1;
     }
+    char *copy;
+    name = s_valid (name, &copy);
+    int64_t id;
     if (!create)
-        return s_experiment (self, name, false, err);
+        id = s_experiment (self, name, false, err);
+    else
     if (wb_store_begin (self, err))
-        return -1;
-    int64_t id = s_experiment (self, name, true, err);
-    if (id < 0 || wb_store_commit (self, err)) {
-        wb_store_rollback (self);
-        return -1;
+        id = -1;
+    else {
+        id = s_experiment (self, name, true, err);
+        if (id < 0 || wb_store_commit (self, err)) {
+            wb_store_rollback (self);
+            id = -1;
+        }
     }
+    free (copy);
     return id;
 }
 
@@ -540,8 +587,8 @@ wb_store_experiments (wb_store_t *self, wb_error_t *err)
         return NULL;
     json_t *list = json_array ();
     while (sqlite3_step (stmt) == SQLITE_ROW)
-        json_array_append_new (list, json_pack ("{s:s, s:f, s:I, s:o}",
-            "name", (const char *) sqlite3_column_text (stmt, 0),
+        json_array_append_new (list, json_pack ("{s:o, s:f, s:I, s:o}",
+            "name", s_column_json (stmt, 0),
             "created", sqlite3_column_double (stmt, 1),
             "runs", (json_int_t) sqlite3_column_int64 (stmt, 2),
             "last_run", s_column_json (stmt, 3)));
@@ -628,10 +675,30 @@ static const char *s_nouns [] = {
     "puffin", "raven", "robin", "seal", "sparrow", "tern", "wren", "yak"
 };
 
+static int
+    s_run_create (wb_store_t *self, const wb_run_spec_t *spec, char *id, wb_error_t *err);
+
 int
 wb_store_run_create (wb_store_t *self, const wb_run_spec_t *spec, char *id, wb_error_t *err)
 {
     assert (spec && id);
+    //  Names and commands may come from anywhere (a shell, a file name):
+    //  they are stored as valid UTF-8
+    char *copies [4];
+    wb_run_spec_t valid = *spec;
+    valid.experiment = s_valid (spec->experiment, &copies [0]);
+    valid.name = s_valid (spec->name, &copies [1]);
+    valid.command = s_valid (spec->command, &copies [2]);
+    valid.compute = s_valid (spec->compute, &copies [3]);
+    int rc = s_run_create (self, &valid, id, err);
+    for (int i = 0; i < 4; i++)
+        free (copies [i]);
+    return rc;
+}
+
+static int
+s_run_create (wb_store_t *self, const wb_run_spec_t *spec, char *id, wb_error_t *err)
+{
     const char *experiment = spec->experiment? spec->experiment: "Default";
     if (!*experiment)
         return wb_error_set (err, "an experiment needs a name");
@@ -848,11 +915,16 @@ wb_store_run_status (wb_store_t *self, const char *id, const char *status,
         return wb_error_set (err, "unknown status '%s' (use completed, failed or canceled)", status);
     if (wb_store_begin (self, err))
         return -1;
+    //  The error text is often the tail of a program's stderr: any bytes
+    char *copy;
+    error = s_valid (error, &copy);
+    int rc = 0;
     if (s_run_status (self, id, status, error, err) || wb_store_commit (self, err)) {
         wb_store_rollback (self);
-        return -1;
+        rc = -1;
     }
-    return 0;
+    free (copy);
+    return rc;
 }
 
 int
@@ -869,7 +941,9 @@ wb_store_run_set (wb_store_t *self, const char *id, const char *field, const cha
     free (sql);
     if (!stmt)
         return -1;
-    sqlite3_bind_text (stmt, 1, value, -1, SQLITE_STATIC);
+    char *copy;
+    sqlite3_bind_text (stmt, 1, s_valid (value, &copy), -1, SQLITE_TRANSIENT);
+    free (copy);
     sqlite3_bind_text (stmt, 2, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step (stmt) == SQLITE_DONE? 0: s_sql_error (self, err, "updating a run");
     if (rc == 0 && sqlite3_changes (self->db) == 0)
@@ -893,8 +967,8 @@ wb_store_reap (wb_store_t *self, wb_error_t *err)
         int64_t start = sqlite3_column_int64 (stmt, 2);
         int64_t now_start = s_process_start (pid);
         if (now_start == 0 || (start && now_start != start))
-            json_array_append_new (dead, json_pack ("{s:s, s:i}",
-                "id", (const char *) sqlite3_column_text (stmt, 0), "pid", (int) pid));
+            json_array_append_new (dead, json_pack ("{s:o, s:i}",
+                "id", s_column_json (stmt, 0), "pid", (int) pid));
     }
     sqlite3_finalize (stmt);
     int reaped = 0;
@@ -922,8 +996,8 @@ wb_store_runs_with_status (wb_store_t *self, const char *status, wb_error_t *err
     sqlite3_bind_text (stmt, 1, status, -1, SQLITE_STATIC);
     json_t *list = json_array ();
     while (sqlite3_step (stmt) == SQLITE_ROW)
-        json_array_append_new (list, json_pack ("{s:s, s:o, s:o, s:f}",
-            "id", (const char *) sqlite3_column_text (stmt, 0),
+        json_array_append_new (list, json_pack ("{s:o, s:o, s:o, s:f}",
+            "id", s_column_json (stmt, 0),
             "owner", s_column_json (stmt, 1), "host", s_column_json (stmt, 2),
             "created", sqlite3_column_double (stmt, 3)));
     sqlite3_finalize (stmt);
@@ -941,7 +1015,7 @@ s_key_values (wb_store_t *self, const char *table, int64_t seq, json_t *obj, con
     if (stmt) {
         sqlite3_bind_int64 (stmt, 1, seq);
         while (sqlite3_step (stmt) == SQLITE_ROW)
-            json_object_set_new (values, (const char *) sqlite3_column_text (stmt, 0),
+            s_set_column_key (values, stmt, 0,
                 s_column_json (stmt, 1));
         sqlite3_finalize (stmt);
     }
@@ -1058,7 +1132,7 @@ wb_store_run_get (wb_store_t *self, const char *id, wb_error_t *err)
                             " WHERE run = ? ORDER BY key", NULL);
     sqlite3_bind_int64 (stmt, 1, seq);
     while (sqlite3_step (stmt) == SQLITE_ROW)
-        json_object_set_new (metrics, (const char *) sqlite3_column_text (stmt, 0),
+        s_set_column_key (metrics, stmt, 0,
             json_pack ("{s:o, s:I, s:f, s:o, s:o, s:I}",
                 "value", s_column_json (stmt, 1),
                 "step", (json_int_t) sqlite3_column_int64 (stmt, 2),
@@ -1072,9 +1146,9 @@ wb_store_run_get (wb_store_t *self, const char *id, wb_error_t *err)
     stmt = s_prepare (self, "SELECT path, hash, size FROM artifacts WHERE run = ? ORDER BY path", NULL);
     sqlite3_bind_int64 (stmt, 1, seq);
     while (sqlite3_step (stmt) == SQLITE_ROW)
-        json_array_append_new (artifacts, json_pack ("{s:s, s:s, s:I}",
-            "path", (const char *) sqlite3_column_text (stmt, 0),
-            "hash", (const char *) sqlite3_column_text (stmt, 1),
+        json_array_append_new (artifacts, json_pack ("{s:o, s:o, s:I}",
+            "path", s_column_json (stmt, 0),
+            "hash", s_column_json (stmt, 1),
             "size", (json_int_t) sqlite3_column_int64 (stmt, 2)));
     sqlite3_finalize (stmt);
     json_object_set_new (run, "artifacts", artifacts);
@@ -1084,10 +1158,10 @@ wb_store_run_get (wb_store_t *self, const char *id, wb_error_t *err)
                             " ORDER BY direction, kind, name, version", NULL);
     sqlite3_bind_int64 (stmt, 1, seq);
     while (sqlite3_step (stmt) == SQLITE_ROW)
-        json_array_append_new (lineage, json_pack ("{s:s, s:s, s:s, s:I}",
-            "direction", (const char *) sqlite3_column_text (stmt, 0),
-            "kind", (const char *) sqlite3_column_text (stmt, 1),
-            "name", (const char *) sqlite3_column_text (stmt, 2),
+        json_array_append_new (lineage, json_pack ("{s:o, s:o, s:o, s:I}",
+            "direction", s_column_json (stmt, 0),
+            "kind", s_column_json (stmt, 1),
+            "name", s_column_json (stmt, 2),
             "version", (json_int_t) sqlite3_column_int64 (stmt, 3)));
     sqlite3_finalize (stmt);
     json_object_set_new (run, "lineage", lineage);
@@ -1096,7 +1170,7 @@ wb_store_run_get (wb_store_t *self, const char *id, wb_error_t *err)
     stmt = s_prepare (self, "SELECT id FROM runs WHERE parent = ? ORDER BY seq", NULL);
     sqlite3_bind_int64 (stmt, 1, seq);
     while (sqlite3_step (stmt) == SQLITE_ROW)
-        json_array_append_new (children, json_string ((const char *) sqlite3_column_text (stmt, 0)));
+        json_array_append_new (children, s_column_json (stmt, 0));
     sqlite3_finalize (stmt);
     json_object_set_new (run, "children", children);
     return run;
@@ -1108,9 +1182,9 @@ wb_store_run_ids (wb_store_t *self)
     json_t *list = json_array ();
     sqlite3_stmt *stmt = s_prepare (self, "SELECT id, name FROM runs ORDER BY seq DESC LIMIT 5000", NULL);
     while (stmt && sqlite3_step (stmt) == SQLITE_ROW)
-        json_array_append_new (list, json_pack ("[s, s]",
-            (const char *) sqlite3_column_text (stmt, 0),
-            (const char *) sqlite3_column_text (stmt, 1)));
+        json_array_append_new (list, json_pack ("[o, o]",
+            s_column_json (stmt, 0),
+            s_column_json (stmt, 1)));
     sqlite3_finalize (stmt);
     return list;
 }
@@ -1140,7 +1214,7 @@ s_collect (wb_store_t *self, json_t *hashes)
         sqlite3_bind_text (listed, 1, hash, -1, SQLITE_STATIC);
         json_t *files = json_array ();
         while (sqlite3_step (listed) == SQLITE_ROW)
-            json_array_append_new (files, json_string ((const char *) sqlite3_column_text (listed, 0)));
+            json_array_append_new (files, s_column_json (listed, 0));
         if (json_array_size (files)) {
             sqlite3_reset (forget);
             sqlite3_bind_text (forget, 1, hash, -1, SQLITE_STATIC);
@@ -1174,7 +1248,7 @@ wb_store_run_delete (wb_store_t *self, const char *id, wb_error_t *err)
     if (stmt) {
         sqlite3_bind_int64 (stmt, 1, seq);
         while (sqlite3_step (stmt) == SQLITE_ROW)
-            json_array_append_new (hashes, json_string ((const char *) sqlite3_column_text (stmt, 0)));
+            json_array_append_new (hashes, s_column_json (stmt, 0));
         sqlite3_finalize (stmt);
     }
     static const char *deletes [] = {
@@ -1238,12 +1312,12 @@ wb_store_runs (wb_store_t *self, const char *experiment, const char *filter,
     int rc;
     while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
         int64_t seq = sqlite3_column_int64 (stmt, 0);
-        json_t *run = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:f, s:o, s:o, s:o}",
-            "id", (const char *) sqlite3_column_text (stmt, 1),
-            "name", (const char *) sqlite3_column_text (stmt, 2),
-            "experiment", (const char *) sqlite3_column_text (stmt, 3),
-            "kind", (const char *) sqlite3_column_text (stmt, 4),
-            "status", (const char *) sqlite3_column_text (stmt, 5),
+        json_t *run = json_pack ("{s:o, s:o, s:o, s:o, s:o, s:f, s:o, s:o, s:o}",
+            "id", s_column_json (stmt, 1),
+            "name", s_column_json (stmt, 2),
+            "experiment", s_column_json (stmt, 3),
+            "kind", s_column_json (stmt, 4),
+            "status", s_column_json (stmt, 5),
             "created", sqlite3_column_double (stmt, 6),
             "started", s_column_json (stmt, 7),
             "ended", s_column_json (stmt, 8),
@@ -1252,14 +1326,14 @@ wb_store_runs (wb_store_t *self, const char *experiment, const char *filter,
         sqlite3_reset (params);
         sqlite3_bind_int64 (params, 1, seq);
         while (sqlite3_step (params) == SQLITE_ROW)
-            json_object_set_new (values, (const char *) sqlite3_column_text (params, 0),
+            s_set_column_key (values, params, 0,
                                  s_column_json (params, 1));
         json_object_set_new (run, "params", values);
         values = json_object ();
         sqlite3_reset (metrics);
         sqlite3_bind_int64 (metrics, 1, seq);
         while (sqlite3_step (metrics) == SQLITE_ROW)
-            json_object_set_new (values, (const char *) sqlite3_column_text (metrics, 0),
+            s_set_column_key (values, metrics, 0,
                                  s_column_json (metrics, 1));
         json_object_set_new (run, "metrics", values);
         json_array_append_new (runs, run);
@@ -1401,7 +1475,7 @@ s_valid_key (const char *key)
     for (const unsigned char *c = (const unsigned char *) key; *c; c++)
         if (*c < 0x20 || *c == 0x7F)
             return false;
-    return true;
+    return wb_utf8_valid (key, strlen (key));
 }
 
 int
@@ -1412,8 +1486,8 @@ wb_store_log (wb_store_t *self, const char *id, const wb_metric_t *points, size_
         return 0;
     for (size_t i = 0; i < count; i++)
         if (!s_valid_key (points [i].key))
-            return wb_error_set (err, "metric key '%s' is not valid: use 1 to 250 printable characters",
-                                 points [i].key? points [i].key: "");
+            return wb_error_set (err, "metric key '%s' is not valid: use 1 to 250 printable "
+                                 "characters of UTF-8 text", points [i].key? points [i].key: "");
     //  Group the points by key, keeping their order within a key
     const wb_metric_t **sorted = wb_malloc (count * sizeof (wb_metric_t *));
     for (size_t i = 0; i < count; i++)
@@ -1626,7 +1700,7 @@ wb_store_metric_keys (wb_store_t *self, const char *id)
     if (id)
         sqlite3_bind_int64 (stmt, 1, seq);
     while (stmt && sqlite3_step (stmt) == SQLITE_ROW)
-        json_array_append_new (keys, json_string ((const char *) sqlite3_column_text (stmt, 0)));
+        json_array_append_new (keys, s_column_json (stmt, 0));
     sqlite3_finalize (stmt);
     return keys;
 }
@@ -1753,12 +1827,29 @@ wb_store_blob_file (wb_store_t *self, const char *file, char *hash, wb_error_t *
 }
 
 static int
+    s_artifact_put (wb_store_t *self, const char *id, const char *path, const char *hash,
+                    int64_t size, wb_error_t *err);
+
+static int
 s_artifact_record (wb_store_t *self, const char *id, const char *path, const char *hash,
                    int64_t size, wb_error_t *err)
 {
     if (!path || !*path || path [0] == '/' || strstr (path, ".."))
         return wb_error_set (err, "artifact path '%s' must be relative, without '..'",
                              path? path: "");
+    //  A file name from a job's outputs may be any bytes: it is recorded
+    //  as valid UTF-8 (U+FFFD), the name %artifacts shows and finds
+    char *copy;
+    path = s_valid (path, &copy);
+    int rc = s_artifact_put (self, id, path, hash, size, err);
+    free (copy);
+    return rc;
+}
+
+static int
+s_artifact_put (wb_store_t *self, const char *id, const char *path, const char *hash,
+                int64_t size, wb_error_t *err)
+{
     if (wb_store_begin (self, err))
         return -1;
     int64_t seq = s_run_seq (self, id, err);
@@ -1770,7 +1861,7 @@ s_artifact_record (wb_store_t *self, const char *id, const char *path, const cha
         sqlite3_bind_int64 (stmt, 1, seq);
         sqlite3_bind_text (stmt, 2, path, -1, SQLITE_STATIC);
         if (sqlite3_step (stmt) == SQLITE_ROW)
-            json_array_append_new (old, json_string ((const char *) sqlite3_column_text (stmt, 0)));
+            json_array_append_new (old, s_column_json (stmt, 0));
         sqlite3_finalize (stmt);
         stmt = s_prepare (self, "INSERT INTO artifacts (run, path, hash, size, created)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (run, path) DO UPDATE SET"
@@ -1860,8 +1951,8 @@ wb_store_job_get (wb_store_t *self, const char *id, wb_error_t *err)
     json_t *job = NULL;
     if (sqlite3_step (stmt) == SQLITE_ROW) {
         json_t *spec = json_loads ((const char *) sqlite3_column_text (stmt, 1), 0, NULL);
-        job = json_pack ("{s:s, s:o, s:f, s:o, s:o}",
-            "target", (const char *) sqlite3_column_text (stmt, 0),
+        job = json_pack ("{s:o, s:o, s:f, s:o, s:o}",
+            "target", s_column_json (stmt, 0),
             "spec", spec? spec: json_object (),
             "submitted", sqlite3_column_double (stmt, 2),
             "pid", s_column_json (stmt, 3), "exit_code", s_column_json (stmt, 4));
@@ -1946,9 +2037,9 @@ wb_store_compute_get (wb_store_t *self, const char *name, wb_error_t *err)
     sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
     json_t *target = NULL;
     if (sqlite3_step (stmt) == SQLITE_ROW)
-        target = json_pack ("{s:s, s:s, s:o, s:o}",
-            "name", (const char *) sqlite3_column_text (stmt, 0),
-            "kind", (const char *) sqlite3_column_text (stmt, 1),
+        target = json_pack ("{s:o, s:o, s:o, s:o}",
+            "name", s_column_json (stmt, 0),
+            "kind", s_column_json (stmt, 1),
             "max_jobs", s_column_json (stmt, 2), "settings", s_column_json (stmt, 3));
     else
         wb_error_set (err, "no compute target named '%s' (see %%compute)", name);
@@ -1970,9 +2061,9 @@ wb_store_computes (wb_store_t *self, wb_error_t *err)
         return NULL;
     json_t *list = json_array ();
     while (sqlite3_step (stmt) == SQLITE_ROW)
-        json_array_append_new (list, json_pack ("{s:s, s:s, s:o, s:I, s:I}",
-            "name", (const char *) sqlite3_column_text (stmt, 0),
-            "kind", (const char *) sqlite3_column_text (stmt, 1),
+        json_array_append_new (list, json_pack ("{s:o, s:o, s:o, s:I, s:I}",
+            "name", s_column_json (stmt, 0),
+            "kind", s_column_json (stmt, 1),
             "max_jobs", s_column_json (stmt, 2),
             "queued", (json_int_t) sqlite3_column_int64 (stmt, 3),
             "running", (json_int_t) sqlite3_column_int64 (stmt, 4)));
@@ -2096,10 +2187,10 @@ wb_store_lineage (wb_store_t *self, const char *id, const char *direction,
 static json_t *
 s_dataset_json (sqlite3_stmt *stmt, bool full)
 {
-    json_t *record = json_pack ("{s:s, s:I, s:s, s:I, s:I, s:I, s:o, s:o, s:f}",
-        "name", (const char *) sqlite3_column_text (stmt, 0),
+    json_t *record = json_pack ("{s:o, s:I, s:o, s:I, s:I, s:I, s:o, s:o, s:f}",
+        "name", s_column_json (stmt, 0),
         "version", (json_int_t) sqlite3_column_int64 (stmt, 1),
-        "hash", (const char *) sqlite3_column_text (stmt, 2),
+        "hash", s_column_json (stmt, 2),
         "size", (json_int_t) sqlite3_column_int64 (stmt, 3),
         "rows", (json_int_t) sqlite3_column_int64 (stmt, 4),
         "cols", (json_int_t) sqlite3_column_int64 (stmt, 5),
@@ -2173,18 +2264,22 @@ wb_store_dataset_add (wb_store_t *self, const wb_dataset_spec_t *spec, bool *cre
         sqlite3_bind_int64 (stmt, 6, spec->cols);
         sqlite3_bind_text (stmt, 7, schema, -1, free);
         sqlite3_bind_text (stmt, 8, profile, -1, free);
-        sqlite3_bind_text (stmt, 9, spec->description, -1, SQLITE_STATIC);
-        sqlite3_bind_text (stmt, 10, spec->source, -1, SQLITE_STATIC);
+        char *copy;
+        sqlite3_bind_text (stmt, 9, s_valid (spec->description, &copy), -1, SQLITE_TRANSIENT);
+        free (copy);
+        sqlite3_bind_text (stmt, 10, s_valid (spec->source, &copy), -1, SQLITE_TRANSIENT);
+        free (copy);
         sqlite3_bind_double (stmt, 11, wb_time_now ());
         if (sqlite3_step (stmt) != SQLITE_DONE)
             rc = s_sql_error (self, err, "registering a dataset");
         sqlite3_finalize (stmt);
     }
     if (rc == 0) {
-        json_t *detail = json_pack ("{s:s, s:I, s:s, s:I, s:I, s:I, s:s?}",
+        json_t *detail = json_pack ("{s:s, s:I, s:s, s:I, s:I, s:I, s:o?}",
             "name", spec->name, "version", (json_int_t) version, "hash", spec->hash,
             "size", (json_int_t) spec->size, "rows", (json_int_t) spec->rows,
-            "cols", (json_int_t) spec->cols, "source", spec->source);
+            "cols", (json_int_t) spec->cols, "source",
+            spec->source? wb_utf8_json (spec->source, strlen (spec->source)): NULL);
         rc = s_event (self, "dataset.register", spec->name, detail, err);
         json_decref (detail);
     }
@@ -2307,7 +2402,7 @@ wb_store_summary (wb_store_t *self, wb_error_t *err)
     json_t *by_status = json_object ();
     stmt = s_prepare (self, "SELECT status, count (*) FROM runs GROUP BY status ORDER BY status", NULL);
     while (stmt && sqlite3_step (stmt) == SQLITE_ROW)
-        json_object_set_new (by_status, (const char *) sqlite3_column_text (stmt, 0),
+        s_set_column_key (by_status, stmt, 0,
                              json_integer (sqlite3_column_int64 (stmt, 1)));
     sqlite3_finalize (stmt);
     if (summary)
@@ -2671,6 +2766,68 @@ wb_store_test (bool verbose)
     }
     wb_store_destroy (&store);
     assert (store == NULL);
+
+    //  Texts from outside are stored as valid UTF-8, and a workspace that
+    //  holds bad bytes from before is read without failing
+#   define FFFD "\xef\xbf\xbd"
+    store = wb_store_open (path, false, &err);
+    assert (store);
+    char bad_id [9];
+    wb_run_spec_t bad_spec = { "exp\xe9", "caf\xe9", "job", "running", NULL, "local",
+                          "cat caf\xe9.txt", 0 };
+    assert (wb_store_run_create (store, &bad_spec, bad_id, &err) == 0);
+    assert (wb_store_artifact_data (store, bad_id, "out/caf\xe9.txt", "x", 1, &err) == 0);
+    assert (wb_store_run_set (store, bad_id, "snapshot", "s\xff", &err) == 0);
+    //  an error tail cut inside a character
+    assert (wb_store_run_status (store, bad_id, "failed", "exit status 1: \xc3\xa9\xc3", &err) == 0);
+    wb_metric_t bad_point = { "loss\xff", 0, 1.0, 1.0 };
+    assert (wb_store_log (store, bad_id, &bad_point, 1, &err) == -1);
+    assert (strstr (err.text, "UTF-8"));
+    json_t *bad_run = wb_store_run_get (store, bad_id, &err);
+    assert (bad_run);
+    assert (streq (json_string_value (json_object_get (bad_run, "name")), "caf" FFFD));
+    assert (streq (json_string_value (json_object_get (bad_run, "experiment")), "exp" FFFD));
+    assert (streq (json_string_value (json_object_get (bad_run, "command")), "cat caf" FFFD ".txt"));
+    assert (streq (json_string_value (json_object_get (bad_run, "snapshot")), "s" FFFD));
+    assert (streq (json_string_value (json_object_get (bad_run, "error")),
+                   "exit status 1: \xc3\xa9" FFFD));
+    assert (streq (json_string_value (json_object_get (json_array_get (
+        json_object_get (bad_run, "artifacts"), 0), "path")), "out/caf" FFFD ".txt"));
+    json_decref (bad_run);
+    json_t *bad_events = wb_store_events (store, bad_id, 0, &err);
+    json_t *last = json_array_get (bad_events, json_array_size (bad_events) - 1);
+    assert (streq (json_string_value (json_object_get (json_object_get (last, "detail"), "error")),
+                   "exit status 1: \xc3\xa9" FFFD));
+    json_decref (bad_events);
+    //  Bad bytes written by an older build: every reader copes
+    char *raw = wb_sprintf ("UPDATE runs SET name = 'old' || char (233) || x'ff', error = x'41ff42'"
+                            " WHERE id = '%s';"
+                            "INSERT INTO params (run, key, value) SELECT seq, 'k' || x'ff', x'ff'"
+                            " FROM runs WHERE id = '%s';"
+                            "INSERT INTO tags (run, key, value) SELECT seq, 'note', 'caf' || x'e9'"
+                            " FROM runs WHERE id = '%s'", bad_id, bad_id, bad_id);
+    assert (s_exec (store, raw, &err) == 0);
+    free (raw);
+    bad_run = wb_store_run_get (store, bad_id, &err);
+    assert (bad_run);
+    assert (streq (json_string_value (json_object_get (bad_run, "name")), "old\xc3\xa9" FFFD));
+    assert (streq (json_string_value (json_object_get (bad_run, "error")), "A" FFFD "B"));
+    assert (streq (json_string_value (json_object_get (json_object_get (bad_run, "params"),
+                                      "k" FFFD)), FFFD));
+    assert (streq (json_string_value (json_object_get (json_object_get (bad_run, "tags"),
+                                      "note")), "caf" FFFD));
+    json_decref (bad_run);
+    json_t *listed = wb_store_runs (store, NULL, NULL, NULL, 0, &err);
+    assert (listed && json_array_size (listed) > 0);
+    json_decref (listed);
+    json_t *ids = wb_store_run_ids (store);
+    assert (json_array_size (ids) > 0);
+    json_decref (ids);
+    json_t *experiments = wb_store_experiments (store, &err);
+    assert (experiments && json_array_size (experiments) > 0);
+    json_decref (experiments);
+    wb_store_destroy (&store);
+#   undef FFFD
 
     char *cleanup = wb_sprintf ("rm -rf '%s'", scratch);
     assert (system (cleanup) == 0);
