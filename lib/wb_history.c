@@ -61,7 +61,7 @@ s_make_parents (const char *path, wb_error_t *err)
             char saved = *cursor;
             *cursor = 0;
             struct stat info;
-            if (mkdir (folder, 0777) && errno != EEXIST)
+            if (mkdir (folder, 0700) && errno != EEXIST)    //  its owner's only
                 rc = -1;
             else if (stat (folder, &info) == 0 && !S_ISDIR (info.st_mode)) {
                 errno = ENOTDIR;
@@ -108,6 +108,13 @@ wb_history_new (const char *path, wb_error_t *err)
         return NULL;
     }
     sqlite3_busy_timeout (db, WB_HISTORY_BUSY_MS);
+    //  Every cell ever run is in it: the file (and the -wal and -shm that
+    //  SQLite makes with its mode) is its owner's only, an older one too
+    for (int i = 0; i < 3; i++) {
+        char *file = wb_sprintf ("%s%s", path, i == 0? "": i == 1? "-wal": "-shm");
+        wb_path_private (file, false);
+        free (file);
+    }
     sqlite3_stmt *stmt = NULL;
     //  The first statements read the file: a file that is not a database
     //  fails here

@@ -103,13 +103,13 @@ s_mkdirs (const char *path)
     for (char *slash = copy + 1; *slash; slash++)
         if (*slash == '/') {
             *slash = 0;
-            if (mkdir (copy, 0755) && errno != EEXIST) {
+            if (mkdir (copy, 0700) && errno != EEXIST) {
                 free (copy);
                 return -1;
             }
             *slash = '/';
         }
-    int rc = mkdir (copy, 0755) && errno != EEXIST? -1: 0;
+    int rc = mkdir (copy, 0700) && errno != EEXIST? -1: 0;
     free (copy);
     return rc;
 }
@@ -343,7 +343,7 @@ wb_job_detach (const char *binary, const char *command, const char *workspace,
         if (grandchild == 0) {
             close (exec_report [0]);
             int null = open ("/dev/null", O_RDWR);
-            int log = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            int log = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
             dup2 (null, 0);
             dup2 (null, 1);
             dup2 (log >= 0? log: null, 2);
@@ -766,7 +766,7 @@ wb_job_supervise (const char *path, const char *id)
     }
     s_job_t job = { store, id, -1, { wb_buf_new (), wb_buf_new (), wb_buf_new () },
                     "", 0, json_array (), NULL, 0, 0, wb_time_mono (), json_object (), 0 };
-    job.log_fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    job.log_fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     int pipes [3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
     for (int i = 0; rc == 0 && i < 3; i++)
         if (pipe2 (pipes [i], O_CLOEXEC))

@@ -488,42 +488,51 @@ wb_registry_model_archive (wb_store_t *store, const char *name, int64_t version,
 
 //  ---- Endpoints ----
 
-//  A fresh key: 32 random bytes, base64url without padding (43 characters)
+//  A fresh key: 32 random bytes, base64url without padding (43 characters),
+//  and the hash it is kept as
 static void
-s_new_key (char *key, size_t size)
+s_new_key (char *key, size_t size, char hash [WB_KEY_HASH_TEXT])
 {
     unsigned char bytes [S_KEY_BYTES];
     randombytes_buf (bytes, sizeof (bytes));
     sodium_bin2base64 (key, size, bytes, sizeof (bytes),
                        sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     sodium_memzero (bytes, sizeof (bytes));
+    wb_key_hash (key, strlen (key), hash);
 }
 
 int
 wb_registry_endpoint_create (wb_store_t *store, const char *name, const char *auth,
-                             wb_error_t *err)
+                             wb_keys_t *made, wb_error_t *err)
 {
     if (s_check_name (name, "endpoint", err))
         return -1;
     if (!streq (auth, "key") && !streq (auth, "none"))
         return wb_error_set (err, "--auth must be key or none, not '%s'", auth);
-    char key1 [64], key2 [64];
-    s_new_key (key1, sizeof (key1));
-    s_new_key (key2, sizeof (key2));
+    wb_keys_t keys;
+    char hash1 [WB_KEY_HASH_TEXT], hash2 [WB_KEY_HASH_TEXT];
+    s_new_key (keys.key [0], sizeof (keys.key [0]), hash1);
+    s_new_key (keys.key [1], sizeof (keys.key [1]), hash2);
     sqlite3_stmt *stmt = s_prepare (store,
         "INSERT INTO endpoints (name, auth, key1, key2, created, updated)"
         " VALUES (?, ?, ?, ?, ?, ?)", err);
+    int rc = SQLITE_ERROR;
+    if (stmt) {
+        double now = wb_time_now ();
+        s_bind_text (stmt, 1, name);
+        s_bind_text (stmt, 2, auth);
+        s_bind_text (stmt, 3, hash1);
+        s_bind_text (stmt, 4, hash2);
+        sqlite3_bind_double (stmt, 5, now);
+        sqlite3_bind_double (stmt, 6, now);
+        rc = sqlite3_step (stmt);
+        sqlite3_finalize (stmt);
+    }
+    if (rc == SQLITE_DONE && made)
+        *made = keys;
+    sodium_memzero (&keys, sizeof (keys));
     if (!stmt)
         return -1;
-    double now = wb_time_now ();
-    s_bind_text (stmt, 1, name);
-    s_bind_text (stmt, 2, auth);
-    s_bind_text (stmt, 3, key1);
-    s_bind_text (stmt, 4, key2);
-    sqlite3_bind_double (stmt, 5, now);
-    sqlite3_bind_double (stmt, 6, now);
-    int rc = sqlite3_step (stmt);
-    sqlite3_finalize (stmt);
     if (rc == SQLITE_CONSTRAINT)
         return wb_error_set (err, "endpoint '%s' exists already", name);
     if (rc != SQLITE_DONE)
@@ -534,19 +543,21 @@ wb_registry_endpoint_create (wb_store_t *store, const char *name, const char *au
 static json_t *
 s_endpoints (wb_store_t *store, const char *name, wb_error_t *err)
 {
-    sqlite3_stmt *stmt = s_prepare (store, name?
+    char *sql = wb_sprintf (
         "SELECT name, auth, key1, key2, port, pid, pid_start, host, generation, loaded,"
-        " error, created, updated FROM endpoints WHERE name = ?":
-        "SELECT name, auth, key1, key2, port, pid, pid_start, host, generation, loaded,"
-        " error, created, updated FROM endpoints ORDER BY name", err);
+        " error, created, updated, coalesce (log_rows, %d) AS log_rows,"
+        " coalesce (log_days, %d.0) AS log_days FROM endpoints %s",
+        WB_REGISTRY_LOG_ROWS, WB_REGISTRY_LOG_DAYS, name? "WHERE name = ?": "ORDER BY name");
+    sqlite3_stmt *stmt = s_prepare (store, sql, err);
+    free (sql);
     if (stmt && name)
         s_bind_text (stmt, 1, name);
     json_t *rows = s_rows (store, stmt, NULL, err);
     size_t index;
     json_t *row;
     json_array_foreach (rows, index, row) {
-        json_object_set_new (row, "keys", json_pack ("[OO]", json_object_get (row, "key1"),
-                                                     json_object_get (row, "key2")));
+        json_object_set_new (row, "key_hashes", json_pack ("[OO]", json_object_get (row, "key1"),
+                                                           json_object_get (row, "key2")));
         json_object_del (row, "key1");
         json_object_del (row, "key2");
         stmt = s_prepare (store,
@@ -773,24 +784,53 @@ wb_registry_mirror (wb_store_t *store, const char *endpoint, json_t *shares, wb_
 
 int
 wb_registry_keys_regenerate (wb_store_t *store, const char *endpoint, int which,
-                             wb_error_t *err)
+                             wb_keys_t *made, wb_error_t *err)
 {
     assert (which >= 0 && which <= 2);
-    char key1 [64], key2 [64];
-    s_new_key (key1, sizeof (key1));
-    s_new_key (key2, sizeof (key2));
+    wb_keys_t keys;
+    char hash1 [WB_KEY_HASH_TEXT], hash2 [WB_KEY_HASH_TEXT];
+    s_new_key (keys.key [0], sizeof (keys.key [0]), hash1);
+    s_new_key (keys.key [1], sizeof (keys.key [1]), hash2);
     sqlite3_stmt *stmt = s_prepare (store,
         "UPDATE endpoints SET key1 = CASE WHEN ?1 IN (0, 1) THEN ?2 ELSE key1 END,"
         " key2 = CASE WHEN ?1 IN (0, 2) THEN ?3 ELSE key2 END,"
         " generation = generation + 1, updated = ?4 WHERE name = ?5", err);
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int (stmt, 1, which);
-    s_bind_text (stmt, 2, key1);
-    s_bind_text (stmt, 3, key2);
-    sqlite3_bind_double (stmt, 4, wb_time_now ());
-    s_bind_text (stmt, 5, endpoint);
+    if (stmt) {
+        sqlite3_bind_int (stmt, 1, which);
+        s_bind_text (stmt, 2, hash1);
+        s_bind_text (stmt, 3, hash2);
+        sqlite3_bind_double (stmt, 4, wb_time_now ());
+        s_bind_text (stmt, 5, endpoint);
+    }
     int rc = s_done (store, stmt, "regenerating the keys", err);
+    if (rc == 0 && sqlite3_changes (wb_store_db (store)) == 0)
+        rc = wb_error_set (err, "no endpoint named '%s'", endpoint);
+    if (rc == 0 && made) {
+        *made = keys;
+        for (int k = 0; k < 2; k++)
+            if (which && which != k + 1)
+                made->key [k][0] = 0;
+    }
+    sodium_memzero (&keys, sizeof (keys));
+    return rc;
+}
+
+int
+wb_registry_retention (wb_store_t *store, const char *endpoint, int64_t rows, double days,
+                       wb_error_t *err)
+{
+    sqlite3_stmt *stmt = s_prepare (store,
+        "UPDATE endpoints SET"
+        " log_rows = CASE WHEN ?1 > 0 THEN ?1 WHEN ?1 < 0 THEN NULL ELSE log_rows END,"
+        " log_days = CASE WHEN ?2 > 0 THEN ?2 WHEN ?2 < 0 THEN NULL ELSE log_days END,"
+        " generation = generation + 1, updated = ?3 WHERE name = ?4", err);
+    if (stmt) {
+        sqlite3_bind_int64 (stmt, 1, rows);
+        sqlite3_bind_double (stmt, 2, days);
+        sqlite3_bind_double (stmt, 3, wb_time_now ());
+        s_bind_text (stmt, 4, endpoint);
+    }
+    int rc = s_done (store, stmt, "setting the retention", err);
     if (rc == 0 && sqlite3_changes (wb_store_db (store)) == 0)
         rc = wb_error_set (err, "no endpoint named '%s'", endpoint);
     return rc;
@@ -909,6 +949,31 @@ wb_registry_requests_add (wb_store_t *store, const char *endpoint,
     if (rc)
         wb_store_rollback (store);
     return rc;
+}
+
+int64_t
+wb_registry_requests_prune (wb_store_t *store, const char *endpoint, int64_t rows,
+                            double days, int64_t most, wb_error_t *err)
+{
+    assert (rows > 0 && days > 0 && most > 0);
+    //  What goes: older than the age limit, or older than the rows-th newest
+    //  row (by time, then id; both walk the (endpoint, time) index)
+    sqlite3_stmt *stmt = s_prepare (store,
+        "WITH edge AS (SELECT time, id FROM requests WHERE endpoint = ?1"
+        "  ORDER BY time DESC, id DESC LIMIT 1 OFFSET ?3 - 1)"
+        " DELETE FROM requests WHERE id IN (SELECT r.id FROM requests r"
+        "  LEFT JOIN edge e ON 1 WHERE r.endpoint = ?1 AND (r.time < ?2"
+        "  OR r.time < e.time OR (r.time = e.time AND r.id < e.id))"
+        "  ORDER BY r.time, r.id LIMIT ?4)", err);
+    if (!stmt)
+        return -1;
+    s_bind_text (stmt, 1, endpoint);
+    sqlite3_bind_double (stmt, 2, wb_time_now () - days * 86400);
+    sqlite3_bind_int64 (stmt, 3, rows);
+    sqlite3_bind_int64 (stmt, 4, most);
+    if (s_done (store, stmt, "trimming the request log", err))
+        return -1;
+    return sqlite3_changes64 (wb_store_db (store));
 }
 
 json_t *
@@ -1059,16 +1124,29 @@ wb_registry_test (bool verbose)
     assert (json_integer_value (json_object_get (json_array_get (history, 1), "previous")) == 1);
     json_decref (history);
     //  Endpoints: keys, deploy, traffic that sums to 100
-    assert (wb_registry_endpoint_create (store, "ep", "key", &err) == 0);
-    assert (wb_registry_endpoint_create (store, "ep", "key", &err) == -1);
+    wb_keys_t made;
+    assert (wb_registry_endpoint_create (store, "ep", "key", &made, &err) == 0);
+    assert (wb_registry_endpoint_create (store, "ep", "key", NULL, &err) == -1);
+    assert (strstr (err.text, "exists already"));
     assert (wb_registry_deploy (store, "ep", "blue", "houses", 1, -1, &err) == 0);
     assert (wb_registry_deploy (store, "ep", "green", "houses", 2, 10, &err) == 0);
     json_t *ep = wb_registry_endpoint_get (store, "ep", &err);
     assert (ep);
-    json_t *keys = json_object_get (ep, "keys");
-    assert (strlen (json_string_value (json_array_get (keys, 0))) == 43);
-    assert (!streq (json_string_value (json_array_get (keys, 0)),
-                    json_string_value (json_array_get (keys, 1))));
+    //  The keys are handed back once; only their hashes are kept
+    assert (strlen (made.key [0]) == 43 && strlen (made.key [1]) == 43);
+    assert (!streq (made.key [0], made.key [1]));
+    json_t *keys = json_object_get (ep, "key_hashes");
+    char hash [WB_KEY_HASH_TEXT];
+    wb_key_hash (made.key [0], strlen (made.key [0]), hash);
+    assert (streq (json_string_value (json_array_get (keys, 0)), hash));
+    assert (!json_object_get (ep, "keys"));
+    sqlite3_stmt *stmt = s_prepare (store, "SELECT count (*) FROM endpoints WHERE"
+                                    " instr (key1 || key2, ?1) OR instr (key1 || key2, ?2)", NULL);
+    s_bind_text (stmt, 1, made.key [0]);
+    s_bind_text (stmt, 2, made.key [1]);
+    assert (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_int (stmt, 0) == 0);
+    sqlite3_finalize (stmt);
+    assert (json_integer_value (json_object_get (ep, "log_rows")) == WB_REGISTRY_LOG_ROWS);
     json_t *blue = json_array_get (json_object_get (ep, "deployments"), 0);
     json_t *green = json_array_get (json_object_get (ep, "deployments"), 1);
     assert (json_integer_value (json_object_get (blue, "traffic")) == 90);
@@ -1125,15 +1203,42 @@ wb_registry_test (bool verbose)
     json_t *last = json_array_get (stats, json_array_size (stats) - 1);
     assert (json_integer_value (json_object_get (last, "errors")) >= 0);
     json_decref (stats);
-    //  Keys regenerate; delete forgets everything
+    //  The log's retention: the newest rows, the last days
+    for (int i = 0; i < 3; i++)
+        requests [i].input = requests [i].output = NULL;
+    requests [0].time = wb_time_now () - 40 * 86400;   //  older than 30 days
+    assert (wb_registry_requests_add (store, "ep", requests, 3, &err) == 0);
+    assert (wb_registry_requests_prune (store, "ep", WB_REGISTRY_LOG_ROWS, WB_REGISTRY_LOG_DAYS,
+                                        1000, &err) == 1);
+    assert (wb_registry_requests_prune (store, "ep", 2, 30, 1, &err) == 1);
+    assert (wb_registry_requests_prune (store, "ep", 2, 30, 100, &err) == 2);
+    assert (wb_registry_requests_prune (store, "ep", 2, 30, 100, &err) == 0);
+    log = wb_registry_requests (store, "ep", 0, &err);
+    assert (json_array_size (log) == 2);
+    json_decref (log);
+    assert (wb_registry_retention (store, "ep", 500, 0, &err) == 0);
     ep = wb_registry_endpoint_get (store, "ep", &err);
-    char *old_key = wb_strdup (json_string_value (json_array_get (json_object_get (ep, "keys"), 0)));
+    assert (json_integer_value (json_object_get (ep, "log_rows")) == 500);
+    assert (json_number_value (json_object_get (ep, "log_days")) == WB_REGISTRY_LOG_DAYS);
     json_decref (ep);
-    assert (wb_registry_keys_regenerate (store, "ep", 1, &err) == 0);
+    assert (wb_registry_retention (store, "nope", 500, 0, &err) == -1);
+    //  Keys regenerate (one, the other stays); delete forgets everything
     ep = wb_registry_endpoint_get (store, "ep", &err);
-    assert (!streq (old_key, json_string_value (json_array_get (json_object_get (ep, "keys"), 0))));
+    char *old_hashes = json_dumps (json_object_get (ep, "key_hashes"), 0);
     json_decref (ep);
-    free (old_key);
+    wb_keys_t fresh;
+    assert (wb_registry_keys_regenerate (store, "ep", 1, &fresh, &err) == 0);
+    assert (strlen (fresh.key [0]) == 43 && fresh.key [1][0] == 0);
+    assert (!streq (fresh.key [0], made.key [0]));
+    ep = wb_registry_endpoint_get (store, "ep", &err);
+    json_t *before = json_loads (old_hashes, 0, NULL);
+    keys = json_object_get (ep, "key_hashes");
+    wb_key_hash (fresh.key [0], strlen (fresh.key [0]), hash);
+    assert (streq (json_string_value (json_array_get (keys, 0)), hash));
+    assert (json_equal (json_array_get (keys, 1), json_array_get (before, 1)));
+    json_decref (before);
+    json_decref (ep);
+    free (old_hashes);
     assert (wb_registry_endpoint_delete (store, "ep", &err) == 0);
     assert (!wb_registry_endpoint_get (store, "ep", &err));
     assert (wb_registry_endpoint_delete (store, "ep", &err) == -1);

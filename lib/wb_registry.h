@@ -7,7 +7,9 @@
     at one version of a name; every move of an alias is kept, so that
     "which version was production at time T" has an answer.
 
-    Endpoints: a name, its auth mode and two keys (random, from libsodium),
+    Endpoints: a name, its auth mode and two keys (256 random bits from
+    libsodium, handed to the caller once when made, kept only as hashes:
+    wb_key_hash),
     the serving process (pid, its start time, port), a generation counted
     up on every change so that the server knows to reload, and the
     generation the server has loaded (or the error it met). Each endpoint
@@ -16,7 +18,10 @@
     requests is scored by it too, its answers never returned).
 
     The request log: one row per scored request (time, deployment,
-    latency, status, and for a sample of them the input and output).
+    latency, status, and for a sample of them the input and output). It
+    keeps per endpoint at most its newest log_rows rows of the last
+    log_days days (defaults below; %endpoint retention sets them); the
+    server deletes older rows as it writes new ones.
 
     All tables are created by migration 5 of wb_store; this module holds
     their SQL.
@@ -50,6 +55,15 @@ typedef struct {
     char *input;                //  sample of the body, or NULL (owned)
     char *output;               //  sample of the answer, or NULL (owned)
 } wb_request_t;
+
+//  The request log's retention when an endpoint sets none
+#define WB_REGISTRY_LOG_ROWS  1000000     //  rows kept per endpoint
+#define WB_REGISTRY_LOG_DAYS  30          //  days kept
+
+//  Keys as made, in plain text: shown to the user once, never stored.
+typedef struct {
+    char key [2][64];           //  primary, secondary; "" when not made
+} wb_keys_t;
 
 //  ---- Models ----
 
@@ -90,13 +104,14 @@ int
 
 //  ---- Endpoints ----
 
-//  A new endpoint with two fresh keys; auth is "key" or "none". 0 or -1
-//  (err: exists already, bad name).
+//  A new endpoint with two fresh keys, handed back in made (may be NULL);
+//  auth is "key" or "none". 0 or -1 (err: exists already, bad name).
 int
     wb_registry_endpoint_create (wb_store_t *store, const char *name, const char *auth,
-                                 wb_error_t *err);
-//  An endpoint as JSON (caller owns): name, auth, keys [2], port, pid,
-//  pid_start, host, generation, loaded, error, created, updated,
+                                 wb_keys_t *made, wb_error_t *err);
+//  An endpoint as JSON (caller owns): name, auth, key_hashes [2], port,
+//  pid, pid_start, host, generation, loaded, error, created, updated,
+//  log_rows, log_days (the retention in force: the defaults when unset),
 //  deployments [{name, model, version, traffic, mirror, hash, kind,
 //  created, updated}] by name. NULL with err when there is none.
 json_t *
@@ -124,10 +139,16 @@ int
 int
     wb_registry_mirror (wb_store_t *store, const char *endpoint, json_t *shares,
                         wb_error_t *err);
-//  New keys: which = 1, 2 or 0 for both. 0 or -1.
+//  New keys: which = 1, 2 or 0 for both, handed back in made (may be
+//  NULL; "" for a key not made). 0 or -1.
 int
     wb_registry_keys_regenerate (wb_store_t *store, const char *endpoint, int which,
-                                 wb_error_t *err);
+                                 wb_keys_t *made, wb_error_t *err);
+//  Set the request log's retention: rows > 0 and days > 0, or 0 to keep
+//  the current value (-1: back to the default). Bumps the generation. 0 or -1.
+int
+    wb_registry_retention (wb_store_t *store, const char *endpoint, int64_t rows,
+                           double days, wb_error_t *err);
 //  Forget an endpoint, its deployments and its request log. 0 or -1.
 int
     wb_registry_endpoint_delete (wb_store_t *store, const char *endpoint, wb_error_t *err);
@@ -151,6 +172,11 @@ int64_t
 int
     wb_registry_requests_add (wb_store_t *store, const char *endpoint,
                               const wb_request_t *requests, size_t count, wb_error_t *err);
+//  Delete requests of endpoint beyond rows (the newest kept) or older than
+//  days, at most most of them (the rest next time). The count deleted, or -1.
+int64_t
+    wb_registry_requests_prune (wb_store_t *store, const char *endpoint, int64_t rows,
+                                double days, int64_t most, wb_error_t *err);
 //  The last limit requests of endpoint, newest first (caller owns).
 json_t *
     wb_registry_requests (wb_store_t *store, const char *endpoint, size_t limit,

@@ -1,10 +1,15 @@
 /*  wb_scorer - scores rows with a model file, for the scoring server
 
     The model file is read once into flat arrays; scoring a request is
-    parse (jansson, or a small CSV reader), encode into a rows x inputs
-    matrix, forward through the layers with plain loops, and write the
-    answer into a buffer. Nothing is shared between calls but the
-    read-only model, so any number of threads may score at once.
+    parse (jansson, or a small CSV reader), encode into a rows x features
+    matrix (a number per numeric column, the index of its category per
+    categorical one: never a one-hot row, whose width is the number of
+    categories, so that a request costs memory in proportion to its body,
+    whatever the model), forward through the layers with plain loops (the
+    first layer reads the compact rows: the same sums in the same order
+    as over one-hot rows), and write the answer into a buffer. Nothing is
+    shared between calls but the read-only model, so any number of
+    threads may score at once.
 */
 #include <assert.h>
 #include <ctype.h>
@@ -30,6 +35,8 @@ typedef struct {
     double *bias;               //  out
     int activation;             //  S_IDENTITY ...
 } s_layer_t;
+
+#define S_MAX_ANSWER_NUMBERS  1000000     //  probabilities an answer may hold (rows x classes)
 
 enum { S_IDENTITY, S_RELU, S_SIGMOID, S_SOFTMAX };
 enum { S_REGRESSION, S_CLASSIFICATION, S_CLUSTERING };
@@ -306,7 +313,8 @@ s_format (double value, char *text, size_t size)
     }
 }
 
-//  Put one value of feature f into the encoded row x. 0 or -1 (fault).
+//  Put one value of feature f into the encoded row x (x [f]: the number,
+//  or the category's index, -1 when unseen or missing). 0 or -1 (fault).
 //  value is a JSON value, or NULL with text (CSV).
 static int
 s_encode_value (wb_scorer_t *self, size_t f, json_t *value, const char *text, double *x,
@@ -335,10 +343,10 @@ s_encode_value (wb_scorer_t *self, size_t f, json_t *value, const char *text, do
         }
         for (size_t c = 0; category && *category && c < feature->ncategories; c++)
             if (streq (feature->categories [c], category)) {
-                x [feature->offset + c] = 1;
+                x [f] = (double) c;
                 break;
             }
-        return 0;           //  unseen or missing: all zeros, as in training
+        return 0;           //  unseen or missing: -1, all zeros in one-hot, as in training
     }
     double number;
     if (value) {
@@ -371,13 +379,13 @@ s_encode_value (wb_scorer_t *self, size_t f, json_t *value, const char *text, do
     if (!isfinite (number))
         return s_fault (fault, 400, "not_numeric", "row %zu: column '%s' must be finite",
                         row + 1, feature->name);
-    x [feature->offset] = (number - feature->mean) * feature->scale;
+    x [f] = (number - feature->mean) * feature->scale;
     return 0;
 }
 
 //  The rows being read
 typedef struct {
-    double *x;                  //  rows x inputs, encoded
+    double *x;                  //  rows x nfeatures, encoded (s_encode_value)
     size_t rows;                //  rows read
     size_t room;                //  rows allocated
 } s_rows_t;
@@ -387,10 +395,11 @@ s_new_row (wb_scorer_t *self, s_rows_t *rows)
 {
     if (rows->rows == rows->room) {
         rows->room = rows->room? rows->room * 2: 4;
-        rows->x = wb_realloc (rows->x, rows->room * (self->inputs + 1) * sizeof (double));
+        rows->x = wb_realloc (rows->x, rows->room * (self->nfeatures + 1) * sizeof (double));
     }
-    double *x = rows->x + rows->rows++ * self->inputs;
-    memset (x, 0, self->inputs * sizeof (double));
+    double *x = rows->x + rows->rows++ * self->nfeatures;
+    for (size_t f = 0; f < self->nfeatures; f++)
+        x [f] = self->features [f].categorical? -1: 0;
     return x;
 }
 
@@ -661,7 +670,7 @@ s_scan_rows (wb_scorer_t *self, s_scan_t *scan, s_rows_t *rows)
             if ((f && !s_scan_char (scan, ',')) || !s_scan_number (scan, &value))
                 return false;
             s_feature_t *feature = &self->features [f];
-            x [feature->offset] = (value - feature->mean) * feature->scale;
+            x [f] = (value - feature->mean) * feature->scale;
         }
         if (!s_scan_char (scan, ']'))
             return false;
@@ -889,6 +898,31 @@ s_read_csv (wb_scorer_t *self, const char *body, size_t size, s_rows_t *rows,
 
 //  ---- Scoring ----
 
+//  The non-zero inputs of an encoded row, in the order of the one-hot
+//  vector: *slot its position there, *value its value; false at the end.
+//  *f is the cursor (start at 0).
+static bool
+s_next_input (wb_scorer_t *self, const double *x, size_t *f, size_t *slot, double *value)
+{
+    while (*f < self->nfeatures) {
+        s_feature_t *feature = &self->features [*f];
+        double v = x [(*f)++];
+        if (feature->categorical) {
+            if (v < 0)
+                continue;
+            *slot = feature->offset + (size_t) v;
+            *value = 1;
+            return true;
+        }
+        if (v != 0) {
+            *slot = feature->offset;
+            *value = v;
+            return true;
+        }
+    }
+    return false;
+}
+
 //  The last layer's outputs of one encoded row into out (widest doubles
 //  of room in a and b)
 static void
@@ -900,6 +934,17 @@ s_forward (wb_scorer_t *self, const double *x, double *a, double *b, double **ou
         s_layer_t *layer = &self->layers [l];
         output = l % 2? b: a;
         memset (output, 0, layer->out * sizeof (double));
+        if (l == 0) {
+            //  The compact row: only its non-zero inputs, in the same order
+            size_t f = 0, i;
+            double value;
+            while (s_next_input (self, x, &f, &i, &value)) {
+                const double *w = layer->weights + i * layer->out;
+                for (size_t j = 0; j < layer->out; j++)
+                    output [j] += value * w [j];
+            }
+        }
+        else
         for (size_t i = 0; i < layer->in; i++) {
             double value = input [i];
             if (value == 0)
@@ -996,15 +1041,21 @@ wb_scorer_score (wb_scorer_t *self, const char *content_type, const char *body, 
         free (rows.x);
         return -1;
     }
-    double *a = wb_malloc (self->widest * sizeof (double));
-    double *b = wb_malloc (self->widest * sizeof (double));
-    double *proba = NULL;
     bool with_proba = probabilities && self->task == S_CLASSIFICATION;
-    if (with_proba)
-        proba = wb_malloc (rows.rows * self->nclasses * sizeof (double));
+    if (with_proba && rows.rows * self->nclasses > S_MAX_ANSWER_NUMBERS) {
+        s_fault (fault, 413, "too_large", "an answer with probabilities would hold %zu "
+                 "numbers (%zu rows x %zu classes), over %d: send fewer rows per request",
+                 rows.rows * self->nclasses, rows.rows, self->nclasses, S_MAX_ANSWER_NUMBERS);
+        free (rows.x);
+        return -1;
+    }
+    double *a = wb_malloc ((self->widest + 1) * sizeof (double));
+    double *b = wb_malloc ((self->widest + 1) * sizeof (double));
+    //  Probabilities are written as they come, after the predictions
+    wb_buf_t *proba = with_proba? wb_buf_new (): NULL;
     wb_buf_puts (answer, "{\"predictions\":[");
     for (size_t row = 0; row < rows.rows; row++) {
-        const double *x = rows.x + row * self->inputs;
+        const double *x = rows.x + row * self->nfeatures;
         if (row)
             wb_buf_append (answer, ",", 1);
         if (self->task == S_CLUSTERING) {
@@ -1012,9 +1063,10 @@ wb_scorer_score (wb_scorer_t *self, const char *content_type, const char *body, 
             double nearest = 0;
             for (size_t j = 0; j < self->k; j++) {
                 const double *c = self->centers + j * self->inputs;
-                double dot = 0;
-                for (size_t i = 0; i < self->inputs; i++)
-                    dot += x [i] * c [i];
+                double dot = 0, value;
+                size_t f = 0, i;
+                while (s_next_input (self, x, &f, &i, &value))
+                    dot += value * c [i];
                 double distance = -2 * dot + self->norms [j];
                 if (j == 0 || distance < nearest) {
                     nearest = distance;
@@ -1031,20 +1083,21 @@ wb_scorer_score (wb_scorer_t *self, const char *content_type, const char *body, 
             continue;
         }
         size_t best = 0;
-        double *p = proba? proba + row * self->nclasses: NULL;
-        if (self->layers [self->nlayers - 1].activation == S_SIGMOID) {
+        bool sigmoid = self->layers [self->nlayers - 1].activation == S_SIGMOID;
+        if (sigmoid)
             best = out [0] > 0.5? 1: 0;
-            if (p) {
-                p [0] = 1 - out [0];
-                p [1] = out [0];
-            }
-        }
-        else {
+        else
             for (size_t j = 1; j < self->nclasses; j++)
                 if (out [j] > out [best])
                     best = j;
-            if (p)
-                memcpy (p, out, self->nclasses * sizeof (double));
+        if (proba) {
+            wb_buf_puts (proba, row? ",[": "[");
+            for (size_t j = 0; j < self->nclasses; j++) {
+                if (j)
+                    wb_buf_append (proba, ",", 1);
+                s_json_number (proba, sigmoid? (j? out [0]: 1 - out [0]): out [j]);
+            }
+            wb_buf_append (proba, "]", 1);
         }
         s_json_label (self, answer, best);
     }
@@ -1057,21 +1110,13 @@ wb_scorer_score (wb_scorer_t *self, const char *content_type, const char *body, 
             s_json_label (self, answer, j);
         }
         wb_buf_puts (answer, "],\"probabilities\":[");
-        for (size_t row = 0; row < rows.rows; row++) {
-            wb_buf_puts (answer, row? ",[": "[");
-            for (size_t j = 0; j < self->nclasses; j++) {
-                if (j)
-                    wb_buf_append (answer, ",", 1);
-                s_json_number (answer, proba [row * self->nclasses + j]);
-            }
-            wb_buf_append (answer, "]", 1);
-        }
+        wb_buf_append (answer, wb_buf_data (proba), wb_buf_size (proba));
         wb_buf_append (answer, "]", 1);
     }
     wb_buf_append (answer, "}", 1);
     free (a);
     free (b);
-    free (proba);
+    wb_buf_destroy (&proba);
     free (rows.x);
     return (int) rows.rows;
 }

@@ -44,6 +44,27 @@
 #define S_SAMPLE_BYTES     1024     //  at most this much of a body or answer
 #define S_MIRROR_QUEUE     1024     //  mirrored copies waiting at most
 #define S_START_TIMEOUT    20.0     //  seconds a start or reload may take
+#define S_REFUSALS_KEPT    10       //  refusals a second whose rows are logged
+#define S_LOG_PENDING      (256 * 1024) //  log rows waiting for the writer at most
+#define S_PRUNE_EVERY      60.0     //  seconds between retention passes at least...
+#define S_PRUNE_BATCH      50000    //  ...and rows one pass deletes at most
+#define S_MIRROR_BYTES     (64 * 1024 * 1024)   //  bytes of mirrored bodies waiting
+#define S_ARRIVAL          10.0     //  seconds a request may take to arrive...
+#define S_ARRIVAL_BUSY     1.0      //  ...and when half the connections are waiting
+#define S_CONNECTIONS      16384    //  connections at most (fewer if files are fewer)
+
+//  Why a request was refused before a deployment scored it (/metrics)
+enum {
+    S_REFUSED_UNAUTHORIZED,         //  401: no key, or a wrong one
+    S_REFUSED_DEPLOYMENT,           //  400: X-Deployment names none of them
+    S_REFUSED_NO_TRAFFIC,           //  503: no deployment takes traffic
+    S_REFUSED_ROUTE,                //  404, 405: no such route or method
+    S_REFUSED_SLOW,                 //  closed: the request took too long to arrive
+    S_REFUSED_REASONS
+};
+static const char *s_refused_names [S_REFUSED_REASONS] = {
+    "unauthorized", "unknown_deployment", "no_traffic", "route", "slow"
+};
 
 static const double s_bounds [S_BUCKETS - 1] = {
     0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000
@@ -73,7 +94,9 @@ typedef struct {
     atomic_int refs;                //  holders: the server and requests under way
     int64_t generation;             //  from the workspace
     bool open;                      //  auth none
-    char keys [2][64];              //  the two keys
+    char keys [2][WB_KEY_HASH_TEXT];    //  the hashes of the two keys
+    int64_t log_rows;               //  the request log's retention: rows
+    double log_days;                //  and days
     size_t count;                   //  deployments
     s_deployment_t deployments [S_MAX_DEPLOYMENTS];
     int taking;                     //  deployments with traffic > 0
@@ -89,6 +112,15 @@ typedef struct {
     size_t size;                    //  its length
 } s_copy_t;
 
+//  A TCP connection, for the warden: how long its request takes to arrive
+typedef struct {
+    int fd;                         //  its socket
+    double since;                   //  monotonic: accepted, or its last answer sent
+    bool arrived;                   //  its request is in (headers and body)
+    bool cut;                       //  the warden shut it down
+    size_t slot;                    //  index in the server's list
+} s_conn_t;
+
 typedef struct {
     char *endpoint;                 //  name
     pthread_mutex_t lock;           //  guards config, log, queue
@@ -99,9 +131,23 @@ typedef struct {
     wb_request_t *log;              //  requests to write
     size_t nlog, log_room;          //  used, allocated
     atomic_ullong served;           //  requests so far, for sampling
+    atomic_ullong refused [S_REFUSED_REASONS];  //  refusals by reason
+    atomic_ullong unlogged;         //  requests counted but not logged
+    atomic_llong refusal_second;    //  the second refusals_kept counts in
+    atomic_int refusals_kept;       //  refusals logged in it
+    size_t queued_bytes;            //  bodies in the mirror queue
+    char owner_hash [WB_KEY_HASH_TEXT]; //  hash of this process's owner key
+    char *owner_path;               //  the file holding that key
     s_copy_t queue [S_MIRROR_QUEUE];    //  mirrored copies (a ring)
     size_t head, tail;              //  ring positions
     bool stopping;                  //  the mirror thread ends
+    double pruned_at;               //  last retention pass (main thread)
+    size_t since_prune;             //  rows written since
+    double complained_at;           //  last "not logged" message (main thread)
+    pthread_mutex_t conns_lock;     //  guards conns
+    s_conn_t **conns;               //  open connections
+    size_t nconns, conns_room;      //  used, allocated
+    size_t max_connections;         //  the daemon's limit
 } s_server_t;
 
 //  Per-connection state of a request
@@ -235,10 +281,14 @@ s_config_load (s_server_t *server, wb_store_t *store, wb_error_t *err)
     atomic_init (&config->refs, 1);
     config->generation = json_integer_value (json_object_get (record, "generation"));
     config->open = streq (json_string_value (json_object_get (record, "auth")), "none");
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < 2; k++) {
+        const char *hash = json_string_value (json_array_get (
+            json_object_get (record, "key_hashes"), k));
         snprintf (config->keys [k], sizeof (config->keys [k]), "%s",
-                  json_string_value (json_array_get (json_object_get (record, "keys"), k))?
-                  json_string_value (json_array_get (json_object_get (record, "keys"), k)): "");
+                  wb_key_is_hash (hash)? hash: "");
+    }
+    config->log_rows = json_integer_value (json_object_get (record, "log_rows"));
+    config->log_days = json_number_value (json_object_get (record, "log_days"));
     size_t index;
     json_t *row;
     int rc = 0;
@@ -340,6 +390,36 @@ s_sample (const char *text, size_t size)
     return wb_strndup (text, size < S_SAMPLE_BYTES? size: S_SAMPLE_BYTES);
 }
 
+//  Whether one more refusal may be kept in the log this second: a flood
+//  of refused requests is counted in /metrics, and only a sample of it
+//  (S_REFUSALS_KEPT a second) reaches the workspace
+static bool
+s_refusal_slot (s_server_t *server)
+{
+    long long second = (long long) wb_time_mono ();
+    long long seen = atomic_load (&server->refusal_second);
+    if (seen != second && atomic_compare_exchange_strong (&server->refusal_second, &seen, second))
+        atomic_store (&server->refusals_kept, 0);
+    return atomic_fetch_add (&server->refusals_kept, 1) < S_REFUSALS_KEPT;
+}
+
+static void
+    s_record (s_server_t *server, s_deployment_t *deployment, int status, int rows,
+              double start, bool mirrored, const char *body, size_t body_size,
+              const char *answer, size_t answer_size);
+
+//  Count a request refused before a deployment took it; log a sample
+static void
+s_refused (s_server_t *server, int reason, int status, double start, const char *body,
+           size_t body_size, const char *answer, size_t answer_size)
+{
+    atomic_fetch_add (&server->refused [reason], 1);
+    if (s_refusal_slot (server))
+        s_record (server, NULL, status, 0, start, false, body, body_size, answer, answer_size);
+    else
+        atomic_fetch_add (&server->unlogged, 1);
+}
+
 //  Count and log one request
 static void
 s_record (s_server_t *server, s_deployment_t *deployment, int status, int rows,
@@ -372,6 +452,14 @@ s_record (s_server_t *server, s_deployment_t *deployment, int status, int rows,
     if (sample && answer)
         request.output = s_sample (answer, answer_size);
     pthread_mutex_lock (&server->lock);
+    if (server->nlog >= S_LOG_PENDING) {
+        //  The writer is behind (a busy workspace): count, do not pile up
+        pthread_mutex_unlock (&server->lock);
+        atomic_fetch_add (&server->unlogged, 1);
+        free (request.input);
+        free (request.output);
+        return;
+    }
     if (server->nlog == server->log_room) {
         server->log_room = server->log_room? server->log_room * 2: 1024;
         server->log = wb_realloc (server->log, server->log_room * sizeof (wb_request_t));
@@ -387,7 +475,8 @@ s_mirror (s_server_t *server, s_config_t *config, size_t index, const char *type
 {
     pthread_mutex_lock (&server->lock);
     size_t next = (server->tail + 1) % S_MIRROR_QUEUE;
-    if (next != server->head) {
+    if (next != server->head && server->queued_bytes + size <= S_MIRROR_BYTES) {
+        server->queued_bytes += size;
         atomic_fetch_add (&config->refs, 1);
         s_copy_t *copy = &server->queue [server->tail];
         copy->config = config;
@@ -416,6 +505,7 @@ s_mirror_thread (void *arg)
             break;
         s_copy_t copy = server->queue [server->head];
         server->head = (server->head + 1) % S_MIRROR_QUEUE;
+        server->queued_bytes -= copy.size;
         pthread_mutex_unlock (&server->lock);
         double start = wb_time_mono ();
         s_deployment_t *deployment = &copy.config->deployments [copy.deployment];
@@ -435,9 +525,11 @@ s_mirror_thread (void *arg)
     return NULL;
 }
 
-//  Is the request's key one of the endpoint's? (constant time)
+//  Is the request's key one of the endpoint's, or the owner's key of this
+//  process? The workspace keeps hashes only: the key sent is hashed and the
+//  hashes compared in constant time (all of them, whatever matches).
 static bool
-s_authorized (s_config_t *config, struct MHD_Connection *connection)
+s_authorized (s_server_t *server, s_config_t *config, struct MHD_Connection *connection)
 {
     if (config->open)
         return true;
@@ -449,10 +541,14 @@ s_authorized (s_config_t *config, struct MHD_Connection *connection)
     while (*key == ' ')
         key++;
     size_t size = strlen (key);
+    if (size == 0 || size > 256)
+        return false;
+    char hash [WB_KEY_HASH_TEXT];
+    wb_key_hash (key, size, hash);
+    const char *hashes [3] = { config->keys [0], config->keys [1], server->owner_hash };
     bool ok = false;
-    for (int k = 0; k < 2; k++)
-        if (size == strlen (config->keys [k]) && size > 0
-        &&  sodium_memcmp (key, config->keys [k], size) == 0)
+    for (int k = 0; k < 3; k++)
+        if (sodium_memcmp (hash, hashes [k], WB_KEY_HASH_TEXT - 1) == 0 && *hashes [k])
             ok = true;
     return ok;
 }
@@ -466,10 +562,11 @@ s_score (s_server_t *server, struct MHD_Connection *connection, s_request_t *req
     enum MHD_Result result;
     const char *body = wb_buf_data (request->body);
     size_t body_size = wb_buf_size (request->body);
-    if (!s_authorized (config, connection)) {
-        text = s_error_body ("unauthorized", "send the endpoint's key as `Authorization: "
-                             "Bearer KEY` (%endpoint keys shows them)", NULL, &size);
-        s_record (server, NULL, 401, 0, request->start, false, NULL, 0, text, size);
+    if (!s_authorized (server, config, connection)) {
+        text = s_error_body ("unauthorized", "send one of the endpoint's keys as "
+                             "`Authorization: Bearer KEY` (they are shown when made: "
+                             "%endpoint keys EP --regenerate makes new ones)", NULL, &size);
+        s_refused (server, S_REFUSED_UNAUTHORIZED, 401, request->start, NULL, 0, text, size);
         result = s_send (connection, MHD_HTTP_UNAUTHORIZED, "application/json", text, size, NULL);
         s_config_release (config);
         return result;
@@ -494,7 +591,8 @@ s_score (s_server_t *server, struct MHD_Connection *connection, s_request_t *req
                 used += (size_t) snprintf (message + used, sizeof (message) - used, "%s %s",
                                            i? ",": "", config->deployments [i].name);
             text = s_error_body ("unknown_deployment", message, NULL, &size);
-            s_record (server, NULL, 400, 0, request->start, false, body, body_size, text, size);
+            s_refused (server, S_REFUSED_DEPLOYMENT, 400, request->start, body, body_size,
+                       text, size);
             result = s_send (connection, MHD_HTTP_BAD_REQUEST, "application/json", text, size, NULL);
             s_config_release (config);
             return result;
@@ -521,7 +619,8 @@ s_score (s_server_t *server, struct MHD_Connection *connection, s_request_t *req
         text = s_error_body ("no_traffic", "no deployment of this endpoint takes traffic: "
                              "set a split with %endpoint traffic, or pin one with X-Deployment",
                              NULL, &size);
-        s_record (server, NULL, 503, 0, request->start, false, body, body_size, text, size);
+        s_refused (server, S_REFUSED_NO_TRAFFIC, 503, request->start, body, body_size,
+                   text, size);
         result = s_send (connection, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", text, size, NULL);
         s_config_release (config);
         return result;
@@ -618,6 +717,16 @@ s_metrics_text (s_server_t *server)
             }
         }
     }
+    wb_buf_printf (buf, "# HELP workbench_refused_total Requests refused before a deployment "
+                   "scored them, by reason\n# TYPE workbench_refused_total counter\n");
+    for (int r = 0; r < S_REFUSED_REASONS; r++)
+        wb_buf_printf (buf, "workbench_refused_total{endpoint=\"%s\",reason=\"%s\"} %llu\n",
+                       server->endpoint, s_refused_names [r], atomic_load (&server->refused [r]));
+    wb_buf_printf (buf, "# HELP workbench_unlogged_total Requests counted here but not written "
+                   "to the request log (refusals beyond the sample, or the writer behind)\n"
+                   "# TYPE workbench_unlogged_total counter\n"
+                   "workbench_unlogged_total{endpoint=\"%s\"} %llu\n", server->endpoint,
+                   atomic_load (&server->unlogged));
     return wb_buf_detach (&buf);
 }
 
@@ -628,6 +737,111 @@ s_json_text (json_t *value, size_t *size)
     json_decref (value);
     *size = strlen (text);
     return text;
+}
+
+//  ---- The warden: a request must arrive in time ----
+//
+//  A client that sends its request a byte at a time (slowloris) would
+//  hold a connection as long as it likes, since an idle timeout restarts
+//  at every byte. So each request has a budget for all of its arrival,
+//  headers and body: S_ARRIVAL seconds from the connection's start (or
+//  its previous answer), S_ARRIVAL_BUSY when half the connections are
+//  waiting for theirs. The warden thread shuts down the sockets over it
+//  (libmicrohttpd then closes them); a request that has arrived is never
+//  cut. Every client here comes from 127.0.0.1, so a limit per address
+//  would lock out the good clients with the bad: the budget is per
+//  connection.
+
+static void
+s_notify_connection (void *cls, struct MHD_Connection *connection, void **socket_context,
+                     enum MHD_ConnectionNotificationCode code)
+{
+    s_server_t *server = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info (connection,
+                                                   MHD_CONNECTION_INFO_CONNECTION_FD);
+        s_conn_t *conn = wb_calloc (1, sizeof (s_conn_t));
+        conn->fd = info? (int) info->connect_fd: -1;
+        conn->since = wb_time_mono ();
+        pthread_mutex_lock (&server->conns_lock);
+        if (server->nconns == server->conns_room) {
+            server->conns_room = server->conns_room? server->conns_room * 2: 256;
+            server->conns = wb_realloc (server->conns, server->conns_room * sizeof (s_conn_t *));
+        }
+        conn->slot = server->nconns;
+        server->conns [server->nconns++] = conn;
+        pthread_mutex_unlock (&server->conns_lock);
+        *socket_context = conn;
+    }
+    else
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        //  Called before libmicrohttpd closes the socket: once it is off
+        //  the list, the warden no longer touches its descriptor
+        s_conn_t *conn = *socket_context;
+        pthread_mutex_lock (&server->conns_lock);
+        s_conn_t *last = server->conns [--server->nconns];
+        last->slot = conn->slot;
+        server->conns [conn->slot] = last;
+        pthread_mutex_unlock (&server->conns_lock);
+        free (conn);
+        *socket_context = NULL;
+    }
+}
+
+//  The connection's record; its request has arrived (true) or a new one
+//  begins (false)
+static void
+s_conn_arrived (s_server_t *server, struct MHD_Connection *connection, bool arrived)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info (connection,
+                                               MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    s_conn_t *conn = info? info->socket_context: NULL;
+    if (!conn)
+        return;
+    pthread_mutex_lock (&server->conns_lock);
+    conn->arrived = arrived;
+    if (!arrived)
+        conn->since = wb_time_mono ();
+    pthread_mutex_unlock (&server->conns_lock);
+}
+
+//  One pass: cut the connections over their budget. The count cut.
+static size_t
+s_warden_pass (s_server_t *server)
+{
+    double now = wb_time_mono ();
+    size_t cut = 0, waiting = 0;
+    pthread_mutex_lock (&server->conns_lock);
+    for (size_t i = 0; i < server->nconns; i++)
+        waiting += !server->conns [i]->arrived && !server->conns [i]->cut;
+    double budget = waiting * 2 >= server->max_connections? S_ARRIVAL_BUSY: S_ARRIVAL;
+    for (size_t i = 0; i < server->nconns; i++) {
+        s_conn_t *conn = server->conns [i];
+        if (!conn->arrived && !conn->cut && conn->fd >= 0 && now - conn->since > budget) {
+            shutdown (conn->fd, SHUT_RDWR);
+            conn->cut = true;
+            cut++;
+        }
+    }
+    pthread_mutex_unlock (&server->conns_lock);
+    atomic_fetch_add (&server->refused [S_REFUSED_SLOW], cut);
+    return cut;
+}
+
+static void *
+s_warden_thread (void *arg)
+{
+    s_server_t *server = arg;
+    while (true) {
+        pthread_mutex_lock (&server->lock);
+        bool stopping = server->stopping;
+        pthread_mutex_unlock (&server->lock);
+        if (stopping)
+            break;
+        s_warden_pass (server);
+        usleep (100 * 1000);
+    }
+    return NULL;
 }
 
 static enum MHD_Result
@@ -656,6 +870,7 @@ s_handle (void *cls, struct MHD_Connection *connection, const char *url, const c
         *upload_data_size = 0;
         return MHD_YES;
     }
+    s_conn_arrived (server, connection, true);
     size_t size;
     char *text;
     bool get = streq (method, "GET") || streq (method, "HEAD");
@@ -664,12 +879,14 @@ s_handle (void *cls, struct MHD_Connection *connection, const char *url, const c
         if (post)
             return s_score (server, connection, request);
         text = s_error_body ("method", "POST rows to /score", NULL, &size);
+        atomic_fetch_add (&server->refused [S_REFUSED_ROUTE], 1);
         return s_send (connection, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json", text, size, NULL);
     }
     bool known = streq (url, "/") || streq (url, "/health") || streq (url, "/swagger.json")
               || streq (url, "/metrics");
     if (known && !get) {
         text = s_error_body ("method", "this route takes GET", NULL, &size);
+        atomic_fetch_add (&server->refused [S_REFUSED_ROUTE], 1);
         return s_send (connection, MHD_HTTP_METHOD_NOT_ALLOWED, "application/json", text, size, NULL);
     }
     if (streq (url, "/")) {
@@ -708,6 +925,7 @@ s_handle (void *cls, struct MHD_Connection *connection, const char *url, const c
     snprintf (message, sizeof (message), "no route %.80s: the routes are POST /score, GET /, "
               "/health, /swagger.json, /metrics", url);
     text = s_error_body ("not_found", message, NULL, &size);
+    atomic_fetch_add (&server->refused [S_REFUSED_ROUTE], 1);
     return s_send (connection, MHD_HTTP_NOT_FOUND, "application/json", text, size, NULL);
 }
 
@@ -715,7 +933,8 @@ static void
 s_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
              enum MHD_RequestTerminationCode code)
 {
-    (void) cls; (void) connection; (void) code;
+    (void) code;
+    s_conn_arrived (cls, connection, false);    //  a next request's budget starts
     s_request_t *request = *con_cls;
     if (request) {
         wb_buf_destroy (&request->body);
@@ -726,7 +945,69 @@ s_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
 
 //  ---- The server process ----
 
-//  Write the log batch; keep it when the workspace is busy
+//  A key for the workspace's owner, made anew by each server process and
+//  written where only the owner can read it (0600, in the private
+//  workspace folder): the workspace keeps no key an owner could send,
+//  only hashes, so this is how %endpoint invoke calls the endpoint. It is
+//  removed when the server stops. 0 or -1.
+static int
+s_owner_key_write (s_server_t *server, wb_store_t *store, wb_error_t *err)
+{
+    unsigned char bytes [32];
+    char key [64];
+    randombytes_buf (bytes, sizeof (bytes));
+    sodium_bin2base64 (key, sizeof (key), bytes, sizeof (bytes),
+                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero (bytes, sizeof (bytes));
+    wb_key_hash (key, strlen (key), server->owner_hash);
+    char *folder = wb_sprintf ("%s/endpoints", wb_store_path (store));
+    mkdir (folder, 0700);
+    free (folder);
+    server->owner_path = wb_serve_owner_key_path (store, server->endpoint);
+    char *temp = wb_sprintf ("%s.%d", server->owner_path, (int) getpid ());
+    int fd = open (temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    size_t size = strlen (key);
+    bool ok = fd >= 0 && fchmod (fd, 0600) == 0 && write (fd, key, size) == (ssize_t) size;
+    if (fd >= 0 && close (fd))
+        ok = false;
+    if (ok && rename (temp, server->owner_path))
+        ok = false;
+    sodium_memzero (key, sizeof (key));
+    int rc = ok? 0: wb_error_set (err, "cannot write the owner's key '%s': %s",
+                                  server->owner_path, strerror (errno));
+    if (!ok)
+        unlink (temp);
+    free (temp);
+    return rc;
+}
+
+//  Keep the request log within its retention: a pass when a tenth of the
+//  rows kept were written since the last, a minute went by, or the
+//  retention changed; a pass
+//  deletes at most S_PRUNE_BATCH rows, so a long backlog goes in steps
+static void
+s_prune (s_server_t *server, wb_store_t *store)
+{
+    s_config_t *config = s_config_hold (server);
+    if (!config)
+        return;
+    size_t due = config->log_rows / 10 > 1? (size_t) config->log_rows / 10: 1;
+    if (server->since_prune >= due || wb_time_mono () - server->pruned_at >= S_PRUNE_EVERY) {
+        wb_error_t err;
+        int64_t deleted = wb_registry_requests_prune (store, server->endpoint,
+                                                      config->log_rows > 0? config->log_rows: 1,
+                                                      config->log_days > 0? config->log_days: 1,
+                                                      S_PRUNE_BATCH, &err);
+        if (deleted < 0)
+            fprintf (stderr, "workbench serve: %s\n", err.text);
+        server->pruned_at = wb_time_mono ();
+        server->since_prune = deleted == S_PRUNE_BATCH? due: 0;
+    }
+    s_config_release (config);
+}
+
+//  Write the log batch (dropped when the workspace refuses it: counted in
+//  /metrics), then keep the log within its retention
 static void
 s_flush (s_server_t *server, wb_store_t *store)
 {
@@ -737,8 +1018,18 @@ s_flush (s_server_t *server, wb_store_t *store)
     server->nlog = server->log_room = 0;
     pthread_mutex_unlock (&server->lock);
     wb_error_t err;
-    if (count && wb_registry_requests_add (store, server->endpoint, batch, count, &err))
-        fprintf (stderr, "workbench serve: %s (%zu requests not logged)\n", err.text, count);
+    if (count && wb_registry_requests_add (store, server->endpoint, batch, count, &err)) {
+        //  Said once a minute at most: the server's own log stays small
+        if (wb_time_mono () - server->complained_at >= 60 || server->complained_at == 0) {
+            fprintf (stderr, "workbench serve: %s (%zu requests not logged; /metrics counts "
+                     "them in workbench_unlogged_total)\n", err.text, count);
+            server->complained_at = wb_time_mono ();
+        }
+        atomic_fetch_add (&server->unlogged, count);
+    }
+    else
+        server->since_prune += count;
+    s_prune (server, store);
     for (size_t i = 0; i < count; i++) {
         free (batch [i].input);
         free (batch [i].output);
@@ -767,6 +1058,8 @@ s_refresh (s_server_t *server, wb_store_t *store, bool force)
     s_config_t *old = server->config;
     server->config = config;
     pthread_mutex_unlock (&server->lock);
+    if (!old || old->log_rows != config->log_rows || old->log_days != config->log_days)
+        server->pruned_at = 0;      //  a retention pass at the next flush
     s_config_release (old);     //  requests under way keep it until they finish
     wb_registry_endpoint_loaded (store, server->endpoint, config->generation, NULL, NULL);
     return 0;
@@ -810,36 +1103,54 @@ wb_serve_main (const char *path, const char *endpoint)
     server->endpoint = wb_strdup (endpoint);
     pthread_mutex_init (&server->lock, NULL);
     pthread_cond_init (&server->wake, NULL);
+    pthread_mutex_init (&server->conns_lock, NULL);
     s_refresh (server, store, true);
     int rc = 0;
     if (!server->config) {
         fprintf (stderr, "workbench serve: endpoint %s: nothing to serve\n", endpoint);
         rc = 1;
     }
+    //  The owner's key of this process, for %endpoint invoke
+    if (rc == 0 && s_owner_key_write (server, store, &err)) {
+        fprintf (stderr, "workbench serve: %s\n", err.text);
+        rc = 1;
+    }
     struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port) };
     address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
     long cores = sysconf (_SC_NPROCESSORS_ONLN);
     unsigned threads = cores < 2? 2: cores > 16? 16: (unsigned) cores;
+    //  As many connections as there may be open files (less a margin for
+    //  the workspace, the log and the models), up to S_CONNECTIONS
+    struct rlimit files;
+    if (getrlimit (RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max > S_CONNECTIONS + 256? S_CONNECTIONS + 256: files.rlim_max;
+        setrlimit (RLIMIT_NOFILE, &files);
+        getrlimit (RLIMIT_NOFILE, &files);
+    }
+    rlim_t room = files.rlim_cur > 320? files.rlim_cur - 256: 64;
+    server->max_connections = room < S_CONNECTIONS? (size_t) room: S_CONNECTIONS;
     struct MHD_Daemon *daemon = rc? NULL: MHD_start_daemon (
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO,
         0, NULL, NULL, s_handle, server,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &address,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned) 4000,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 60,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned) server->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) S_ARRIVAL,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned) 1,
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, server,
+        MHD_OPTION_NOTIFY_CONNECTION, s_notify_connection, server,
         MHD_OPTION_END);
     if (!rc && !daemon) {
         fprintf (stderr, "workbench serve: cannot listen on 127.0.0.1:%d (%s): choose another "
                  "--port\n", port, port? "in use?": "no free port");
         rc = 1;
     }
-    pthread_t mirror;
+    pthread_t mirror, warden;
     if (daemon) {
         const union MHD_DaemonInfo *info = MHD_get_daemon_info (daemon, MHD_DAEMON_INFO_BIND_PORT);
         port = info? info->port: port;
         pthread_create (&mirror, NULL, s_mirror_thread, server);
+        pthread_create (&warden, NULL, s_warden_thread, server);
         if (wb_registry_endpoint_process (store, endpoint, getpid (), port, &err))
             fprintf (stderr, "workbench serve: %s\n", err.text);
         fprintf (stderr, "workbench serve: endpoint %s on http://127.0.0.1:%d (process %d)\n",
@@ -876,6 +1187,7 @@ wb_serve_main (const char *path, const char *endpoint)
         pthread_cond_signal (&server->wake);
         pthread_mutex_unlock (&server->lock);
         pthread_join (mirror, NULL);
+        pthread_join (warden, NULL);
         s_flush (server, store);
         //  Say we are gone, unless another server took over
         record = wb_registry_endpoint_get (store, endpoint, NULL);
@@ -884,9 +1196,14 @@ wb_serve_main (const char *path, const char *endpoint)
         json_decref (record);
         fprintf (stderr, "workbench serve: endpoint %s stopped\n", endpoint);
     }
+    if (server->owner_path)
+        unlink (server->owner_path);
+    free (server->owner_path);
     s_config_release (server->config);
     pthread_mutex_destroy (&server->lock);
     pthread_cond_destroy (&server->wake);
+    pthread_mutex_destroy (&server->conns_lock);
+    free (server->conns);
     free (server->log);
     free (server->endpoint);
     free (server);
@@ -900,6 +1217,26 @@ char *
 wb_serve_log_path (wb_store_t *store, const char *endpoint)
 {
     return wb_sprintf ("%s/endpoints/%s.log", wb_store_path (store), endpoint);
+}
+
+char *
+wb_serve_owner_key_path (wb_store_t *store, const char *endpoint)
+{
+    return wb_sprintf ("%s/endpoints/%s.key", wb_store_path (store), endpoint);
+}
+
+char *
+wb_serve_owner_key (wb_store_t *store, const char *endpoint)
+{
+    char *path = wb_serve_owner_key_path (store, endpoint);
+    size_t size = 0;
+    char *key = wb_file_read (path, &size);
+    free (path);
+    if (key && (size == 0 || size > 128)) {
+        free (key);
+        key = NULL;
+    }
+    return key;
 }
 
 //  The last non-empty line of a file (caller owns), or NULL
@@ -976,7 +1313,7 @@ wb_serve_start (wb_store_t *store, const char *endpoint, const char *binary, wb_
         return wb_error_set (err, "cannot start the server: '%s' is gone (%s)", binary,
                              strerror (errno));
     char *folder = wb_sprintf ("%s/endpoints", wb_store_path (store));
-    mkdir (folder, 0755);
+    mkdir (folder, 0700);
     free (folder);
     char *log = wb_serve_log_path (store, endpoint);
     //  Fork twice so the server belongs to no one: it outlives the kernel
@@ -991,7 +1328,7 @@ wb_serve_start (wb_store_t *store, const char *endpoint, const char *binary, wb_
         pid_t grandchild = fork ();
         if (grandchild == 0) {
             int null = open ("/dev/null", O_RDWR);
-            int out = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            int out = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
             dup2 (null, 0);
             dup2 (null, 1);
             dup2 (out >= 0? out: null, 2);
@@ -1153,11 +1490,11 @@ wb_serve_test (bool verbose)
     assert (wb_store_artifact_data (store, run, "outputs/model.json", model, strlen (model), &err) == 0);
     wb_model_spec_t registration = { "line", run, NULL, NULL, NULL };
     assert (wb_registry_model_register (store, &registration, &err) == 1);
-    assert (wb_registry_endpoint_create (store, "ep", "key", &err) == 0);
+    wb_keys_t made;
+    assert (wb_registry_endpoint_create (store, "ep", "key", &made, &err) == 0);
     assert (wb_registry_deploy (store, "ep", "blue", "line", 1, -1, &err) == 0);
-    json_t *record = wb_registry_endpoint_get (store, "ep", &err);
-    char *key = wb_strdup (json_string_value (json_array_get (json_object_get (record, "keys"), 1)));
-    json_decref (record);
+    json_t *record;
+    char *key = wb_strdup (made.key [1]);
     //  The server in a child process
     pid_t child = fork ();
     assert (child >= 0);

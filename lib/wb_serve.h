@@ -68,6 +68,13 @@ int
 //  The server's log file (caller owns).
 char *
     wb_serve_log_path (wb_store_t *store, const char *endpoint);
+//  The file holding the owner's key of the running server (caller owns):
+//  made by each server process, 0600, removed when it stops.
+char *
+    wb_serve_owner_key_path (wb_store_t *store, const char *endpoint);
+//  That key (caller owns), or NULL when the server is not running.
+char *
+    wb_serve_owner_key (wb_store_t *store, const char *endpoint);
 
 //  One HTTP/1.1 request to 127.0.0.1:port (Connection: close). headers
 //  are extra header lines, each ending in \r\n (may be NULL). The status

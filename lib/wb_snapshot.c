@@ -212,13 +212,13 @@ s_mkdirs (const char *path)
     for (char *slash = copy + 1; *slash; slash++)
         if (*slash == '/') {
             *slash = 0;
-            if (mkdir (copy, 0755) && errno != EEXIST) {
+            if (mkdir (copy, 0700) && errno != EEXIST) {
                 free (copy);
                 return -1;
             }
             *slash = '/';
         }
-    int rc = mkdir (copy, 0755) && errno != EEXIST? -1: 0;
+    int rc = mkdir (copy, 0700) && errno != EEXIST? -1: 0;
     free (copy);
     return rc;
 }
@@ -281,7 +281,7 @@ wb_snapshot_restore (wb_store_t *store, const char *hash, const char *dest, wb_e
         *slash = '/';
         char *blob = wb_store_blob_path (store, json_string_value (json_object_get (file, "hash")));
         int mode = (int) json_integer_value (json_object_get (file, "mode"));
-        if (rc == 0 && s_copy (blob, target, mode? mode: 0644))
+        if (rc == 0 && s_copy (blob, target, (mode? mode: 0600) & 0700))
             rc = wb_error_set (err, "cannot restore '%s' from the snapshot: %s", path, strerror (errno));
         free (blob);
         free (target);

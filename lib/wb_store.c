@@ -151,6 +151,16 @@ static const char *s_migrations [] = {
     "  time REAL NOT NULL, latency REAL NOT NULL, status INTEGER NOT NULL,"
     "  mirrored INTEGER NOT NULL DEFAULT 0, rows INTEGER, input TEXT, output TEXT);"
     "CREATE INDEX requests_endpoint ON requests (endpoint, time);",
+
+    //  6: endpoint keys are kept as hashes (wb_key_hash, registered on the
+    //  connection by s_open); the plain text is overwritten, not left in
+    //  free pages (secure_delete). Each endpoint's request log may have a
+    //  retention of its own (NULL: the defaults of wb_registry).
+    "PRAGMA secure_delete = ON;"
+    "UPDATE endpoints SET key1 = wb_key_hash (key1), key2 = wb_key_hash (key2);"
+    "PRAGMA secure_delete = OFF;"
+    "ALTER TABLE endpoints ADD COLUMN log_rows INTEGER;"
+    "ALTER TABLE endpoints ADD COLUMN log_days REAL;",
 };
 #define S_MIGRATIONS (sizeof (s_migrations) / sizeof (s_migrations [0]))
 
@@ -234,6 +244,22 @@ s_migrate (wb_store_t *self, int target, wb_error_t *err)
 
 //  ---- Opening ----
 
+//  SQL wb_key_hash (text): the hash an endpoint key is kept as (a hash
+//  stays as it is; NULL stays NULL). For migration 6.
+static void
+s_key_hash_sql (sqlite3_context *context, int argc, sqlite3_value **argv)
+{
+    assert (argc == 1);
+    const char *key = (const char *) sqlite3_value_text (argv [0]);
+    if (!key || wb_key_is_hash (key)) {
+        sqlite3_result_value (context, argv [0]);
+        return;
+    }
+    char hash [WB_KEY_HASH_TEXT];
+    wb_key_hash (key, strlen (key), hash);
+    sqlite3_result_text (context, hash, -1, SQLITE_TRANSIENT);
+}
+
 char *
 wb_store_locate (const char *start_dir)
 {
@@ -279,7 +305,7 @@ s_mkdir (const char *path, wb_error_t *err)
             *slash = '/';
         }
     free (copy);
-    if (mkdir (path, 0755) && errno != EEXIST)
+    if (mkdir (path, 0700) && errno != EEXIST)     //  the workspace: its owner's only
         return wb_error_set (err, "cannot create workspace folder '%s': %s", path, strerror (errno));
     return 0;
 }
@@ -309,12 +335,27 @@ s_open (const char *path, bool create, int target, wb_error_t *err)
         strcpy (self->host, "localhost");
     if (create && (s_mkdir (path, err) || s_mkdir (self->artifacts, err)))
         goto fail;
+    //  The workspace is its owner's only (README: who can read what): a
+    //  folder made before that rule is tightened, everything in it once
+    struct stat folder;
+    if (stat (path, &folder) == 0 && (folder.st_mode & 077)
+    &&  wb_path_private (path, true))
+        fprintf (stderr, "workbench: cannot make workspace '%s' private: %s\n", path,
+                 strerror (errno));
     if (sqlite3_open_v2 (db_path, &self->db, SQLITE_OPEN_READWRITE
             | (create? SQLITE_OPEN_CREATE: 0) | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         wb_error_set (err, "cannot open workspace database '%s': %s", db_path,
                       self->db? sqlite3_errmsg (self->db): "out of memory");
         goto fail;
     }
+    //  SQLite gives -wal and -shm the mode of the database file
+    for (int i = 0; i < 3; i++) {
+        char *file = wb_sprintf ("%s%s", db_path, i == 0? "": i == 1? "-wal": "-shm");
+        wb_path_private (file, false);
+        free (file);
+    }
+    sqlite3_create_function (self->db, "wb_key_hash", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                             NULL, s_key_hash_sql, NULL, NULL);
     sqlite3_busy_timeout (self->db, S_BUSY_TIMEOUT);
     if (s_exec (self, "PRAGMA journal_mode = WAL", err)
     ||  s_exec (self, "PRAGMA synchronous = NORMAL", err)
@@ -1765,8 +1806,8 @@ s_blob_put (wb_store_t *self, const char *hash, const char *source,
         return 0;               //  the same content is there already
     }
     char *dir = wb_sprintf ("%s/%.2s", self->artifacts, hash);
-    mkdir (self->artifacts, 0755);
-    if (mkdir (dir, 0755) && errno != EEXIST) {
+    mkdir (self->artifacts, 0700);
+    if (mkdir (dir, 0700) && errno != EEXIST) {
         wb_error_set (err, "cannot create '%s': %s", dir, strerror (errno));
         free (dir);
         free (path);
@@ -1775,7 +1816,10 @@ s_blob_put (wb_store_t *self, const char *hash, const char *source,
     //  Write to a temporary name, then rename: a reader never sees half a file
     char *temp = wb_sprintf ("%s/.tmp-%d-%s", dir, (int) getpid (), hash + 2);
     int rc = 0;
-    FILE *out = fopen (temp, "wb");
+    int fd = open (temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *out = fd >= 0? fdopen (fd, "wb"): NULL;
+    if (fd >= 0 && !out)
+        close (fd);
     if (!out)
         rc = wb_error_set (err, "cannot write '%s': %s", temp, strerror (errno));
     else {

@@ -317,7 +317,7 @@ s_start (wb_store_t *store, const char *id, wb_error_t *err)
         return wb_error_set (err, "cannot find the workbench binary to start the sweep");
     //  The controller's own messages (trials made, stopped), one log per sweep
     char *folder = wb_sprintf ("%s/sweeps", wb_store_path (store));
-    if (mkdir (folder, 0755) && errno != EEXIST) {
+    if (mkdir (folder, 0700) && errno != EEXIST) {
         wb_error_set (err, "cannot create '%s': %s", folder, strerror (errno));
         free (folder);
         return -1;

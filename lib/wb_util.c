@@ -1,11 +1,16 @@
 /*  wb_util - small helpers every file uses: allocation that aborts on out of
-    memory, string formatting, a growable byte buffer, time.
+    memory, string formatting, a growable byte buffer, time, files private
+    to their owner, the hash of an endpoint key.
 */
 #include <assert.h>
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <sodium.h>
 #include "wb_util.h"
 
 static void
@@ -273,6 +278,80 @@ wb_file_read (const char *path, size_t *size_p)
     return wb_buf_detach (&buf);
 }
 
+//  ---- Files private to their owner ----
+
+int
+wb_path_private (const char *path, bool recursive)
+{
+    struct stat info;
+    if (lstat (path, &info))
+        return errno == ENOENT? 0: -1;
+    if (S_ISLNK (info.st_mode))
+        return 0;               //  chmod would change what it points at
+    if ((info.st_mode & 077) && chmod (path, info.st_mode & 0700))
+        return -1;
+    if (!recursive || !S_ISDIR (info.st_mode))
+        return 0;
+    DIR *dir = opendir (path);
+    if (!dir)
+        return -1;
+    int rc = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        if (streq (entry->d_name, ".") || streq (entry->d_name, ".."))
+            continue;
+        char *child = wb_sprintf ("%s/%s", path, entry->d_name);
+        if (wb_path_private (child, true))
+            rc = -1;
+        free (child);
+    }
+    closedir (dir);
+    return rc;
+}
+
+int
+wb_mkdir_private (const char *path)
+{
+    char *copy = wb_strdup (path);
+    int rc = 0;
+    for (char *slash = copy + 1; rc == 0; slash++)
+        if (*slash == '/' || *slash == 0) {
+            char saved = *slash;
+            *slash = 0;
+            if (mkdir (copy, 0700) && errno != EEXIST)
+                rc = -1;
+            *slash = saved;
+            if (!saved)
+                break;
+        }
+    free (copy);
+    return rc;
+}
+
+//  ---- Endpoint keys ----
+
+void
+wb_key_hash (const char *key, size_t size, char hash [WB_KEY_HASH_TEXT])
+{
+    static const char context [] = "workbench endpoint key v1";
+    unsigned char digest [32];
+    crypto_generichash (digest, sizeof (digest), (const unsigned char *) key, size,
+                        (const unsigned char *) context, sizeof (context) - 1);
+    memcpy (hash, "b2:", 3);
+    sodium_bin2hex (hash + 3, WB_KEY_HASH_TEXT - 3, digest, sizeof (digest));
+}
+
+bool
+wb_key_is_hash (const char *text)
+{
+    if (!text || strlen (text) != WB_KEY_HASH_TEXT - 1 || !wb_starts_with (text, "b2:"))
+        return false;
+    for (const char *c = text + 3; *c; c++)
+        if (!strchr ("0123456789abcdef", *c))
+            return false;
+    return true;
+}
+
 //  @selftest
 void
 wb_util_test (bool verbose)
@@ -302,5 +381,42 @@ wb_util_test (bool verbose)
     wb_time_iso (0.5, iso, sizeof (iso));
     assert (streq (iso, "1970-01-01T00:00:00.500000Z"));
     assert (wb_time_mono () > 0);
+
+    //  Private files: made 0700/0600, loose ones tightened, symlinks left
+    char folder [] = "/tmp/wb-util-test-XXXXXX";
+    assert (mkdtemp (folder));
+    char *deep = wb_sprintf ("%s/a/b", folder);
+    assert (wb_mkdir_private (deep) == 0);
+    assert (wb_mkdir_private (deep) == 0);
+    struct stat info;
+    assert (stat (deep, &info) == 0 && (info.st_mode & 0777) == 0700);
+    char *file = wb_sprintf ("%s/a/f", folder);
+    FILE *handle = fopen (file, "w");
+    assert (handle);
+    fclose (handle);
+    assert (chmod (file, 0755) == 0 && chmod (deep, 0755) == 0);
+    char *link = wb_sprintf ("%s/a/l", folder);
+    assert (symlink ("/etc/hostname", link) == 0);
+    char *top = wb_sprintf ("%s/a", folder);
+    assert (wb_path_private (top, true) == 0);
+    assert (stat (file, &info) == 0 && (info.st_mode & 0777) == 0700);
+    assert (stat (deep, &info) == 0 && (info.st_mode & 0777) == 0700);
+    assert (wb_path_private ("/nonexistent/x", false) == 0);
+    char *command = wb_sprintf ("rm -rf '%s'", folder);
+    assert (system (command) == 0);
+    free (command);
+    free (top);
+    free (link);
+    free (file);
+    free (deep);
+
+    //  Key hashes: stable, distinct, recognised
+    char hash [WB_KEY_HASH_TEXT], other [WB_KEY_HASH_TEXT];
+    wb_key_hash ("abc", 3, hash);
+    wb_key_hash ("abc", 3, other);
+    assert (streq (hash, other) && wb_key_is_hash (hash));
+    wb_key_hash ("abd", 3, other);
+    assert (!streq (hash, other));
+    assert (!wb_key_is_hash ("abc") && !wb_key_is_hash (NULL));
 }
 //  @end

@@ -1,5 +1,6 @@
 /*  wb_util - small helpers every file uses: allocation that aborts on out of
-    memory, string formatting, a growable byte buffer, time.
+    memory, string formatting, a growable byte buffer, time, files private
+    to their owner, the hash of an endpoint key.
 */
 #ifndef WB_UTIL_H
 #define WB_UTIL_H
@@ -87,6 +88,38 @@ bool
 //  Read a whole file into a new string; NULL (errno set) on failure.
 char *
     wb_file_read (const char *path, size_t *size_p);
+
+//  ---- Files private to their owner ----
+//
+//  Everything a workspace holds (its database, artifacts, logs, job and
+//  snapshot folders) and the kernel's history is its owner's alone: folders
+//  0700, files 0600 (an executable keeps its owner's x bit). The modes are
+//  given when a file is made, and set again with these (no umask involved).
+
+//  Take group and other bits off path (not following a symlink); with
+//  recursive, off everything under a folder too. 0, or -1 (errno set;
+//  a path that does not exist is not an error).
+int
+    wb_path_private (const char *path, bool recursive);
+//  mkdir -p: the folders made are 0700. 0, or -1 (errno set).
+int
+    wb_mkdir_private (const char *path);
+
+//  ---- Endpoint keys ----
+
+#define WB_KEY_HASH_TEXT  68    //  "b2:" + 64 hex digits + NUL
+
+//  The hash stored for an endpoint key, as text ("b2:" + hex) into hash.
+//  Keys are 256 random bits, so a fast hash is enough: nobody can guess a
+//  key from its hash by trying keys (a slow password hash such as
+//  crypto_pwhash is for guessable passwords, and would cost every request
+//  tens of milliseconds). BLAKE2b-256 keyed with a fixed context string,
+//  so that the same bytes hashed elsewhere do not match.
+void
+    wb_key_hash (const char *key, size_t size, char hash [WB_KEY_HASH_TEXT]);
+//  Whether text is such a hash (and not a key stored before hashing).
+bool
+    wb_key_is_hash (const char *text);
 
 void
     wb_util_test (bool verbose);

@@ -249,8 +249,9 @@ static const wb_magic_t s_magics [] = {
       "%deploy MODEL[:VERSION|@ALIAS] --endpoint EP [--deployment NAME] [--traffic PERCENT] [--port PORT] [--auth key|none]",
       "Serve a registered model as a REST endpoint on 127.0.0.1: a `workbench\n"
       "serve` process that outlives the kernel and is found again through the\n"
-      "workspace. The first %deploy creates the endpoint (two keys; --auth none\n"
-      "to go without) and its deployment (default blue) with all the traffic;\n"
+      "workspace. The first %deploy creates the endpoint (two keys, shown this\n"
+      "once: the workspace keeps only their hashes; --auth none to go without)\n"
+      "and its deployment (default blue) with all the traffic;\n"
       "deploying to an existing deployment updates it to the new version\n"
       "without dropping a request; a new --deployment NAME gets --traffic\n"
       "PERCENT (default 0), the others share the rest. --port picks the port\n"
@@ -265,7 +266,7 @@ static const wb_magic_t s_magics [] = {
       "X-Deployment: NAME pins a deployment. Bad bodies get 400/413/415 with a\n"
       "JSON error saying what was wrong and what the model expects." },
     { "endpoint", wb_magic_endpoint, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_WORDS,
-      "%endpoint list|show|invoke|logs|keys|traffic|mirror|delete [EP] [JSON|@FILE] [NAME=PERCENT ...] [--regenerate] [--key 1|2] [--limit N] [--deployment NAME] [--probabilities]",
+      "%endpoint list|show|invoke|logs|keys|retention|traffic|mirror|delete [EP] [JSON|@FILE] [NAME=PERCENT ...] [--regenerate] [--key 1|2] [--json] [--rows N] [--days D] [--default] [--limit N] [--deployment NAME] [--probabilities]",
       "Endpoints and their deployments.\n"
       "  list                      every endpoint, up or down, with its URL\n"
       "  show EP                   state, deployments, request rate and latency\n"
@@ -274,9 +275,14 @@ static const wb_magic_t s_magics [] = {
       "                            endpoint's key; --deployment pins one\n"
       "  logs EP [--limit N]       the last requests: time, deployment, status,\n"
       "                            latency, and a sample of inputs and outputs\n"
-      "  keys EP [--regenerate]    the scoring URL and the two keys; with\n"
-      "                            --regenerate new keys (--key 1|2 for one):\n"
-      "                            the old ones stop working at once\n"
+      "  keys EP --regenerate      new keys (--key 1|2 for one), shown this once\n"
+      "                            with the scoring URL (--json: as JSON); the\n"
+      "                            old ones stop working at once. Without\n"
+      "                            --regenerate: the URL (keys are kept only as\n"
+      "                            hashes and cannot be shown again)\n"
+      "  retention EP [--rows N] [--days D] [--default]   how much of the\n"
+      "                            request log is kept (default: the newest\n"
+      "                            1000000 rows of the last 30 days)\n"
       "  traffic EP blue=90 green=10   the split (whole percents summing to 100)\n"
       "  mirror EP green=10        copy 10% of requests to green after answering;\n"
       "                            its answers are logged, never returned\n"

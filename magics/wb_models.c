@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include "wb_models.h"
 #include "wb_tracking.h"
 #include "wb_registry.h"
@@ -390,6 +391,19 @@ wb_magic_model (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 
 //  ---- %deploy ----
 
+//  Keys just made: the only time they are shown
+static void
+s_keys_print (wb_out_t *out, const char *endpoint, const wb_keys_t *keys)
+{
+    wb_out_printf (out, "New keys of endpoint %s, shown this once (the workspace keeps only "
+                   "their hashes; %%endpoint keys %s --regenerate makes new ones):\n",
+                   endpoint, endpoint);
+    if (*keys->key [0])
+        wb_out_printf (out, "primary:   %s\n", keys->key [0]);
+    if (*keys->key [1])
+        wb_out_printf (out, "secondary: %s\n", keys->key [1]);
+}
+
 static void
 s_endpoint_summary (wb_out_t *out, json_t *endpoint)
 {
@@ -407,13 +421,17 @@ s_endpoint_summary (wb_out_t *out, json_t *endpoint)
     snprintf (text, sizeof (text), "http://127.0.0.1:%d/swagger.json", port);
     s_field (table, "openapi", port? text: "");
     s_field (table, "auth", streq (s_text (json_object_get (endpoint, "auth")), "none")? "none":
-             "key (Authorization: Bearer KEY; %endpoint keys)");
+             "key (Authorization: Bearer KEY; shown when made)");
     snprintf (text, sizeof (text), "%lld", (long long) json_integer_value (json_object_get (endpoint, "pid")));
     s_field (table, "process", alive? text: "");
     snprintf (text, sizeof (text), "%lld (loaded %lld)",
               (long long) json_integer_value (json_object_get (endpoint, "generation")),
               (long long) json_integer_value (json_object_get (endpoint, "loaded")));
     s_field (table, "generation", text);
+    snprintf (text, sizeof (text), "newest %lld rows, last %g days (%%endpoint retention)",
+              (long long) json_integer_value (json_object_get (endpoint, "log_rows")),
+              json_number_value (json_object_get (endpoint, "log_days")));
+    s_field (table, "request log", text);
     if (json_is_string (json_object_get (endpoint, "error")))
         s_field (table, "error", s_text (json_object_get (endpoint, "error")));
     wb_out_display_new (out, wb_table_bundle (table), NULL);
@@ -488,9 +506,11 @@ wb_magic_deploy (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         rc = -1;
     }
     json_t *endpoint = rc? NULL: wb_registry_endpoint_get (store, name, NULL);
+    wb_keys_t made = { { "", "" } };
     if (rc == 0 && !endpoint) {
         const char *auth = wb_args_has (args, "auth")? wb_args_get (args, "auth"): "key";
-        if (wb_registry_endpoint_create (store, name, auth, &err)) {
+        if (wb_registry_endpoint_create (store, name, auth, streq (auth, "key")? &made: NULL,
+                                         &err)) {
             wb_out_error (out, "EndpointError", "%s", err.text);
             rc = -1;
         }
@@ -548,10 +568,13 @@ wb_magic_deploy (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
                        "http://127.0.0.1:%lld/score\n", alive? "Updated to": "Serving",
                        model_name, (long long) version, deployment_name, name,
                        (long long) json_integer_value (json_object_get (now, "port")));
+        if (*made.key [0])
+            s_keys_print (out, name, &made);
         if (now)
             s_endpoint_summary (out, now);
         json_decref (now);
     }
+    sodium_memzero (&made, sizeof (made));
     free (deployment_name);
     json_decref (endpoint);
     json_decref (model);
@@ -707,17 +730,26 @@ s_endpoint_invoke (wb_magics_t *self, wb_call_t *call, wb_args_t *args, wb_store
         body = wb_strdup (given);
         size = strlen (body);
     }
-    (void) store;
     if (!wb_registry_endpoint_alive (endpoint)) {
         free (body);
         wb_out_error (out, "EndpointError", "endpoint %s is down: %%deploy brings it back",
                       s_text (json_object_get (endpoint, "name")));
         return -1;
     }
+    //  The workspace keeps only hashes of the endpoint's keys: the cell
+    //  sends the owner's key of the running server (wb_serve)
+    const char *name = s_text (json_object_get (endpoint, "name"));
+    char *key = wb_serve_owner_key (store, name);
+    if (!key) {
+        free (body);
+        wb_out_error (out, "EndpointError", "cannot read the owner's key of endpoint %s's "
+                      "server (%s): %%deploy starts the server again, or send a request with "
+                      "one of its keys yourself", name, strerror (errno));
+        return -1;
+    }
     bool csv = size && body [0] != '{' && body [0] != '[' && body [0] != ' ';
     char *headers = wb_sprintf ("Content-Type: %s\r\nAuthorization: Bearer %s\r\n%s%s%s",
-        csv? "text/csv": "application/json",
-        s_text (json_array_get (json_object_get (endpoint, "keys"), 0)),
+        csv? "text/csv": "application/json", key,
         wb_args_has (args, "deployment")? "X-Deployment: ": "",
         wb_args_has (args, "deployment")? wb_args_get (args, "deployment"): "",
         wb_args_has (args, "deployment")? "\r\n": "");
@@ -728,6 +760,9 @@ s_endpoint_invoke (wb_magics_t *self, wb_call_t *call, wb_args_t *args, wb_store
                                "POST", wb_args_has (args, "probabilities")?
                                "/score?probabilities=true": "/score",
                                headers, body, size, 30, &status, &answer, &err);
+    sodium_memzero (key, strlen (key));
+    sodium_memzero (headers, strlen (headers));
+    free (key);
     free (headers);
     free (body);
     if (rc) {
@@ -795,13 +830,99 @@ s_endpoint_logs (wb_call_t *call, wb_args_t *args, wb_store_t *store, const char
     return 0;
 }
 
+//  The URL, and the keys when they were just made (made; NULL: they
+//  cannot be shown, say how to make new ones); as JSON with json
+static void
+s_endpoint_keys (wb_out_t *out, json_t *endpoint, const wb_keys_t *made, bool json)
+{
+    const char *name = s_text (json_object_get (endpoint, "name"));
+    bool open = streq (s_text (json_object_get (endpoint, "auth")), "none");
+    char url [80];
+    snprintf (url, sizeof (url), "http://127.0.0.1:%lld/score",
+              (long long) json_integer_value (json_object_get (endpoint, "port")));
+    if (json) {
+        json_t *object = json_pack ("{s:s, s:s, s:s}", "endpoint", name, "url", url,
+                                    "auth", open? "none": "key");
+        for (int k = 0; k < 2; k++)
+            json_object_set_new (object, k? "secondary": "primary",
+                                 made && *made->key [k]? json_string (made->key [k]): json_null ());
+        char *text = json_dumps (object, JSON_COMPACT);
+        wb_out_printf (out, "%s\n", text);
+        sodium_memzero (text, strlen (text));
+        free (text);
+        json_decref (object);
+        return;
+    }
+    wb_out_printf (out, "url:       %s\n", url);
+    if (made) {
+        for (int k = 0; k < 2; k++)
+            wb_out_printf (out, "%s %s\n", k? "secondary:": "primary:  ",
+                           *made->key [k]? made->key [k]: "(unchanged)");
+        wb_out_printf (out, "%s\n", open? "(auth is none: the endpoint does not ask for them)":
+                       "Shown this once: the workspace keeps only their hashes. Send one as "
+                       "`Authorization: Bearer KEY`.");
+    }
+    else
+        wb_out_printf (out, "The keys of endpoint %s were shown when they were made and cannot "
+                       "be shown again: the workspace keeps only their hashes.\n"
+                       "%%endpoint keys %s --regenerate --key 2 makes a new secondary key and "
+                       "shows it (the primary keeps working); --key 1 the primary; without "
+                       "--key both.\n%s", name, name, open? "(auth is none: the endpoint "
+                       "does not ask for a key)\n": "");
+}
+
+//  Show or set how much of the request log is kept
+static int
+s_endpoint_retention (wb_call_t *call, wb_args_t *args, wb_store_t *store, const char *name,
+                      wb_out_t *out)
+{
+    long rows = 0;
+    double days = 0;
+    wb_error_t err;
+    bool reset = wb_args_has (args, "default");
+    if (wb_args_has (args, "rows")
+    && (wb_args_long (wb_args_get (args, "rows"), "--rows", &rows, &err) || rows < 1))
+        return wb_magics_usage (call, out, "--rows is a whole number above 0 (rows of the "
+                                "request log kept)");
+    if (wb_args_has (args, "days")) {
+        char *end;
+        days = strtod (wb_args_get (args, "days"), &end);
+        if (*end || !(days > 0) || !isfinite (days))
+            return wb_magics_usage (call, out, "--days is a number of days above 0 (e.g. 7 "
+                                    "or 0.5)");
+    }
+    if (reset && (rows || days))
+        return wb_magics_usage (call, out, "--default sets both back: give it alone");
+    if (reset || rows || days) {
+        if (wb_registry_retention (store, name, reset? -1: rows, reset? -1: days, &err)) {
+            wb_out_error (out, "EndpointError", "%s", err.text);
+            return -1;
+        }
+        if (s_apply (store, name, out))
+            return -1;
+    }
+    json_t *now = wb_registry_endpoint_get (store, name, &err);
+    if (!now) {
+        wb_out_error (out, "EndpointError", "%s", err.text);
+        return -1;
+    }
+    wb_out_printf (out, "The request log of %s keeps the newest %lld rows of the last %g "
+                   "days (the server deletes older ones as it writes).\n", name,
+                   (long long) json_integer_value (json_object_get (now, "log_rows")),
+                   json_number_value (json_object_get (now, "log_days")));
+    json_decref (now);
+    return 0;
+}
+
 int
 wb_magic_endpoint (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "regenerate", 0, WB_OPT_BOOL }, { "key", 0, WB_OPT_VALUE },
         { "limit", 'n', WB_OPT_VALUE }, { "deployment", 'd', WB_OPT_VALUE },
-        { "probabilities", 0, WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
+        { "probabilities", 0, WB_OPT_BOOL }, { "json", 0, WB_OPT_BOOL },
+        { "rows", 0, WB_OPT_VALUE }, { "days", 0, WB_OPT_VALUE }, { "default", 0, WB_OPT_BOOL },
+        { NULL, 0, WB_OPT_BOOL }
     };
     wb_error_t err;
     wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
@@ -820,13 +941,13 @@ wb_magic_endpoint (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         return rc;
     }
     static const char *verbs [] = { "show", "invoke", "logs", "keys", "delete", "traffic",
-                                    "mirror", NULL };
+                                    "mirror", "retention", NULL };
     bool known = false;
     for (int v = 0; verbs [v]; v++)
         known = known || streq (verbs [v], verb);
     if (!known) {
         rc = wb_magics_usage (call, out, "unknown subcommand '%s': list, show, invoke, logs, "
-                              "keys, traffic, mirror or delete", verb);
+                              "keys, retention, traffic, mirror or delete", verb);
         wb_args_destroy (&args);
         return rc;
     }
@@ -857,26 +978,23 @@ wb_magic_endpoint (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         if (wb_args_has (args, "key")
         && (wb_args_long (wb_args_get (args, "key"), "--key", &which, &err) || which < 1 || which > 2))
             rc = wb_magics_usage (call, out, "--key is 1 or 2 (without it, both)");
-        if (rc == 0 && wb_args_has (args, "regenerate")) {
-            rc = wb_registry_keys_regenerate (store, name, (int) which, &err);
+        wb_keys_t made = { { "", "" } };
+        bool regenerate = wb_args_has (args, "regenerate");
+        if (rc == 0 && regenerate) {
+            rc = wb_registry_keys_regenerate (store, name, (int) which, &made, &err);
             if (rc)
                 wb_out_error (out, "EndpointError", "%s", err.text);
             else
                 rc = s_apply (store, name, out);
         }
-        if (rc == 0) {
-            json_t *now = wb_registry_endpoint_get (store, name, NULL);
-            json_t *keys = json_object_get (now, "keys");
-            wb_out_printf (out, "url:       http://127.0.0.1:%lld/score\nprimary:   %s\n"
-                           "secondary: %s\n%s",
-                           (long long) json_integer_value (json_object_get (now, "port")),
-                           s_text (json_array_get (keys, 0)), s_text (json_array_get (keys, 1)),
-                           streq (s_text (json_object_get (now, "auth")), "none")?
-                           "(auth is none: the endpoint does not ask for them)\n":
-                           "Send one as `Authorization: Bearer KEY`.\n");
-            json_decref (now);
-        }
+        if (rc == 0)
+            s_endpoint_keys (out, endpoint, regenerate? &made: NULL,
+                             wb_args_has (args, "json"));
+        sodium_memzero (&made, sizeof (made));
     }
+    else
+    if (streq (verb, "retention"))
+        rc = s_endpoint_retention (call, args, store, name, out);
     else
     if (streq (verb, "delete")) {
         rc = wb_serve_stop (store, name, &err) || wb_registry_endpoint_delete (store, name, &err);

@@ -75,8 +75,20 @@ class Ws:
             db.close()
 
     def endpoint(self, name):
+        """The endpoint's row: port, pid and the hashes of its keys."""
         (row,) = self.sql("SELECT port, pid, key1, key2 FROM endpoints WHERE name = ?", name)
-        return dict(zip(("port", "pid", "key1", "key2"), row))
+        return dict(zip(("port", "pid", "hash1", "hash2"), row))
+
+
+#  The keys of the endpoints the tests made, as %deploy showed them (the
+#  only time they are shown: the workspace keeps their hashes)
+KEYS = {}
+
+
+def shown_keys(text):
+    """The keys a %deploy or %endpoint keys --regenerate output shows."""
+    found = dict(re.findall(r"^(primary|secondary):\s+(\S+)$", text, re.M))
+    return [found.get("primary"), found.get("secondary")]
 
 
 def write_houses(path, rows=300, seed=7):
@@ -162,6 +174,11 @@ def get(conn, path):
 
 def deploy(kernel, command):
     run = ok(kernel.execute(f"%deploy {command}", timeout=TIMEOUT * 2))
+    endpoint = re.search(r"--endpoint (\S+)", command).group(1)
+    if "New keys of endpoint" in run.stdout:
+        KEYS[endpoint] = shown_keys(run.stdout)
+    else:
+        assert "primary:" not in run.stdout, run.stdout   # shown once only
     return run
 
 
@@ -247,7 +264,7 @@ def test_predictions_equal_predict_for_every_kind(lab, tmp_path, model, data, ta
     columns = [c for c in expected[0] if c not in ("prediction", target)
                and not c.startswith("probability_")]
     rows = [[number_or_text(r[c]) for c in columns] for r in expected]
-    key = ws.endpoint(endpoint)["key1"]
+    key = KEYS[endpoint][0]
     conn = connect(ws, endpoint)
     status, answer, headers = post(conn, {"input_data": {"columns": columns, "data": rows}},
                                    key, target="/score?probabilities=true")
@@ -291,20 +308,30 @@ def test_routes_auth_and_every_bad_request(lab):
     assert get(conn, "/nowhere")[0] == 404
 
     #  auth: none or a wrong key is 401; both keys work; regenerating one ends it
+    key1, key2 = KEYS["gate"]
     status, answer, headers = post(conn, body)
     assert status == 401 and answer["error"]["code"] == "unauthorized"
     assert headers.get("WWW-Authenticate") == "Bearer"
-    assert post(conn, body, info["key1"] + "x")[0] == 401
-    assert post(conn, body, info["key2"])[0] == 200
-    status, answer, _ = post(conn, body, info["key1"])
+    assert key1 not in json.dumps(answer)
+    assert post(conn, body, key1 + "x")[0] == 401
+    assert post(conn, body, key2)[0] == 200
+    status, answer, _ = post(conn, body, key1)
     assert status == 200 and len(answer["predictions"]) == 1
+    #  the workspace keeps hashes: the keys cannot be shown again, only made anew
+    run = ok(kernel.execute("%endpoint keys gate"))
+    assert "cannot be shown again" in run.stdout and "--regenerate" in run.stdout
+    assert key1 not in run.stdout and key2 not in run.stdout
+    assert info["hash1"].startswith("b2:") and key1 not in info["hash1"]
     run = ok(kernel.execute("%endpoint keys gate --regenerate --key 1"))
     new = ws.endpoint("gate")
-    assert new["key1"] != info["key1"] and new["key2"] == info["key2"]
-    assert f"primary:   {new['key1']}" in run.stdout
-    assert post(conn, body, info["key1"])[0] == 401
-    assert post(conn, body, new["key1"])[0] == 200
-    key = new["key1"]
+    assert new["hash1"] != info["hash1"] and new["hash2"] == info["hash2"]
+    fresh, unchanged = shown_keys(run.stdout)
+    assert unchanged == "(unchanged)" and fresh not in (key1, key2)
+    assert post(conn, body, key1)[0] == 401
+    assert post(conn, body, fresh)[0] == 200
+    assert post(conn, body, key2)[0] == 200
+    KEYS["gate"] = [fresh, key2]
+    key = fresh
 
     #  every shape and CSV give the same answer
     expected = post(conn, body, key)[1]["predictions"]
@@ -353,6 +380,10 @@ def test_routes_auth_and_every_bad_request(lab):
     found = re.search(r'workbench_requests_total\{endpoint="gate",deployment="blue",'
                       r'outcome="error"\} (\d+)', text)
     assert found and int(found.group(1)) == 8   # the refusals after a key (400 x6, 413, 415)
+    assert 'workbench_refused_total{endpoint="gate",reason="unauthorized"} 3' in text
+    assert 'workbench_refused_total{endpoint="gate",reason="route"} 1' in text
+    for k in (key1, key2, fresh, info["hash1"], new["hash1"]):
+        assert k not in text
     assert 'workbench_request_seconds_bucket{endpoint="gate",deployment="blue",le="+Inf"}' in text
 
     #  from the kernel: invoke, logs, show
@@ -387,7 +418,7 @@ def test_traffic_split_pinning_and_mirroring(lab):
     error(kernel.execute("%endpoint traffic split blue=60 red=40"), "EndpointError",
           "no deployment 'red'")
     ok(kernel.execute("%endpoint traffic split blue=80 green=20"))
-    key = ws.endpoint("split")["key1"]
+    key = KEYS["split"][0]
     conn = connect(ws, "split")
     body = {"data": [[5.1, 3.5, 1.4, 0.2]]}
     counts = {"blue": 0, "green": 0}
@@ -424,7 +455,7 @@ def test_traffic_split_pinning_and_mirroring(lab):
 def test_update_under_load_drops_no_request(lab):
     kernel, ws = lab
     deploy(kernel, "flowers:1 --endpoint rolling")
-    key = ws.endpoint("rolling")["key1"]
+    key = KEYS["rolling"][0]
     port = ws.endpoint("rolling")["port"]
     body = json.dumps({"data": [[6.3, 2.9, 5.6, 1.8]]})
     results = []
@@ -482,9 +513,9 @@ def test_kill_9_then_show_reports_down_and_deploy_brings_it_back(lab):
     assert "Serving prices:1" in run.stdout
     after = ws.endpoint("phoenix")
     assert after["pid"] != before["pid"] and after["port"] == before["port"]
-    assert after["key1"] == before["key1"]
+    assert after["hash1"] == before["hash1"]      # the keys live on
     conn = connect(ws, "phoenix")
-    status, answer, _ = post(conn, {"data": [[100, 3, 10, 2.5, "centre"]]}, after["key1"])
+    status, answer, _ = post(conn, {"data": [[100, 3, 10, 2.5, "centre"]]}, KEYS["phoenix"][0])
     assert status == 200 and len(answer["predictions"]) == 1
     assert fields(ok(kernel.execute("%endpoint show phoenix")), "Endpoint phoenix")["state"] == "up"
 
@@ -555,8 +586,14 @@ def test_deploy_tutorial_serves_rolls_out_and_cleans_up(tmp_path, monkeypatch):
         return "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")
                        for o in found.outputs)
 
+    #  %deploy showed the keys once; a shell cell made a secondary key for curl
+    deployed = out("%deploy iris")
+    assert "New keys of endpoint iris" in deployed and re.search(r"^primary:\s+\S{43}$",
+                                                                  deployed, re.M)
+    made = out("KEYS=$(workbench endpoint keys iris --regenerate")
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/score\n", made), made
     #  curl from a shell cell: the two flowers, then probabilities and refusals
-    curls = [c for c in cells if c.source.startswith("%%bash\nURL=")]
+    curls = [c for c in cells if c.source.startswith("curl ")]
     first = "".join(o.get("text", "") for o in curls[0].outputs)
     assert json.loads(first) == {"predictions": ["setosa", "virginica"]}
     second = "".join(o.get("text", "") for o in curls[1].outputs).splitlines()
