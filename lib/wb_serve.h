@@ -7,7 +7,10 @@
     127.0.0.1 with libmicrohttpd (a thread pool, epoll):
 
       POST /score           score rows (lib/wb_scorer.h lists the bodies);
-                            Authorization: Bearer KEY unless auth is none;
+                            Authorization: Bearer KEY unless auth is none
+                            (one of the endpoint's two keys, which the
+                            workspace keeps as hashes, or the owner's key
+                            this process wrote to endpoints/EP.key, 0600);
                             X-Deployment: NAME (or azureml-model-deployment)
                             pins a deployment, else one is drawn by the
                             traffic split; ?probabilities=true
@@ -15,7 +18,8 @@
       GET  /health          readiness: 200 when a deployment takes traffic
       GET  /swagger.json    OpenAPI 3 with the model's input columns
       GET  /metrics         Prometheus text: requests, errors, mirrored
-                            copies and a latency histogram per deployment
+                            copies and a latency histogram per deployment;
+                            refusals by reason; requests not logged
 
     Answers carry X-Deployment and X-Model (NAME:VERSION). Refusals are
     JSON {"error": {"code", "message", "expects"}}: 400 (the body: see
@@ -32,7 +36,12 @@
 
     Every request is logged in the workspace (time, deployment, latency,
     status; the body and answer of every refusal and of one request in a
-    hundred) in batches, five times a second. A mirror share sends a copy
+    hundred) in batches, five times a second; of the requests refused
+    before a deployment took them (a wrong key) at most 10 a second, the
+    rest only counted. The same writer keeps the log within the endpoint's
+    retention (wb_registry). A request must arrive, headers and body,
+    within 10 s (1 s when half the connections wait for theirs), or its
+    connection is closed: slow clients hold nothing for long. A mirror share sends a copy
     of that share of requests to a deployment after the answer is sent,
     on a thread of its own; its answers are logged, never returned.
 */
