@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,6 +24,7 @@
 #include "wb_snapshot.h"
 #include "wb_embedded.h"
 #include "wb_interrupt.h"
+#include "wb_utf8.h"
 #include "wb_util.h"
 
 extern char **environ;
@@ -31,6 +33,9 @@ extern char **environ;
 #define S_FLUSH_SECONDS  0.25       //  ... or this long
 #define S_CHECK_SECONDS  0.2        //  how often the supervisor looks for cancel
 #define S_STDERR_TAIL    2048       //  bytes of stderr kept for the error text
+#define S_SCRIPT_FD      4          //  where the job's bash reads its script
+#define S_SCRIPT_FD_TEXT "4"
+#define S_ENV_ENTRY_MAX  (32 * 4096)    //  Linux's limit on one NAME=VALUE (MAX_ARG_STRLEN)
 
 //  ---- Compute targets: the seam for schedulers ----
 //
@@ -225,8 +230,12 @@ wb_job_parse_line (const char *line, json_t *values, long *step)
                 json_object_set_new (values, word, json_real (value));
             }
         }
-        else
-            json_object_set_new (values, word, json_string (text));
+        else {
+            //  Any bytes: a param or tag is stored as valid UTF-8
+            char *key = wb_utf8_valid_dup (word, strlen (word));
+            json_object_set_new (values, key, wb_utf8_json (text, strlen (text)));
+            free (key);
+        }
     }
     free (copy);
     if (!ok || json_object_size (values) == 0)
@@ -247,6 +256,46 @@ s_env_name (const char *name)
     return true;
 }
 
+//  Whether the job's environment (env, or this process's when env is
+//  NULL, then params, then the variables the supervisor adds) fits what
+//  exec takes: each NAME=VALUE at most 128 KiB, all of it within
+//  ARG_MAX. 0, or -1 with err naming what is too large.
+static int
+s_environment_fits (json_t *env, json_t *params, wb_error_t *err)
+{
+    size_t total = 16384;       //  room for WORKBENCH_*, PYTHONPATH and bash's argv
+    const char *key;
+    json_t *value;
+    json_object_foreach (params, key, value) {
+        size_t size = strlen (key) + 2 + json_string_length (value);
+        if (size > S_ENV_ENTRY_MAX)
+            return wb_error_set (err, "param '%s' is %zu bytes: a param is also an environment "
+                "variable of the job, and Linux passes at most 128 KiB in one; put a large "
+                "value in a file the job reads instead", key, json_string_length (value));
+        total += size + sizeof (char *);
+    }
+    if (env)
+        json_object_foreach (env, key, value) {
+            size_t size = strlen (key) + 2 + json_string_length (value);
+            if (json_object_get (params, key))
+                continue;
+            if (size > S_ENV_ENTRY_MAX)
+                return wb_error_set (err, "the job's environment variable %s is %zu bytes: Linux "
+                    "passes at most 128 KiB in one; shorten or unset it (or put the value in a "
+                    "file the job reads)", key, json_string_length (value));
+            total += size + sizeof (char *);
+        }
+    else
+        for (char **entry = environ; *entry; entry++)
+            total += strlen (*entry) + 1 + sizeof (char *);
+    long limit = sysconf (_SC_ARG_MAX);
+    if (limit > 0 && total > (size_t) limit)
+        return wb_error_set (err, "the job's environment is %zu bytes (params and environment "
+            "variables): Linux passes at most %ld to a process; unset large variables or put "
+            "large values in files the job reads", total, limit);
+    return 0;
+}
+
 int
 wb_job_submit (wb_store_t *store, const wb_job_spec_t *spec, char *id, wb_error_t *err)
 {
@@ -264,7 +313,7 @@ wb_job_submit (wb_store_t *store, const wb_job_spec_t *spec, char *id, wb_error_
             return wb_error_set (err, "param name '%s' must be letters, digits and _ "
                                  "(it is also an environment variable)", key);
         }
-    if (!ops) {
+    if (!ops || s_environment_fits (spec->env, spec->params, err)) {
         json_decref (target);
         return -1;
     }
@@ -300,6 +349,7 @@ wb_job_submit (wb_store_t *store, const wb_job_spec_t *spec, char *id, wb_error_
 int
 wb_job_cancel (wb_store_t *store, const char *id, wb_error_t *err)
 {
+    wb_job_reap (store, id);        //  a dead supervisor would never act on it
     char *status = wb_store_run_state (store, id, err);
     if (!status)
         return -1;
@@ -332,6 +382,17 @@ wb_job_detach (const char *binary, const char *command, const char *workspace,
     int report [2];
     if (pipe2 (report, O_CLOEXEC))
         return wb_error_set (err, "cannot start '%s %s': %s", binary, command, strerror (errno));
+    //  A process started from inside a job is not part of that job: it
+    //  does not carry the job's run id, by which a job's leftovers are killed
+    size_t count = 0;
+    while (environ [count])
+        count++;
+    char **env = wb_calloc (count + 1, sizeof (char *));
+    size_t kept = 0;
+    for (size_t i = 0; i < count; i++)
+        if (!wb_starts_with (environ [i], "WORKBENCH_RUN_ID="))
+            env [kept++] = environ [i];
+    char *argv [] = { "workbench", (char *) command, (char *) workspace, (char *) id, NULL };
     pid_t child = fork ();
     if (child == 0) {
         setsid ();
@@ -356,7 +417,7 @@ wb_job_detach (const char *binary, const char *command, const char *workspace,
             sigprocmask (SIG_SETMASK, &none, NULL);
             signal (SIGINT, SIG_IGN);       //  a Ctrl-C in a terminal is not for jobs
             signal (SIGPIPE, SIG_DFL);
-            execl (binary, "workbench", command, workspace, id, (char *) NULL);
+            execve (binary, argv, env);
             int failure = errno;
             ssize_t ignored = write (exec_report [1], &failure, sizeof (failure));
             (void) ignored;
@@ -369,6 +430,7 @@ wb_job_detach (const char *binary, const char *command, const char *workspace,
         ssize_t wrote = write (report [1], &grandchild, sizeof (grandchild));
         _exit (wrote == sizeof (grandchild)? 0: 1);
     }
+    free (env);
     close (report [1]);
     pid_t started = -1;
     ssize_t got = child > 0? read (report [0], &started, sizeof (started)): -1;
@@ -424,37 +486,195 @@ s_local_cancel (wb_store_t *store, const char *id, json_t *target, wb_error_t *e
 
 //  ---- Recovery ----
 
-//  Kill every process whose environment holds WORKBENCH_RUN_ID=id.
+//  Field index (1-based, as in proc(5)) of /proc/PID/stat, or -1.
+static long
+s_stat_field (pid_t pid, int field)
+{
+    char path [64];
+    snprintf (path, sizeof (path), "/proc/%d/stat", (int) pid);
+    char *text = wb_file_read (path, NULL);
+    long value = -1;
+    //  The command name is in parentheses and may hold spaces: skip it
+    char *cursor = text? strrchr (text, ')'): NULL;
+    if (cursor) {
+        cursor += 2;            //  field 3 (state) starts here
+        for (int at = 3; at < field && cursor; at++) {
+            cursor = strchr (cursor, ' ');
+            if (cursor)
+                cursor++;
+        }
+        if (cursor)
+            value = field == 3? (long) *cursor: strtol (cursor, NULL, 10);
+    }
+    free (text);
+    return value;
+}
+
+//  Whether process pid's environment holds marker (with its NUL).
+static bool
+s_has_marker (pid_t pid, const char *marker, size_t marker_size)
+{
+    char path [64];
+    snprintf (path, sizeof (path), "/proc/%d/environ", (int) pid);
+    size_t size;
+    char *env = wb_file_read (path, &size);
+    bool found = false;
+    for (size_t at = 0; env && at + marker_size <= size + 1; ) {
+        if (strncmp (env + at, marker, marker_size) == 0) {
+            found = true;
+            break;
+        }
+        at += strlen (env + at) + 1;
+    }
+    free (env);
+    return found;
+}
+
+//  Kill what job id left running: every process whose environment holds
+//  WORKBENCH_RUN_ID=id, and its process group pgid (when > 0) if one of
+//  those is still in it, so that a reused group id is never hit. Returns
+//  how many processes were killed.
 static int
-s_kill_job_processes (const char *id)
+s_kill_job_processes (const char *id, pid_t pgid)
 {
     char *marker = wb_sprintf ("WORKBENCH_RUN_ID=%s", id);
     size_t marker_size = strlen (marker) + 1;      //  with its NUL
+    int killed = 0;
+    bool group_is_ours = false;
+    DIR *proc = opendir ("/proc");
+    struct dirent *entry;
+    while (proc && (entry = readdir (proc))) {
+        pid_t pid = (pid_t) atoi (entry->d_name);
+        if (pid <= 0 || pid == getpid () || !s_has_marker (pid, marker, marker_size))
+            continue;
+        if (pgid > 0 && s_stat_field (pid, 5) == (long) pgid)
+            group_is_ours = true;
+        if (kill (pid, SIGKILL) == 0)
+            killed++;
+    }
+    if (proc)
+        closedir (proc);
+    if (group_is_ours)
+        kill (-pgid, SIGKILL);
+    free (marker);
+    return killed;
+}
+
+//  The supervisor's own children that are not the job (orphans of the job
+//  that the subreaper took in): killed, except Workbench's own detached
+//  processes (a job or sweep the job started), which outlive it as they
+//  outlive a kernel. Returns how many it killed (zombies included: they
+//  are left to reap).
+static int
+s_kill_children (void)
+{
+    char self_exe [4096];
+    ssize_t self_size = readlink ("/proc/self/exe", self_exe, sizeof (self_exe) - 1);
+    self_exe [self_size > 0? self_size: 0] = 0;
     int killed = 0;
     DIR *proc = opendir ("/proc");
     struct dirent *entry;
     while (proc && (entry = readdir (proc))) {
         pid_t pid = (pid_t) atoi (entry->d_name);
-        if (pid <= 0 || pid == getpid ())
+        if (pid <= 0 || s_stat_field (pid, 4) != (long) getpid ())
             continue;
-        char *path = wb_sprintf ("/proc/%d/environ", (int) pid);
-        size_t size;
-        char *env = wb_file_read (path, &size);
-        free (path);
-        for (size_t at = 0; env && at + marker_size <= size + 1; ) {
-            if (strncmp (env + at, marker, marker_size) == 0) {
-                if (kill (pid, SIGKILL) == 0)
-                    killed++;
-                break;
-            }
-            at += strlen (env + at) + 1;
+        char path [64], exe [4096];
+        snprintf (path, sizeof (path), "/proc/%d/exe", (int) pid);
+        ssize_t size = readlink (path, exe, sizeof (exe) - 1);
+        exe [size > 0? size: 0] = 0;
+        if (!(*self_exe && streq (exe, self_exe))) {
+            kill (pid, SIGKILL);
+            killed++;
         }
-        free (env);
     }
     if (proc)
         closedir (proc);
-    free (marker);
     return killed;
+}
+
+pid_t
+wb_job_dead_owner (wb_store_t *store, json_t *run)
+{
+    const char *id = json_string_value (json_object_get (run, "id"));
+    json_t *owner = json_object_get (run, "owner");
+    if (!id || !json_is_integer (owner) || json_integer_value (owner) <= 0
+    ||  wb_store_status_final (json_string_value (json_object_get (run, "status")))
+    ||  wb_store_run_owner_alive (store, id))
+        return 0;
+    return (pid_t) json_integer_value (owner);
+}
+
+//  Keep the live log of job id as its artifact (if it is not already)
+//  and remove the job's folder.
+static void
+s_clear_folder (wb_store_t *store, const char *id)
+{
+    char *folder = s_job_dir (wb_store_path (store), id);
+    char *log = wb_sprintf ("%s/output.log", folder);
+    json_t *run = wb_store_run_get (store, id, NULL);
+    bool kept = false;
+    size_t index;
+    json_t *artifact;
+    json_array_foreach (json_object_get (run, "artifacts"), index, artifact)
+        if (streq (json_string_value (json_object_get (artifact, "path")), "logs/output.log"))
+            kept = true;
+    if (run && !kept && access (log, F_OK) == 0)
+        wb_store_artifact_file (store, id, "logs/output.log", log, NULL);
+    json_decref (run);
+    s_remove_tree (folder);
+    free (log);
+    free (folder);
+}
+
+//  The job's process group (its pid), or 0 before it started.
+static pid_t
+s_job_group (wb_store_t *store, const char *id)
+{
+    json_t *job = wb_store_job_get (store, id, NULL);
+    pid_t pgid = (pid_t) json_integer_value (json_object_get (job, "pid"));
+    json_decref (job);
+    return pgid;
+}
+
+int
+wb_job_reap (wb_store_t *store, const char *id)
+{
+    json_t *run = wb_store_run_get (store, id, NULL);
+    pid_t owner = run? wb_job_dead_owner (store, run): 0;
+    json_decref (run);
+    json_t *job = owner? wb_store_job_get (store, id, NULL): NULL;
+    if (!job)
+        return 0;               //  alive, ended, or not a job
+    json_decref (job);
+    char *reason = wb_sprintf ("the job supervisor (pid %d) died before the job ended "
+        "(it was killed or crashed); what the job ran was stopped", (int) owner);
+    //  The move fails when the run ended meanwhile: then its supervisor was fine
+    int rc = wb_store_run_status (store, id, "failed", reason, NULL);
+    free (reason);
+    if (rc)
+        return 0;
+    s_kill_job_processes (id, s_job_group (store, id));
+    s_clear_folder (store, id);
+    return 1;
+}
+
+int
+wb_job_reap_all (wb_store_t *store)
+{
+    static const char *active [] = { "queued", "starting", "running", "finalizing",
+                                     "cancel_requested", NULL };
+    int reaped = 0;
+    for (const char **status = active; *status; status++) {
+        json_t *runs = wb_store_runs_with_status (store, *status, NULL);
+        size_t index;
+        json_t *run;
+        json_array_foreach (runs, index, run)
+            if (json_integer_value (json_object_get (run, "owner")) > 0
+            &&  !wb_store_run_owner_alive (store, json_string_value (json_object_get (run, "id"))))
+                reaped += wb_job_reap (store, json_string_value (json_object_get (run, "id")));
+        json_decref (runs);
+    }
+    return reaped;
 }
 
 int
@@ -470,25 +690,12 @@ wb_job_recover (wb_store_t *store)
         const char *id = entry->d_name;
         char *status = wb_store_run_state (store, id, NULL);
         bool over = !status || wb_store_status_final (status);
+        bool known = status != NULL;
         free (status);
         if (!over)
             continue;           //  its supervisor is alive and in charge
-        s_kill_job_processes (id);
-        char *folder = wb_sprintf ("%s/%s", jobs, id);
-        char *log = wb_sprintf ("%s/output.log", folder);
-        json_t *run = wb_store_run_get (store, id, NULL);
-        bool kept = false;
-        size_t index;
-        json_t *artifact;
-        json_array_foreach (json_object_get (run, "artifacts"), index, artifact)
-            if (streq (json_string_value (json_object_get (artifact, "path")), "logs/output.log"))
-                kept = true;
-        if (run && !kept && access (log, F_OK) == 0)
-            wb_store_artifact_file (store, id, "logs/output.log", log, NULL);
-        json_decref (run);
-        s_remove_tree (folder);
-        free (log);
-        free (folder);
+        s_kill_job_processes (id, known? s_job_group (store, id): 0);
+        s_clear_folder (store, id);
         recovered++;
     }
     if (dir)
@@ -705,6 +912,58 @@ s_environment (json_t *spec, const char *workspace, const char *id, const char *
     return array;
 }
 
+//  Bytes the environment takes in exec's limit: strings and pointers.
+static size_t
+s_environment_size (char **env)
+{
+    size_t size = sizeof (char *);
+    for (char **entry = env; *entry; entry++)
+        size += strlen (*entry) + 1 + sizeof (char *);
+    return size;
+}
+
+//  The script in an anonymous file, at a descriptor >= 10 (close-on-exec,
+//  so that it is free of the ones dup2 fills in the child); -1 (err).
+static int
+s_script_file (const char *script, wb_error_t *err)
+{
+    int fd = memfd_create ("job-script", MFD_CLOEXEC);
+    if (fd < 0)
+        return wb_error_set (err, "cannot hand the script to the job: %s", strerror (errno));
+    const char *data = script? script: "";
+    size_t left = strlen (data);
+    while (left > 0) {
+        ssize_t wrote = write (fd, data, left);
+        if (wrote <= 0) {
+            wb_error_set (err, "cannot hand the script to the job: %s", strerror (errno));
+            close (fd);
+            return -1;
+        }
+        data += wrote;
+        left -= (size_t) wrote;
+    }
+    int high = fcntl (fd, F_DUPFD_CLOEXEC, 10);
+    close (fd);
+    if (high < 0)
+        return wb_error_set (err, "cannot hand the script to the job: %s", strerror (errno));
+    return high;
+}
+
+//  Kill the supervisor's children that are not Workbench's own (see
+//  s_kill_children) and reap them, for at most seconds.
+static void
+s_reap_children (double seconds)
+{
+    double until = wb_time_mono () + seconds;
+    while (true) {
+        while (waitpid (-1, NULL, WNOHANG) > 0)
+            ;
+        if (s_kill_children () == 0 || wb_time_mono () > until)
+            break;
+        usleep (10000);
+    }
+}
+
 int
 wb_job_supervise (const char *path, const char *id)
 {
@@ -723,13 +982,22 @@ wb_job_supervise (const char *path, const char *id)
     json_t *spec = json_object_get (record, "spec");
     const char *target = json_string_value (json_object_get (record, "target"));
     wb_store_run_set_owner (store, id, getpid (), NULL);
+    //  What the job leaves behind when it daemonises (double fork, setsid)
+    //  stays our child, so that it ends with the job
+    prctl (PR_SET_CHILD_SUBREAPER, 1);
 
-    //  Wait for a turn: oldest queued first, at most max_jobs at once
-    double delay = 0.002;
+    //  Wait for a turn: oldest queued first, at most max_jobs at once. A
+    //  job whose supervisor died holds a slot (or the head of the queue)
+    //  until someone notices: look once a second.
+    double delay = 0.002, reaped_at = wb_time_mono ();
     int claimed;
     while ((claimed = wb_store_job_claim (store, id, wb_job_max (store, target), getpid (), &err)) == 0) {
         usleep ((useconds_t) (delay * 1e6));
         delay = delay < 0.05? delay * 2: 0.1;
+        if (wb_time_mono () - reaped_at >= 1) {
+            wb_job_reap_all (store);
+            reaped_at = wb_time_mono ();
+        }
     }
     if (claimed != 1) {
         if (claimed < 0)
@@ -771,10 +1039,16 @@ wb_job_supervise (const char *path, const char *id)
     for (int i = 0; rc == 0 && i < 3; i++)
         if (pipe2 (pipes [i], O_CLOEXEC))
             rc = wb_error_set (&err, "cannot create pipes for the job: %s", strerror (errno));
+    //  The script goes to bash as a file on descriptor S_SCRIPT_FD, not as
+    //  an argument: one argument is at most 128 KiB
+    int script_fd = rc == 0? s_script_file (json_string_value (json_object_get (spec, "script")), &err): -1;
+    if (rc == 0 && script_fd < 0)
+        rc = -1;
     pid_t pid = -1;
     if (rc == 0) {
         char **env = s_environment (spec, path, id, outputs, pylib);
-        const char *script = json_string_value (json_object_get (spec, "script"));
+        char *exec_failed = wb_sprintf ("workbench: cannot start the job's bash (environment of "
+            "%zu bytes): ", s_environment_size (env));
         pid = fork ();
         if (pid == 0) {
             setpgid (0, 0);
@@ -784,22 +1058,35 @@ wb_job_supervise (const char *path, const char *id)
             dup2 (pipes [0][1], 1);
             dup2 (pipes [1][1], 2);
             dup2 (pipes [2][1], 3);
+            dup2 (script_fd, S_SCRIPT_FD);
             if (chdir (code))
                 _exit (126);
             signal (SIGINT, SIG_DFL);
-            char *argv [] = { "bash", "-c", (char *) (script? script: ""), "job", NULL };
+            //  $0 is "job" and bash's messages say "job: line N", as with
+            //  bash -c; the script does not see the descriptor
+            char *argv [] = { "bash", "-c", "eval \"$(</dev/fd/" S_SCRIPT_FD_TEXT ")\" "
+                              S_SCRIPT_FD_TEXT "<&-", "job", NULL };
             execve ("/bin/bash", argv, env);
             execvpe ("bash", argv, env);
+            //  Say why in the error text (E2BIG: an environment too large)
+            const char *why = strerror (errno);
+            ssize_t ignored = write (2, exec_failed, strlen (exec_failed));
+            ignored = write (2, why, strlen (why));
+            ignored = write (2, "\n", 1);
+            (void) ignored;
             _exit (127);
         }
         for (char **entry = env; *entry; entry++)
             free (*entry);
         free (env);
+        free (exec_failed);
         if (pid < 0)
             rc = wb_error_set (&err, "cannot start the job: %s", strerror (errno));
         else
             setpgid (pid, pid);
     }
+    if (script_fd >= 0)
+        close (script_fd);
     for (int i = 0; i < 3; i++)
         if (pipes [i][1] >= 0)
             close (pipes [i][1]);
@@ -866,11 +1153,21 @@ wb_job_supervise (const char *path, const char *id)
             kill (-pid, SIGKILL);
             kill_at = now + 3600;
         }
-        if (waitpid (pid, &status, WNOHANG) == pid)
-            exited = true;
+        //  Orphans the subreaper took in are reaped as they end
+        int reaped_status;
+        pid_t reaped;
+        while ((reaped = waitpid (-1, &reaped_status, WNOHANG)) > 0)
+            if (reaped == pid) {
+                status = reaped_status;
+                exited = true;
+            }
     }
     if (pid > 0) {
-        kill (-pid, SIGKILL);           //  what the job left running goes with it
+        //  What the job left running goes with it: its process group, what
+        //  carries its run id, what it daemonised
+        kill (-pid, SIGKILL);
+        s_kill_job_processes (id, pid);
+        s_reap_children (1.0);
         //  Drain what is left without waiting on strays that hold the pipes
         for (int round = 0; round < 20; round++) {
             bool any = false;
@@ -936,8 +1233,11 @@ wb_job_supervise (const char *path, const char *id)
             wb_store_run_status (store, id, "completed", NULL, NULL);
         else {
             //  The error text: the tail of stderr, else the exit status
-            job.tail [job.tail_size < S_STDERR_TAIL? job.tail_size: S_STDERR_TAIL - 1] = 0;
-            char *text = job.tail;
+            //  The tail is bytes: start and end it on a character boundary
+            size_t kept = job.tail_size < S_STDERR_TAIL? job.tail_size: S_STDERR_TAIL - 1;
+            size_t skip = wb_utf8_skip (job.tail, kept);
+            job.tail [skip + wb_utf8_cut (job.tail + skip, kept - skip)] = 0;
+            char *text = job.tail + skip;
             while (*text == '\n')
                 text++;
             size_t size = strlen (text);
@@ -1121,6 +1421,34 @@ wb_job_test (bool verbose)
     run = wb_store_run_get (store, id, &err);
     assert (strstr (json_string_value (json_object_get (run, "error")), "exit status 3: ValueError: bad data"));
     json_decref (run);
+
+    //  A script over 128 KiB (the most one argument can be) runs; a param
+    //  that large cannot be an environment variable: refused, no run made
+    size_t big = 300 * 1024;
+    char *long_script = wb_malloc (big + 32);
+    memset (long_script, '#', big);
+    strcpy (long_script + big, "\nexit 4");
+    wb_job_spec_t large = { NULL, "large", NULL, NULL, NULL, long_script, NULL, NULL, NULL, 0, 0, binary };
+    assert (wb_job_submit (store, &large, id, &err) == 0);
+    status = s_test_wait (store, id, 10);
+    assert (streq (status, "failed"));
+    free (status);
+    run = wb_store_run_get (store, id, &err);
+    assert (streq (json_string_value (json_object_get (run, "error")), "exit status 4"));
+    json_decref (run);
+    long_script [big] = 0;
+    json_t *large_params = json_pack ("{s:s}", "big", long_script);
+    large.params = large_params;
+    large.script = "echo $big";
+    json_t *before = wb_store_runs (store, NULL, NULL, NULL, 0, &err);
+    assert (wb_job_submit (store, &large, id, &err) == -1);
+    assert (strstr (err.text, "param 'big' is 307200 bytes") && strstr (err.text, "128 KiB"));
+    json_t *after = wb_store_runs (store, NULL, NULL, NULL, 0, &err);
+    assert (json_array_size (after) == json_array_size (before));
+    json_decref (before);
+    json_decref (after);
+    json_decref (large_params);
+    free (long_script);
 
     //  A job that runs too long, and one that ignores SIGTERM
     wb_job_spec_t slow = { NULL, "slow", NULL, NULL, NULL, "sleep 30", NULL, NULL, NULL, 0.3, 0.3, binary };

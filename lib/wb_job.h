@@ -54,6 +54,24 @@ int
 //  the process exit code (0 when the job was run, whatever its outcome).
 int
     wb_job_supervise (const char *path, const char *id);
+//  Whether job id's supervisor died before the job ended (kill -9, a
+//  crash): then mark the run failed with why, kill what the job ran (its
+//  process group and every process with WORKBENCH_RUN_ID=id) and keep its
+//  log. Whoever watches a job calls this (the live display, %job wait,
+//  list, logs, cancel, the queue), so a dead supervisor is noticed at the
+//  next look. 1 when it found a dead supervisor, else 0 (alive, ended, or
+//  not a job).
+int
+    wb_job_reap (wb_store_t *store, const char *id);
+//  wb_job_reap for every unfinished job whose owner is gone. Returns how
+//  many it ended.
+int
+    wb_job_reap_all (wb_store_t *store);
+//  The pid of the process that owned run (as wb_store_run_get gives it: a
+//  job's supervisor, a sweep's controller) if it died while the run was
+//  unfinished, else 0.
+pid_t
+    wb_job_dead_owner (wb_store_t *store, json_t *run);
 //  Clean up after jobs whose supervisor died (their runs are failed by
 //  the store when it opens): kill the processes still running for them
 //  (found by WORKBENCH_RUN_ID in their environment, so a reused process

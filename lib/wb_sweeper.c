@@ -368,12 +368,19 @@ wb_sweeper_submit (wb_store_t *store, json_t *spec, const char *name, const char
     return rc;
 }
 
+static int
+    s_reap (wb_store_t *store, json_t *sweep);
+
 int
 wb_sweeper_resume (wb_store_t *store, const char *id, bool *running, wb_error_t *err)
 {
     if (running)
         *running = false;
     json_t *run = wb_store_run_get (store, id, err);
+    if (run && s_reap (store, run)) {
+        json_decref (run);
+        run = wb_store_run_get (store, id, err);
+    }
     if (!run)
         return -1;
     //  A sweep being canceled is let finish that first
@@ -503,10 +510,41 @@ s_better (double a, double b, bool maximize)
     return maximize? a > b: a < b;
 }
 
+//  A sweep whose controller died (kill -9, a crash) is noticed by whoever
+//  looks at it: failed with why, and its unfinished trials canceled (their
+//  supervisors stop them), so that nothing waits for it for ever. 1 when
+//  it was so, else 0.
+static int
+s_reap (wb_store_t *store, json_t *sweep)
+{
+    const char *id = json_string_value (json_object_get (sweep, "id"));
+    pid_t owner = wb_sweeper_is_sweep (sweep)? wb_job_dead_owner (store, sweep): 0;
+    if (!owner)
+        return 0;
+    char *reason = wb_sprintf ("the sweep controller (pid %d) died before the sweep ended (it "
+        "was killed or crashed); its unfinished trials were canceled (%%sweep resume %s "
+        "carries it on)", (int) owner, id);
+    //  The move fails when the sweep ended meanwhile: its controller was fine
+    int rc = wb_store_run_status (store, id, "failed", reason, NULL);
+    free (reason);
+    if (rc)
+        return 0;
+    char *filter = wb_sprintf ("attributes.parent = '%s'", id);
+    json_t *trials = wb_store_runs (store, NULL, filter, NULL, 0, NULL);
+    free (filter);
+    s_cancel_trials (store, trials);
+    json_decref (trials);
+    return 1;
+}
+
 json_t *
 wb_sweeper_state (wb_store_t *store, const char *id, wb_error_t *err)
 {
     json_t *sweep = wb_store_run_get (store, id, err);
+    if (sweep && s_reap (store, sweep)) {
+        json_decref (sweep);
+        sweep = wb_store_run_get (store, id, err);
+    }
     if (!sweep)
         return NULL;
     json_t *spec = wb_sweeper_is_sweep (sweep)? s_spec_read (store, sweep, err): NULL;

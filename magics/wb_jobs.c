@@ -293,6 +293,15 @@ wb_jobs_live (const wb_live_t *live, json_t *state, const char *display_id,
     return state;
 }
 
+//  The job as it is now; a supervisor that died is noticed here, so that
+//  whoever watches sees the job fail instead of waiting for ever
+static json_t *
+s_job_fetch (wb_store_t *store, const char *id, wb_error_t *err)
+{
+    wb_job_reap (store, id);
+    return wb_store_run_get (store, id, err);
+}
+
 //  A job is over when its run is
 static bool
 s_job_over (json_t *run)
@@ -307,13 +316,13 @@ wb_jobs_watch (wb_magics_t *self, const char *id, bool cancel_on_interrupt, wb_o
     if (!store)
         return -1;
     wb_error_t err;
-    json_t *run = wb_store_run_get (store, id, &err);
+    json_t *run = s_job_fetch (store, id, &err);
     if (!run) {
         wb_out_error (out, "JobError", "%s", err.text);
         return -1;
     }
     char *display_id = wb_sprintf ("wb-job-%s", id);
-    wb_live_t live = { store, id, wb_store_run_get, s_job_bundle, s_job_over, wb_job_cancel,
+    wb_live_t live = { store, id, s_job_fetch, s_job_bundle, s_job_over, wb_job_cancel,
                        S_REFRESH };
     wb_live_end_t end;
     run = wb_jobs_live (&live, run, display_id, cancel_on_interrupt, &end, out);
@@ -459,6 +468,7 @@ s_list (wb_magics_t *self, wb_args_t *args, wb_out_t *out)
     if (!store)
         return -1;
     wb_error_t err;
+    wb_job_reap_all (store);
     json_t *runs = wb_store_runs (store, NULL, "kind IN ('job', 'train', 'trial')", NULL,
                                   wb_args_has (args, "all")? 0: 50, &err);
     if (!runs) {
@@ -505,18 +515,29 @@ s_logs (wb_magics_t *self, const char *id, bool follow, wb_out_t *out)
 {
     wb_store_t *store = wb_magics_store (self, out);
     size_t sent = 0;
+    bool line_open = false;     //  the last byte sent was not a newline
     while (true) {
-        json_t *run = wb_store_run_get (store, id, NULL);
+        json_t *run = s_job_fetch (store, id, NULL);
         if (!run)
             return -1;
-        bool over = wb_store_status_final (json_string_value (json_object_get (run, "status")));
+        const char *status = json_string_value (json_object_get (run, "status"));
+        bool over = wb_store_status_final (status);
         size_t size;
         char *log = s_job_log (store, id, run, &size);
         if (size > sent) {
             wb_out_stream (out, "stdout", log + sent, size - sent);
+            line_open = log [size - 1] != '\n';
             sent = size;
         }
         free (log);
+        //  A log that ends mid-line does not run into what comes next
+        if ((!follow || over) && line_open)
+            wb_out_stream (out, "stdout", "\n", 1);
+        if (follow && over && !streq (status, "completed")) {
+            //  Say how it failed: a follow that just stops leaves one guessing
+            const char *error = json_string_value (json_object_get (run, "error"));
+            wb_out_printf (out, "(job %s %s%s%s)\n", id, status, error? ": ": "", error? error: "");
+        }
         json_decref (run);
         if (!follow || over)
             break;
@@ -525,7 +546,7 @@ s_logs (wb_magics_t *self, const char *id, bool follow, wb_out_t *out)
             usleep (10000);
         if (wb_interrupt_pending ()) {
             wb_interrupt_clear ();
-            wb_out_printf (out, "\n(stopped following; the job carries on)\n");
+            wb_out_printf (out, "%s(stopped following; the job carries on)\n", line_open? "\n": "");
             break;
         }
     }

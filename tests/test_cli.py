@@ -4,8 +4,10 @@ Makefile's install and uninstall."""
 import json
 import os
 import re
+import signal
 import struct
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +106,59 @@ def test_make_install_and_uninstall(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not binary.exists()
     assert not spec_dir.exists()
+
+
+#  ---- Job logs in the terminal: every message on its own line ----
+
+def kill_job_leftovers(rid):
+    """End what a failing test left of job rid (by its WORKBENCH_RUN_ID)."""
+    marker = f"WORKBENCH_RUN_ID={rid}".encode()
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and marker in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0"):
+                os.kill(int(entry), signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def test_job_logs_end_their_last_line(kernel, tmp_path):
+    ws = tmp_path / "ws"
+    env = dict(os.environ, WORKBENCH_WORKSPACE=str(ws))
+    env.pop("WORKBENCH_RUN_ID", None)
+    assert kernel.execute(f"%workspace '{ws}'").status == "ok"
+    run = kernel.execute("%%job --no-wait --name tail\necho one; printf 'no newline at the end'")
+    rid = re.search(r"Submitted job (\w+)", run.stdout).group(1)
+    proc = wb("job", "wait", rid, env=env)
+    assert proc.returncode == 0, proc.stderr
+    proc = wb("job", "logs", rid, env=env)
+    assert proc.stdout == "one\nno newline at the end\n"
+
+
+def test_job_logs_follow_says_when_the_supervisor_died(kernel, tmp_path):
+    ws = tmp_path / "ws"
+    env = dict(os.environ, WORKBENCH_WORKSPACE=str(ws))
+    env.pop("WORKBENCH_RUN_ID", None)
+    assert kernel.execute(f"%workspace '{ws}'").status == "ok"
+    run = kernel.execute("%%job --no-wait --name doomed\necho started; sleep 300")
+    rid = re.search(r"Submitted job (\w+)", run.stdout).group(1)
+    follow = subprocess.Popen([WORKBENCH_BIN, "job", "logs", rid, "--follow"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert follow.stdout.readline() == "started\n"
+        supervisor = subprocess.run(["pgrep", "-f", f"job-run .* {rid}$"],
+                                    capture_output=True, text=True).stdout.split()
+        assert len(supervisor) == 1, supervisor
+        os.kill(int(supervisor[0]), signal.SIGKILL)
+        rest, _ = follow.communicate(timeout=10)
+    finally:
+        if follow.poll() is None:
+            follow.kill()
+            follow.communicate()
+        kill_job_leftovers(rid)
+    lines = rest.splitlines(keepends=True)
+    assert len(lines) == 1 and lines[0].endswith(")\n"), rest
+    assert lines[0].startswith(f"(job {rid} failed: the job supervisor (pid {supervisor[0]}) died")
+    proc = wb("job", "wait", rid, env=env)
+    assert proc.returncode != 0
+    assert proc.stdout.endswith("\n") and proc.stderr.startswith("JobError: ")
+    assert proc.stderr.endswith("\n") and proc.stderr.count("\n") == 1, proc.stderr

@@ -682,3 +682,221 @@ def test_job_whose_supervisor_is_killed_ends_failed(tmp_path):
         kernel.stop()
         if pgid:
             kill_group(pgid)
+
+
+#  ---- A supervisor killed while someone watches; what a job leaves behind ----
+
+def marked_processes(rid):
+    """Live processes whose environment holds WORKBENCH_RUN_ID=rid."""
+    marker = f"WORKBENCH_RUN_ID={rid}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            env = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if marker in env and stat[stat.rindex(")") + 2] not in "ZX":
+            found.append(int(entry))
+    return found
+
+
+def kill_marked(rid):
+    """End what is left of job rid (a failing test's leftovers)."""
+    for pid in marked_processes(rid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def process_gone(pid):
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2] in "ZX"
+
+
+def supervisor_of(rid, command="job-run"):
+    found = subprocess.run(["pgrep", "-f", f"{command} .* {rid}$"],
+                           capture_output=True, text=True).stdout.split()
+    assert len(found) == 1, found
+    return int(found[0])
+
+
+def stored_status(ws, rid):
+    """A run's status read from the workspace's database, touching nothing."""
+    db = sqlite3.connect(f"file:{ws}/workspace.db?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT status FROM runs WHERE id = ?", (rid,)).fetchone()[0]
+    finally:
+        db.close()
+
+
+JOB_THAT_FORKS = "echo started; sleep 300 & sleep 300"
+
+
+def test_killed_supervisor_ends_the_watching_cell(kernel, ws):
+    msg_id = start_cell(kernel, "%%job --name doomed\n" + JOB_THAT_FORKS)
+    early = kernel.iopub(msg_id, until=shows("started"))
+    rid = next(display_id(m) for m in early if display_id(m))[len("wb-job-"):]
+    try:
+        wait_for("both sleeps", lambda: len(marked_processes(rid)) >= 3)
+        supervisor = supervisor_of(rid)
+        os.kill(supervisor, signal.SIGKILL)
+        killed = time.monotonic()
+        run = finish(kernel, msg_id, early, timeout=10 * TIME_FACTOR)
+        assert time.monotonic() - killed < 5 * TIME_FACTOR
+        assert_error(run, "JobError", f"job {rid} failed",
+                     f"the job supervisor (pid {supervisor}) died")
+        final = run.of_type("update_display_data")[-1]["content"]["data"]["text/plain"]
+        assert "failed" in final.splitlines()[0] and "supervisor" in final
+        #  nothing of the job survives it, and the run says why
+        wait_for("the job's processes to end", lambda: marked_processes(rid) == [], 3)
+        got = show(kernel, rid)
+        assert got["fields"]["status"] == "failed"
+        assert f"supervisor (pid {supervisor}) died" in got["fields"]["error"]
+        assert got["artifacts"] == ["logs/output.log"] and "started" in got["text"]
+        assert not (ws / "jobs" / rid).exists()
+    finally:
+        kill_marked(rid)
+
+
+def test_killed_supervisor_ends_job_wait_in_another_kernel(kernel, ws, tmp_path):
+    rid = job_id(ok(kernel.execute("%%job --no-wait\n" + JOB_THAT_FORKS)))
+    other_cwd = tmp_path / "other"
+    other_cwd.mkdir()
+    other = job_kernel(other_cwd, ws)
+    try:
+        wait_for("both sleeps", lambda: len(marked_processes(rid)) >= 3)
+        msg_id = start_cell(other, f"%job wait {rid}")
+        early = other.iopub(msg_id, until=shows("running"))
+        supervisor = supervisor_of(rid)
+        os.kill(supervisor, signal.SIGKILL)
+        run = finish(other, msg_id, early, timeout=10 * TIME_FACTOR)
+        assert_error(run, "JobError", f"the job supervisor (pid {supervisor}) died")
+        wait_for("the job's processes to end", lambda: marked_processes(rid) == [], 3)
+        #  the first kernel sees it failed too
+        rows = table(ok(kernel.execute("%job list")), "1 job")
+        assert [(r["id"], r["status"]) for r in rows] == [(rid, "failed")]
+    finally:
+        other.stop()
+        kill_marked(rid)
+
+
+def test_killed_supervisor_is_noticed_by_job_list_and_cancel(kernel, ws):
+    rid = job_id(ok(kernel.execute("%%job --no-wait\n" + JOB_THAT_FORKS)))
+    try:
+        wait_for("both sleeps", lambda: len(marked_processes(rid)) >= 3)
+        os.kill(supervisor_of(rid), signal.SIGKILL)
+        time.sleep(0.2)
+        #  a cancel is not left for a supervisor that will never act on it
+        assert_error(kernel.execute(f"%job cancel {rid}"), "JobError", "failed already")
+        rows = table(ok(kernel.execute("%job list")), "1 job")
+        assert rows[0]["status"] == "failed"
+        wait_for("the job's processes to end", lambda: marked_processes(rid) == [], 3)
+    finally:
+        kill_marked(rid)
+
+
+def test_killed_supervisor_does_not_block_the_queue(kernel, ws):
+    ok(kernel.execute("%compute local --max-jobs 1"))
+    first = job_id(ok(kernel.execute("%%job --no-wait\n" + JOB_THAT_FORKS)))
+    second = job_id(ok(kernel.execute("%%job --no-wait\necho second")))
+    try:
+        wait_for("the first job to run", lambda: len(marked_processes(first)) >= 3)
+        os.kill(supervisor_of(first), signal.SIGKILL)
+        #  the waiting supervisor notices the dead one and takes the slot
+        #  (the store is read as it is: opening it would notice too)
+        wait_for("the second job", lambda: stored_status(ws, second) == "completed",
+                 timeout=10 * TIME_FACTOR, every=0.2)
+        assert stored_status(ws, first) == "failed"
+        assert marked_processes(first) == []
+    finally:
+        kill_marked(first)
+        for pid in subprocess.run(["pgrep", "-f", f"job-run .* {second}$"],
+                                  capture_output=True, text=True).stdout.split():
+            os.kill(int(pid), signal.SIGKILL)       # a supervisor left waiting
+
+
+def test_what_a_job_daemonises_ends_with_it(kernel, ws, tmp_path):
+    pid_file = tmp_path / "daemon.pid"
+    script = ("setsid sleep 300 &\n"                        # a new session
+              "( sleep 301 & )\n"                           # a double fork
+              f"setsid env -i sleep 302 & echo $! > '{pid_file}'\n"   # ...without its run id
+              "echo launched")
+    run = ok(kernel.execute("%%job --name daemons\n" + script))
+    rid = job_id(run)
+    try:
+        assert show(kernel, rid)["fields"]["status"] == "completed"
+        assert marked_processes(rid) == []
+        wait_for("the daemon without a run id", lambda: process_gone(int(pid_file.read_text())), 3)
+    finally:
+        kill_marked(rid)
+        if pid_file.exists() and not process_gone(int(pid_file.read_text())):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+#  ---- Large bodies and values ----
+
+def test_job_body_over_128_kib(kernel, ws):
+    filler = "".join(f"x{i}=\"{'y' * 60}\"\n" for i in range(300 * 1024 // 66))
+    assert len(filler) > 300 * 1000
+    body = "echo begins\n" + filler + "echo \"ends $x0 $0 $#\"\n"
+    run = ok(kernel.execute("%%job --name big\n" + body, timeout=TIMEOUT * 2))
+    rid = job_id(run)
+    got = show(kernel, rid)
+    assert got["fields"]["status"] == "completed"
+    assert "begins" in got["text"] and f"ends {'y' * 60} job 0" in got["text"]
+
+
+def test_failing_job_names_its_line(kernel, ws):
+    run = kernel.execute("%%job\necho one\nno-such-command-here\n")
+    assert_error(run, "JobError", "exit status 127",
+                 "job: line 2: no-such-command-here: command not found")
+
+
+def test_param_over_128_kib_is_refused_before_a_run_is_made(kernel, ws):
+    big = "v" * (200 * 1024)
+    run = kernel.execute(f"%%job --param big={big}\necho ${{{{params.big}}}} | wc -c")
+    assert run.status == "error"
+    assert "param 'big' is 204800 bytes" in run.content["evalue"]
+    assert "128 KiB" in run.content["evalue"]
+    assert job_count(kernel) == 0
+
+
+def test_killed_sweep_controller_ends_the_cell_and_its_trials(kernel, ws):
+    #  (here rather than in test_sweep.py: a sweep controller is a job owner too)
+    msg_id = start_cell(kernel, "%%sweep --name orphaned --metric s --goal min --trials 3 "
+                                "--parallel 1\nx = uniform(0, 1)\n%%job --no-code\n"
+                                "echo trial; sleep 300 & sleep 300\n")
+    early = kernel.iopub(msg_id, until=lambda msgs: any(display_id(m) for m in msgs))
+    sid = next(display_id(m) for m in early if display_id(m))[len("wb-sweep-"):]
+    db = f"file:{ws}/workspace.db?mode=ro"
+
+    def trials():
+        con = sqlite3.connect(db, uri=True)
+        try:
+            return con.execute("SELECT r.id, r.status FROM runs r JOIN runs p ON r.parent = p.seq"
+                               " WHERE p.id = ?", (sid,)).fetchall()
+        finally:
+            con.close()
+
+    trial = wait_for("a trial to run", lambda: [t for t, s in trials() if s == "running"])[0]
+    try:
+        wait_for("the trial's sleeps", lambda: len(marked_processes(trial)) >= 3)
+        controller = supervisor_of(sid, "sweep-run")
+        os.kill(controller, signal.SIGKILL)
+        run = finish(kernel, msg_id, early, timeout=10 * TIME_FACTOR)
+        assert_error(run, "SweepError", f"sweep {sid} failed",
+                     f"the sweep controller (pid {controller}) died", f"%sweep resume {sid}")
+        #  its trial is canceled by its own supervisor: SIGTERM, and it is gone
+        wait_for("the trial to end", lambda: dict(trials())[trial] == "canceled",
+                 timeout=8 * TIME_FACTOR)
+        wait_for("the trial's processes to end", lambda: marked_processes(trial) == [], 3)
+        assert len(trials()) == 1
+    finally:
+        kill_marked(trial)
