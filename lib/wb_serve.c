@@ -115,9 +115,9 @@ typedef struct {
 //  A TCP connection, for the warden: how long its request takes to arrive
 typedef struct {
     int fd;                         //  its socket
-    double since;                   //  monotonic: accepted, or its last answer sent
-    bool arrived;                   //  its request is in (headers and body)
-    bool cut;                       //  the warden shut it down
+    _Atomic double since;           //  monotonic: accepted, or its last answer sent
+    atomic_bool arrived;            //  its request is in (headers and body)
+    bool cut;                       //  the warden shut it down (under conns_lock)
     size_t slot;                    //  index in the server's list
 } s_conn_t;
 
@@ -762,7 +762,8 @@ s_notify_connection (void *cls, struct MHD_Connection *connection, void **socket
                                                    MHD_CONNECTION_INFO_CONNECTION_FD);
         s_conn_t *conn = wb_calloc (1, sizeof (s_conn_t));
         conn->fd = info? (int) info->connect_fd: -1;
-        conn->since = wb_time_mono ();
+        atomic_init (&conn->since, wb_time_mono ());
+        atomic_init (&conn->arrived, false);
         pthread_mutex_lock (&server->conns_lock);
         if (server->nconns == server->conns_room) {
             server->conns_room = server->conns_room? server->conns_room * 2: 256;
@@ -789,20 +790,19 @@ s_notify_connection (void *cls, struct MHD_Connection *connection, void **socket
 }
 
 //  The connection's record; its request has arrived (true) or a new one
-//  begins (false)
+//  begins (false). Atomics, no lock: this is on every request's path, and
+//  the record lives until the connection's own thread says it closed.
 static void
-s_conn_arrived (s_server_t *server, struct MHD_Connection *connection, bool arrived)
+s_conn_arrived (struct MHD_Connection *connection, bool arrived)
 {
     const union MHD_ConnectionInfo *info = MHD_get_connection_info (connection,
                                                MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     s_conn_t *conn = info? info->socket_context: NULL;
     if (!conn)
         return;
-    pthread_mutex_lock (&server->conns_lock);
-    conn->arrived = arrived;
     if (!arrived)
-        conn->since = wb_time_mono ();
-    pthread_mutex_unlock (&server->conns_lock);
+        atomic_store (&conn->since, wb_time_mono ());
+    atomic_store (&conn->arrived, arrived);
 }
 
 //  One pass: cut the connections over their budget. The count cut.
@@ -813,11 +813,12 @@ s_warden_pass (s_server_t *server)
     size_t cut = 0, waiting = 0;
     pthread_mutex_lock (&server->conns_lock);
     for (size_t i = 0; i < server->nconns; i++)
-        waiting += !server->conns [i]->arrived && !server->conns [i]->cut;
+        waiting += !atomic_load (&server->conns [i]->arrived) && !server->conns [i]->cut;
     double budget = waiting * 2 >= server->max_connections? S_ARRIVAL_BUSY: S_ARRIVAL;
     for (size_t i = 0; i < server->nconns; i++) {
         s_conn_t *conn = server->conns [i];
-        if (!conn->arrived && !conn->cut && conn->fd >= 0 && now - conn->since > budget) {
+        if (!atomic_load (&conn->arrived) && !conn->cut && conn->fd >= 0
+        &&  now - atomic_load (&conn->since) > budget) {
             shutdown (conn->fd, SHUT_RDWR);
             conn->cut = true;
             cut++;
@@ -870,7 +871,7 @@ s_handle (void *cls, struct MHD_Connection *connection, const char *url, const c
         *upload_data_size = 0;
         return MHD_YES;
     }
-    s_conn_arrived (server, connection, true);
+    s_conn_arrived (connection, true);
     size_t size;
     char *text;
     bool get = streq (method, "GET") || streq (method, "HEAD");
@@ -934,7 +935,8 @@ s_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
              enum MHD_RequestTerminationCode code)
 {
     (void) code;
-    s_conn_arrived (cls, connection, false);    //  a next request's budget starts
+    (void) cls;
+    s_conn_arrived (connection, false);     //  a next request's budget starts
     s_request_t *request = *con_cls;
     if (request) {
         wb_buf_destroy (&request->body);
