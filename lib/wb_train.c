@@ -335,6 +335,16 @@ wb_train_submit (wb_store_t *store, const wb_train_job_t *job, char *id, wb_erro
     if (job->validation >= 0)
         json_object_set_new (spec, "validation", json_real (job->validation));
     char *spec_text = json_dumps (spec, JSON_COMPACT);
+    //  The spec reaches train-run as one environment variable, which
+    //  Linux takes up to 128 KiB
+    if (strlen (spec_text) + 32 > 32 * 4096) {
+        wb_error_set (err, "the training spec (data, model and params) is %zu bytes: it goes to "
+            "the training process as one environment variable, which holds at most 128 KiB; "
+            "shorten the longest param", strlen (spec_text));
+        free (spec_text);
+        json_decref (spec);
+        return -1;
+    }
     //  The run's params: what was asked, by name
     json_t *run_params = json_deep_copy (job->params);
     json_object_set_new (run_params, "model", json_string (job->model));

@@ -900,3 +900,12 @@ def test_killed_sweep_controller_ends_the_cell_and_its_trials(kernel, ws):
         assert len(trials()) == 1
     finally:
         kill_marked(trial)
+
+
+def test_training_spec_over_128_kib_is_refused(kernel, ws):
+    ok(kernel.execute(f"%data register iris '{wbtest.TESTS / 'data' / 'iris.csv'}'"))
+    run = kernel.execute("%%train --data iris --target species --model logistic --no-wait\n"
+                         f"tol = 0.{'0' * (200 * 1024)}1\n")
+    assert run.status == "error"
+    assert "128 KiB" in run.content["evalue"], run.content["evalue"]
+    assert job_count(kernel) == 0
