@@ -591,8 +591,8 @@ wb_dataset_profile_bundle (json_t *record)
     free (rows);
     free (title);
     json_t *bundle = json_object ();
-    json_object_set_new (bundle, "text/plain", json_string (wb_buf_data (plain)));
-    json_object_set_new (bundle, "text/html", json_string (wb_buf_data (html)));
+    json_object_set_new (bundle, "text/plain", wb_utf8_json (wb_buf_data (plain), wb_buf_size (plain)));
+    json_object_set_new (bundle, "text/html", wb_utf8_json (wb_buf_data (html), wb_buf_size (html)));
     wb_buf_destroy (&plain);
     wb_buf_destroy (&html);
     return bundle;
