@@ -193,7 +193,9 @@ static const wb_magic_t s_magics [] = {
       "a header row; quoted fields, CRLF, a UTF-8 BOM and missing values (empty,\n"
       "NA, N/A, NaN, null, None, ?) are understood; each column is inferred as\n"
       "numeric, categorical or text. A broken file is refused with the line and\n"
-      "column of the problem, and nothing is registered.\n"
+      "column of the problem, and nothing is registered; so is a file that is not\n"
+      "UTF-8 (Latin-1: save it as UTF-8 first). PATH must be a regular file: a\n"
+      "FIFO, a folder or a device is refused at once.\n"
       "%data list shows the datasets (latest version, rows, columns, versions).\n"
       "%data show NAME[:VERSION] draws the first rows (--rows N) and a profile of\n"
       "every column: type, missing, distinct, min/max/mean/std with a histogram,\n"
@@ -609,6 +611,7 @@ wb_magics_execute (wb_magics_t *self, const char *code, wb_out_t *out)
         char *header = wb_strndup (first + 2, eol? (size_t) (eol - first - 2): strlen (first + 2));
         int rc = s_dispatch (self, header, eol? eol + 1: "", out);
         free (header);
+        wb_out_flush (out);     //  an unfinished character ends with the cell
         return rc;
     }
     //  A sequence of shell runs and line magics
@@ -640,6 +643,7 @@ wb_magics_execute (wb_magics_t *self, const char *code, wb_out_t *out)
     if (rc == 0 && !s_blank (wb_buf_data (script), wb_buf_size (script)))
         rc = wb_builtin_shell (self, wb_buf_data (script), out);
     wb_buf_destroy (&script);
+    wb_out_flush (out);
     return rc;
 }
 
