@@ -38,6 +38,8 @@
 #include "wb_scorer.h"
 #include "wb_util.h"
 
+extern char **environ;
+
 #define S_MAX_DEPLOYMENTS  32       //  deployments an endpoint may hold
 #define S_BUCKETS          12       //  latency histogram buckets (+Inf last)
 #define S_SAMPLE_EVERY     100      //  log the body of one success in this many
@@ -1318,9 +1320,22 @@ wb_serve_start (wb_store_t *store, const char *endpoint, const char *binary, wb_
     mkdir (folder, 0700);
     free (folder);
     char *log = wb_serve_log_path (store, endpoint);
+    //  A server started from inside a job is not part of that job: it does
+    //  not carry the job's run id, by which a job's leftovers are killed
+    //  (built before fork: the child only execs)
+    size_t count = 0;
+    while (environ [count])
+        count++;
+    char **env = wb_calloc (count + 1, sizeof (char *));
+    size_t kept = 0;
+    for (size_t i = 0; i < count; i++)
+        if (!wb_starts_with (environ [i], "WORKBENCH_RUN_ID="))
+            env [kept++] = environ [i];
+    char *argv [] = { "workbench", "serve", (char *) wb_store_path (store), (char *) endpoint, NULL };
     //  Fork twice so the server belongs to no one: it outlives the kernel
     int report [2];
     if (pipe2 (report, O_CLOEXEC)) {
+        free (env);
         free (log);
         return wb_error_set (err, "cannot start the server: %s", strerror (errno));
     }
@@ -1341,7 +1356,7 @@ wb_serve_start (wb_store_t *store, const char *endpoint, const char *binary, wb_
             sigprocmask (SIG_SETMASK, &none, NULL);
             signal (SIGINT, SIG_IGN);
             signal (SIGPIPE, SIG_DFL);
-            execl (binary, "workbench", "serve", wb_store_path (store), endpoint, (char *) NULL);
+            execve (binary, argv, env);
             fprintf (stderr, "workbench serve: cannot run '%s': %s\n", binary, strerror (errno));
             _exit (127);
         }
@@ -1349,6 +1364,7 @@ wb_serve_start (wb_store_t *store, const char *endpoint, const char *binary, wb_
         _exit (wrote == sizeof (grandchild)? 0: 1);
     }
     close (report [1]);
+    free (env);
     free (log);
     pid_t server = -1;
     ssize_t got = child > 0? read (report [0], &server, sizeof (server)): -1;

@@ -557,6 +557,26 @@ def test_deploy_on_a_chosen_port_without_auth(lab):
     ok(kernel.execute("%endpoint delete open"))
 
 
+def test_endpoint_deployed_by_a_job_outlives_the_job(lab):
+    """A job that deploys (a pipeline step, a CI script) starts a server
+    that is not part of the job: when the job ends and what it left running
+    is killed, the endpoint keeps serving."""
+    kernel, ws = lab
+    ok(kernel.execute("%%job --no-code --name deployer\n"
+                      "workbench deploy prices --endpoint fromjob --auth none\n",
+                      timeout=TIMEOUT * 2))
+    pid = ws.endpoint("fromjob")["pid"]
+    time.sleep(1.5)                 # the job's leftovers are killed as it ends
+    os.kill(pid, 0)                 # still there
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        assert b"WORKBENCH_RUN_ID=" not in f.read()
+    status, answer, _ = post(connect(ws, "fromjob"),
+                             {"input_data": {"columns": ["area_m2", "rooms", "age_years", "distance_km", "neighborhood"],
+                                             "data": [[80.0, 3, 10, 2.5, "north"]]}})
+    assert status == 200 and len(answer["predictions"]) == 1, answer
+    ok(kernel.execute("%endpoint delete fromjob"))
+
+
 #  ---- The tutorial ----
 
 def test_deploy_tutorial_serves_rolls_out_and_cleans_up(tmp_path, monkeypatch):
