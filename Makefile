@@ -15,6 +15,17 @@ SANITIZER ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
+#   Fuzzing (tests/fuzz/README): clang's libFuzzer with AddressSanitizer and
+#   UndefinedBehaviorSanitizer, the sources built apart in FUZZ_BUILD.
+#   `make fuzz` runs each target FUZZ_TIME seconds; `make test` runs each
+#   FUZZ_SHORT seconds and fails on the first crash, leak or finding.
+FUZZ_CC     ?= clang
+FUZZ_BUILD  ?= build-fuzz
+FUZZ_TIME   ?= 60
+FUZZ_SHORT  ?= 10
+FUZZ_ARGS   ?=
+FUZZ_TARGETS ?= msg args cells frame query scorer sweep model
+
 VERSION    = 0.1.0
 WARN       = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes
 PKGS       = libczmq libzmq libsodium jansson sqlite3 libmicrohttpd
@@ -27,6 +38,8 @@ DEB_TEST   = python3-jupyter-client jupyter-client python3-jupyter-kernel-test \
              python3-nbclient python3-nbformat jupyter-nbconvert jupyter-console \
              python3-ipykernel python3-pytest valgrind curl \
              chromium jupyter-notebook nodejs npm
+#   The fuzz targets need clang and its sanitizer and libFuzzer runtimes.
+DEB_FUZZ   = clang libclang-rt-14-dev
 #   Only `make bench` needs the tools it compares with.
 DEB_BENCH  = python3-sklearn python3-optuna wrk python3-flask gunicorn
 
@@ -88,7 +101,7 @@ $(BUILD):
 deps:
 	@provided=$$(dpkg-query -W -f='$${db:Status-Abbrev} $${Provides}\n' 2>/dev/null \
 	    | awk '/^ii/ { for (i = 2; i <= NF; i++) { sub(/,$$/, "", $$i); print $$i } }'); \
-	missing=""; for p in $(DEB_BUILD) $(DEB_TEST) $(DEB_EXTRA); do \
+	missing=""; for p in $(DEB_BUILD) $(DEB_TEST) $(DEB_FUZZ) $(DEB_EXTRA); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' \
 	        || echo "$$provided" | grep -qx "$$p" \
 	        || missing="$$missing $$p"; \
@@ -113,6 +126,7 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/
 test: deps
 	$(MAKE) all browser-deps
 	$(BUILD)/selftest
+	$(MAKE) fuzz-short
 	env -u MAKEFLAGS -u MAKELEVEL -u BUILD -u SANITIZER \
 	    WORKBENCH_BIN=$(CURDIR)/$(BUILD)/workbench $(PYTHON) -m pytest -q \
 	    -p no:cacheprovider tests $(PYTEST_ARGS)
@@ -127,6 +141,52 @@ memcheck: deps
 	WORKBENCH_BIN=$(CURDIR)/$(BUILD)/workbench \
 	WORKBENCH_KERNEL_PREFIX="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
 	    $(PYTHON) -m pytest -q -p no:cacheprovider tests -m "not slow" $(PYTEST_ARGS)
+
+#   ---- Fuzzing ----
+#   One libFuzzer target per parser, tests/fuzz/fuzz_TARGET.c, linked with
+#   the library built by clang with the sanitizers into FUZZ_BUILD (the
+#   rules above, run again with other settings). Each run starts from the
+#   corpus kept in the tree, tests/fuzz/corpus/TARGET/ (read only: new
+#   inputs go to FUZZ_BUILD/corpus/TARGET/, crashes to
+#   FUZZ_BUILD/crashes/TARGET/); `make fuzz-merge` adds the new inputs that
+#   reach new code to the tree's corpus. -max_len is per target (the
+#   fuzz_TARGET.flags file), memory is capped at 2 GiB.
+FUZZ_SAN    = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS = -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_BINS   = $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_RUN    = -rss_limit_mb=2048 -timeout=25 -print_final_stats=1
+
+fuzz-build:
+	$(MAKE) BUILD=$(FUZZ_BUILD) SANITIZER= CC=$(FUZZ_CC) CFLAGS="$(FUZZ_CFLAGS)" LDFLAGS= \
+	    $(FUZZ_BUILD)/libworkbench.a $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_BUILD)/libworkbench.a
+	$(FUZZ_CC) $(WB_CPPFLAGS) -Itests/fuzz $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer \
+	    $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $< -o $@ \
+	    $(FUZZ_BUILD)/libworkbench.a $(WB_LIBS)
+
+#   $(call fuzz_run,TARGET,SECONDS)
+fuzz_run = mkdir -p $(FUZZ_BUILD)/corpus/$(1) $(FUZZ_BUILD)/crashes/$(1) && \
+    echo "fuzz: $(1) for $(2) s" && \
+    $(FUZZ_BUILD)/fuzz_$(1) $(FUZZ_RUN) -max_total_time=$(2) \
+        $$(cat tests/fuzz/fuzz_$(1).flags) \
+        $$(test -f tests/fuzz/fuzz_$(1).dict && echo -dict=tests/fuzz/fuzz_$(1).dict) \
+        -artifact_prefix=$(CURDIR)/$(FUZZ_BUILD)/crashes/$(1)/ $(FUZZ_ARGS) \
+        $(CURDIR)/$(FUZZ_BUILD)/corpus/$(1) $(CURDIR)/tests/fuzz/corpus/$(1) \
+        > $(FUZZ_BUILD)/fuzz_$(1).log 2>&1 \
+    || { tail -n 60 $(FUZZ_BUILD)/fuzz_$(1).log; \
+         echo "fuzz: $(1) failed: input in $(FUZZ_BUILD)/crashes/$(1)/, log in $(FUZZ_BUILD)/fuzz_$(1).log"; \
+         exit 1; } && grep -h '^stat::number_of_executed_units' $(FUZZ_BUILD)/fuzz_$(1).log
+
+fuzz: fuzz-build
+	@$(foreach t,$(FUZZ_TARGETS),$(call fuzz_run,$(t),$(FUZZ_TIME)) &&) true
+
+fuzz-short: fuzz-build
+	@$(foreach t,$(FUZZ_TARGETS),$(call fuzz_run,$(t),$(FUZZ_SHORT)) &&) true
+
+fuzz-merge: fuzz-build
+	@$(foreach t,$(FUZZ_TARGETS),$(FUZZ_BUILD)/fuzz_$(t) -merge=1 -rss_limit_mb=2048 \
+	    $$(cat tests/fuzz/fuzz_$(t).flags) tests/fuzz/corpus/$(t) $(FUZZ_BUILD)/corpus/$(t) &&) true
 
 bench:
 	$(MAKE) deps DEB_EXTRA="$(DEB_BENCH)"
@@ -150,6 +210,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)/jupyter/kernels/workbench
 
 clean:
-	rm -rf build build-*
+	rm -rf build build-* $(FUZZ_BUILD)
 
-.PHONY: all deps browser-deps test check memcheck bench demo install uninstall clean
+.PHONY: all deps browser-deps test check memcheck fuzz fuzz-build fuzz-short fuzz-merge \
+        bench demo install uninstall clean

@@ -3994,6 +3994,22 @@ s_read_vector (json_t *array, size_t count, double *values)
     return 0;
 }
 
+//  Whether array is rows arrays of cols items each: checked before room
+//  for rows x cols numbers is made, so that a small file that claims a
+//  large matrix (many categories, short rows) is refused, not allocated
+static bool
+s_matrix_shaped (json_t *array, size_t rows, size_t cols)
+{
+    if (!json_is_array (array) || json_array_size (array) != rows)
+        return false;
+    for (size_t row = 0; row < rows; row++) {
+        json_t *item = json_array_get (array, row);
+        if (!json_is_array (item) || json_array_size (item) != cols)
+            return false;
+    }
+    return true;
+}
+
 static int
 s_read_matrix (json_t *array, size_t rows, size_t cols, double *values)
 {
@@ -4137,6 +4153,9 @@ s_from_json (json_t *doc, wb_error_t *err)
         self->k = json_array_size (centers);
         if (self->k == 0)
             S_BAD ("model file: a kmeans model needs \"centers\"");
+        if (!s_matrix_shaped (centers, self->k, self->inputs))
+            S_BAD ("model file: \"centers\" must be %zu arrays of %zu finite numbers",
+                   self->k, self->inputs);
         self->centers = wb_malloc (self->k * self->inputs * sizeof (double));
         if (s_read_matrix (centers, self->k, self->inputs, self->centers))
             S_BAD ("model file: \"centers\" must be %zu arrays of %zu finite numbers",
@@ -4159,6 +4178,9 @@ s_from_json (json_t *doc, wb_error_t *err)
             size_t out = json_array_size (bias);
             if (!json_is_array (bias) || out == 0)
                 S_BAD ("model file: layer %zu needs a \"bias\"", index + 1);
+            if (!s_matrix_shaped (weights, in, out))
+                S_BAD ("model file: layer %zu needs %zu x %zu finite \"weights\" and %zu "
+                       "\"bias\" numbers", index + 1, in, out, out);
             s_layer_t *layer = s_add_layer (self, in, out, code);
             if (s_read_vector (bias, out, layer->bias)
             ||  s_read_matrix (weights, in, out, layer->weights))
@@ -4778,6 +4800,41 @@ wb_model_test (bool verbose)
     free (damaged);
     json_decref (doc);
     wb_model_destroy (&model);
+    //  A small file that claims a large matrix is refused before room for
+    //  it is made (found by tests/fuzz/): 3000 categories, so 3000 inputs,
+    //  with 3000 empty centres, or a layer of 3000 outputs without weights
+    for (int layered = 0; layered < 2; layered++) {
+        json_t *categories = json_array (), *rows = json_array (), *bias = json_array ();
+        for (int i = 0; i < 3000; i++) {
+            json_array_append_new (categories, json_sprintf ("%d", i));
+            json_array_append_new (rows, json_array ());
+            json_array_append_new (bias, json_real (0));
+        }
+        json_t *claim = json_pack ("{s:s, s:i, s:s, s:s, s:{s:s, s:s, s:f, s:f}, s:[], "
+                                   "s:[{s:s, s:s, s:o}], s:i}",
+            "format", WB_MODEL_FORMAT, "version", 1, "kind", layered? "linear": "kmeans",
+            "task", layered? "regression": "clustering",
+            "target", "name", "y", "type", "numeric", "mean", 0.0, "std", 1.0, "classes",
+            "features", "name", "c", "type", "categorical", "categories", categories,
+            "inputs", 3000);
+        assert (claim);
+        if (layered) {
+            json_object_set_new (claim, "centers", json_array ());
+            json_object_set_new (claim, "layers", json_pack ("[{s:s, s:o, s:[]}]",
+                "activation", "identity", "bias", bias, "weights"));
+            json_decref (rows);
+        }
+        else {
+            json_object_set_new (claim, "centers", rows);
+            json_object_set_new (claim, "layers", json_array ());
+            json_decref (bias);
+        }
+        char *text = json_dumps (claim, JSON_COMPACT);
+        assert (wb_model_load (text, strlen (text), &err) == NULL);
+        assert (strstr (err.text, layered? "layer 1 needs 3000 x 3000": "\"centers\" must be"));
+        free (text);
+        json_decref (claim);
+    }
 
     //  ---- Interrupt: stop at the next batch, keep what there is ----
     s_test_progress_t progress = { 0, 0, 2, false };

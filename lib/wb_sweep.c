@@ -26,6 +26,8 @@
 #define S_SOBOL_DIMS        21      //  dimensions with direction numbers
 #define S_SOBOL_BITS        32      //  bits of each Sobol coordinate
 #define S_NORMAL_SPAN       6.0     //  normal families: range mu +- 6 sigma
+#define S_MAX_STEP          1e15    //  policies: the largest interval or delay (steps
+                                    //  are int64; a double holds this exactly)
 
 //  ---- The search space ----
 
@@ -66,7 +68,7 @@ static const s_dist_t s_dists [] = {
     { "qnormal",     S_QNORMAL,      3, false, true,  "qnormal(mu, sigma, q)" },
     { "lognormal",   S_LOGNORMAL,    2, true,  true,  "lognormal(mu, sigma)" },
     { "qlognormal",  S_QLOGNORMAL,   3, true,  true,  "qlognormal(mu, sigma, q)" },
-    { NULL }
+    { NULL, S_CONST, 0, false, false, NULL }
 };
 
 typedef struct {
@@ -173,9 +175,9 @@ s_dim_check (s_dim_t *dim, wb_error_t *err)
     int line = dim->line;
     switch (dim->kind) {
         case S_RANDINT:
-            if (dim->a < 1 || dim->a != floor (dim->a))
+            if (dim->a < 1 || dim->a != floor (dim->a) || dim->a > 0x1p53)
                 return wb_error_set (err, "space line %d: %s needs a whole upper "
-                                     "bound >= 1, got %g", line, u, dim->a);
+                                     "bound from 1 to 2^53, got %g", line, u, dim->a);
             dim->lo = -0.5;
             dim->hi = dim->a - 0.5;
             return 0;
@@ -202,6 +204,21 @@ s_dim_check (s_dim_t *dim, wb_error_t *err)
     if (dim->dist->nargs == 3 && !(dim->q > 0))
         return wb_error_set (err, "space line %d: %s needs q > 0, got %g",
                              line, u, dim->q);
+    //  Every value a sampler can draw must be a finite number, or the
+    //  trial would get no value for it: the range and its width, exp() of
+    //  it for the log families, value / q when rounding. Normal draws reach
+    //  about 8.3 sigma (the inverse CDF of the smallest unit draw).
+    double lo = dim->lo, hi = dim->hi;
+    if (dim->dist->normal) {
+        lo = dim->a - 9 * dim->b;
+        hi = dim->a + 9 * dim->b;
+    }
+    double x_lo = dim->dist->log? exp (lo): lo, x_hi = dim->dist->log? exp (hi): hi;
+    if (!isfinite (hi - lo) || !isfinite (x_lo) || !isfinite (x_hi)
+    ||  (dim->q > 0 && (!isfinite (x_lo / dim->q) || !isfinite (x_hi / dim->q))))
+        return wb_error_set (err, "space line %d: %s draws values too large to be "
+                             "numbers with these arguments: use a smaller range%s",
+                             line, u, dim->dist->nargs == 3? " or a larger q": "");
     return 0;
 }
 
@@ -1269,18 +1286,18 @@ wb_policy_parse (const char *text, wb_error_t *err)
                 self->percentage = v;
             else
             if (S_KEY ("evaluation_interval") && self->kind != S_NONE) {
-                if (v < 1 || v != floor (v)) {
+                if (v < 1 || v != floor (v) || v > S_MAX_STEP) {
                     wb_error_set (err, "policy: evaluation_interval must be a "
-                                  "whole number >= 1, got %g", v);
+                                  "whole number from 1 to 10^15, got %g", v);
                     goto fail;
                 }
                 self->interval = (int64_t) v;
             }
             else
             if (S_KEY ("delay_evaluation") && self->kind != S_NONE) {
-                if (v < 0 || v != floor (v)) {
+                if (v < 0 || v != floor (v) || v > S_MAX_STEP) {
                     wb_error_set (err, "policy: delay_evaluation must be a whole "
-                                  "number >= 0, got %g", v);
+                                  "number from 0 to 10^15, got %g", v);
                     goto fail;
                 }
                 self->delay = (int64_t) v;
@@ -1646,6 +1663,14 @@ wb_sweep_test (bool verbose)
         { "x = @", "expected a number or quoted text" },
         { "x = 1 2", "unexpected '2'" },
         { "x = uniform", "expected '(' after uniform" },
+        //  Values that would not be numbers (found by tests/fuzz/)
+        { "j = qlognormal(1666666, 1, 1)", "line 1: qlognormal(mu, sigma, q) draws values "
+                                           "too large to be numbers" },
+        { "x = lognormal(705, 1)", "too large to be numbers" },
+        { "x = uniform(-1e308, 1e308)", "use a smaller range" },
+        { "x = normal(0, 1e307)", "too large to be numbers" },
+        { "x = quniform(0, 1e300, 1e-300)", "or a larger q" },
+        { "x = randint(1e300)", "from 1 to 2^53, got 1e+300" },
     };
     for (size_t i = 0; i < sizeof (bad) / sizeof (bad [0]); i++) {
         wb_error_clear (&err);
@@ -1882,6 +1907,9 @@ wb_sweep_test (bool verbose)
         { "truncation(evaluation_interval=1)", "between 1 and 99" },
         { "truncation(percentage=100)", "between 1 and 99" },
         { "median() extra", "unexpected 'extra'" },
+        //  Steps are whole numbers that fit (found by tests/fuzz/)
+        { "median(evaluation_interval=8e84)", "from 1 to 10^15, got 8e+84" },
+        { "bandit(slack_factor=0.1, delay_evaluation=1e19)", "from 0 to 10^15" },
     };
     for (size_t i = 0; i < sizeof (bad_policies) / sizeof (bad_policies [0]); i++) {
         wb_error_clear (&err);

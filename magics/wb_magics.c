@@ -769,7 +769,8 @@ s_complete_paths (wb_magics_t *self, const char *token, json_t *matches)
             names [count++] = wb_sprintf ("%s%s%s", dir_part, entry->d_name, is_dir? "/": "");
         }
         closedir (dir);
-        qsort (names, count, sizeof (char *), s_compare_strings);
+        if (count)              //  names is NULL when nothing matched
+            qsort (names, count, sizeof (char *), s_compare_strings);
         for (size_t i = 0; i < count; i++) {
             json_array_append_new (matches, json_string (names [i]));
             free (names [i]);
