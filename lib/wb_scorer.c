@@ -108,6 +108,9 @@ wb_scorer_new (const char *data, size_t size, wb_error_t *err)
     if (self->task < 0 || !kind)
         problem = "its task or kind is missing or unknown";
     json_t *target = json_object_get (file, "target");
+    if (!problem && json_is_object (target)
+    &&  !json_is_string (json_object_get (target, "name")))
+        problem = "its target has no name";
     if (!problem && json_is_object (target)) {
         self->target = wb_strdup (json_string_value (json_object_get (target, "name")));
         self->target_mean = json_number_value (json_object_get (target, "mean"));
@@ -175,11 +178,14 @@ wb_scorer_new (const char *data, size_t size, wb_error_t *err)
         layer->in = width;
         layer->out = json_array_size (bias);
         layer->activation = s_activation (json_string_value (json_object_get (item, "activation")));
-        layer->weights = wb_malloc ((layer->in * layer->out + 1) * sizeof (double));
-        layer->bias = wb_malloc ((layer->out + 1) * sizeof (double));
+        //  The shape first: a small file must not claim a large matrix
         bool ok = layer->activation >= 0 && layer->out > 0
-               && json_array_size (weights) == layer->in
-               && s_numbers (bias, layer->bias, layer->out);
+               && json_array_size (weights) == layer->in;
+        for (size_t i = 0; ok && i < layer->in; i++)
+            ok = json_array_size (json_array_get (weights, i)) == layer->out;
+        layer->weights = wb_malloc (((ok? layer->in * layer->out: 0) + 1) * sizeof (double));
+        layer->bias = wb_malloc ((layer->out + 1) * sizeof (double));
+        ok = ok && s_numbers (bias, layer->bias, layer->out);
         for (size_t i = 0; ok && i < layer->in; i++)
             ok = s_numbers (json_array_get (weights, i), layer->weights + i * layer->out, layer->out);
         if (!ok)
@@ -189,7 +195,12 @@ wb_scorer_new (const char *data, size_t size, wb_error_t *err)
     }
     json_t *centers = json_object_get (file, "centers");
     self->k = json_array_size (centers);
-    self->centers = wb_malloc ((self->k * self->inputs + 1) * sizeof (double));
+    bool shaped = !problem;
+    for (size_t j = 0; shaped && j < self->k; j++)
+        shaped = json_array_size (json_array_get (centers, j)) == self->inputs;
+    if (!shaped && !problem)
+        problem = "a k-means centre is malformed";
+    self->centers = wb_malloc (((shaped? self->k * self->inputs: 0) + 1) * sizeof (double));
     self->norms = wb_malloc ((self->k + 1) * sizeof (double));
     for (size_t j = 0; j < self->k && !problem; j++) {
         if (!s_numbers (json_array_get (centers, j), self->centers + j * self->inputs, self->inputs))
