@@ -11,9 +11,36 @@
       heartbeat echoes pings on its own ROUTER
     While a cell runs, main stops reading shell (requests queue in order)
     but keeps serving control and stdin.
+
+    What main may do while a cell runs (the decision, issue 12): the
+    interpreter (wb_magics_t: its shell session, workspace connection,
+    experiment, active run) belongs to the executor thread, and main never
+    reads or changes it, with three exceptions that are safe by design:
+      complete_request     wb_magics_complete reads only a copy of the
+                           session (directory, workspace folder) that the
+                           executor publishes under a lock after each cell,
+                           and queries the workspace through a connection of
+                           its own (SQLite connections here are opened
+                           NOMUTEX: one per thread, never shared)
+      inspect_request      reads the magic table, which never changes
+      is_complete_request  asks a fresh `bash -n`; reads no session state
+    So a completion during a cell sees the session as the last cell left it,
+    not what the running cell is doing to it. The history store, the
+    execution count and everything else in wb_kernel_t are main's alone; the
+    interrupt flag is atomic. Every reply goes out on the socket its request
+    came in on (a complete_request on control is answered on control).
+
+    Every request that can be read gets a reply: one whose content cannot
+    be read (a number of 2^63 or more, bad UTF-8), an execute_request on
+    control, a cell holding a NUL character and a request of a type we do
+    not know all get a reply of their type with status "error" and an
+    ename/evalue saying what was wrong (between busy and idle, as always).
+    Only a message with a bad signature, no delimiter or no readable header
+    is dropped (logged): there is nobody or nothing to answer.
 */
 #include <assert.h>
 #include <ctype.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -80,7 +107,7 @@ static void
 s_pipe_display (void *ctx, json_t *bundle, json_t *metadata,
                 const char *display_id, bool update)
 {
-    json_t *event = json_pack ("{s:O, s:O, s:s?, s:b}", "data", bundle,
+    json_t *event = json_pack ("{s:O, s:O, s:s*, s:b}", "data", bundle,
         "metadata", metadata, "display_id", display_id, "update", update);
     s_pipe_json (ctx, "DISPLAY", event);
     json_decref (event);
@@ -148,8 +175,10 @@ s_executor (zsock_t *pipe, void *args)
             int rc = wb_magics_execute (magics, code, out);
             json_t *done = json_pack ("{s:s}", "status", rc == 0? "ok": "error");
             if (rc) {
-                json_object_set_new (done, "ename", json_string (wb_out_ename (out)));
-                json_object_set_new (done, "evalue", json_string (wb_out_evalue (out)));
+                const char *ename = wb_out_ename (out)? wb_out_ename (out): "Error";
+                const char *evalue = wb_out_evalue (out)? wb_out_evalue (out): "";
+                json_object_set_new (done, "ename", wb_utf8_json (ename, strlen (ename)));
+                json_object_set_new (done, "evalue", wb_utf8_json (evalue, strlen (evalue)));
                 json_object_set (done, "traceback", wb_out_traceback (out));
             }
             json_object_set (done, "pages", wb_out_pages (out));
@@ -205,6 +234,10 @@ s_send (wb_kernel_t *self, zsock_t *sock, wb_msg_t **msg_p)
 static void
 s_publish (wb_kernel_t *self, wb_msg_t *parent, const char *msg_type, json_t *content)
 {
+    if (!content) {
+        fprintf (stderr, "workbench: could not build a %s message (invalid text?)\n", msg_type);
+        return;
+    }
     wb_msg_t *clean = wb_msg_new_for (parent, msg_type, self->source, false);
     wb_msg_set_content_new (clean, content);
     s_send (self, self->iopub, &clean);
@@ -221,6 +254,10 @@ static void
 s_reply (wb_kernel_t *self, zsock_t *sock, wb_msg_t *request,
          const char *msg_type, json_t *content)
 {
+    if (!content)               //  a reply goes out whatever happened
+        content = json_pack ("{s:s, s:s, s:s, s:[]}", "status", "error",
+            "ename", "KernelError", "evalue", "the kernel could not build this reply",
+            "traceback");
     wb_msg_t *reply = wb_msg_new_for (request, msg_type, self->source, true);
     wb_msg_set_content_new (reply, content);
     s_send (self, sock, &reply);
@@ -265,7 +302,10 @@ static int
 s_int_field (json_t *content, const char *name, int fallback)
 {
     json_t *value = json_object_get (content, name);
-    return json_is_integer (value)? (int) json_integer_value (value): fallback;
+    if (!json_is_integer (value))
+        return fallback;
+    json_int_t number = json_integer_value (value);
+    return number > INT_MAX? INT_MAX: number < INT_MIN? INT_MIN: (int) number;
 }
 
 static bool
@@ -275,18 +315,84 @@ s_bool_field (json_t *content, const char *name, bool fallback)
     return json_is_boolean (value)? json_is_true (value): fallback;
 }
 
+//  Answer request (a "*_request") on sock with its "*_reply" of status
+//  error. An execute_reply also carries the execution count, and the error
+//  is shown in the notebook (an iopub error) unless the request was silent.
+static void
+s_reply_error (wb_kernel_t *self, zsock_t *sock, wb_msg_t *request,
+               const char *ename, const char *format, ...)
+    __attribute__ ((format (printf, 5, 6)));
+
+static void
+s_reply_error (wb_kernel_t *self, zsock_t *sock, wb_msg_t *request,
+               const char *ename, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    char *evalue = wb_vsprintf (format, args);
+    va_end (args);
+    const char *type = wb_msg_type (request);
+    size_t size = strlen (type);
+    assert (size > 8 && streq (type + size - 8, "_request"));
+    size_t base = size - 8;
+    char *reply_type = wb_sprintf ("%.*s_reply", (int) base, type);
+    char *line = wb_sprintf ("%s: %s", ename, evalue);
+    json_t *content = json_pack ("{s:s, s:s, s:o, s:[o]}", "status", "error",
+        "ename", ename, "evalue", wb_utf8_json (evalue, strlen (evalue)),
+        "traceback", wb_utf8_json (line, strlen (line)));
+    if (streq (type, "execute_request")) {
+        json_object_set_new (content, "execution_count", json_integer (self->execution_count));
+        if (!s_bool_field (wb_msg_content (request), "silent", false))
+            s_publish (self, request, "error", json_deep_copy (content));
+    }
+    s_reply (self, sock, request, reply_type, content);
+    free (line);
+    free (reply_type);
+    free (evalue);
+}
+
+//  Where the first NUL of text [0..size) is, as "line L, column C" (code
+//  points, from 1) into where (40 bytes); false if there is none.
+static bool
+s_find_nul (const char *text, size_t size, char *where)
+{
+    const char *nul = memchr (text, 0, size);
+    if (!nul)
+        return false;
+    size_t line = 1;
+    const char *line_start = text;
+    for (const char *c = text; c < nul; c++)
+        if (*c == '\n') {
+            line++;
+            line_start = c + 1;
+        }
+    snprintf (where, 40, "line %zu, column %zu", line,
+              wb_utf8_count (line_start, (size_t) (nul - line_start)) + 1);
+    return true;
+}
+
 static void
 s_execute (wb_kernel_t *self, wb_msg_t **request_p)
 {
     wb_msg_t *request = *request_p;
     json_t *content = wb_msg_content (request);
-    const char *code = json_string_value (json_object_get (content, "code"));
-    if (!code) {
-        s_reply (self, self->shell, request, "execute_reply", json_pack (
-            "{s:s, s:i, s:s, s:s, s:[s]}", "status", "error",
-            "execution_count", self->execution_count, "ename", "ProtocolError",
-            "evalue", "execute_request without a code string",
-            "traceback", "ProtocolError: execute_request without a code string"));
+    json_t *code_json = json_object_get (content, "code");
+    const char *code = json_string_value (code_json);
+    char where [40];
+    bool refused = true;
+    if (!code)
+        s_reply_error (self, self->shell, request, "ProtocolError",
+                       "execute_request without a code string");
+    else
+    if (s_find_nul (code, json_string_length (code_json), where))
+        s_reply_error (self, self->shell, request, "InputError",
+            "the cell holds a NUL character (U+0000) at %s, which no shell line or "
+            "magic can take; delete it (it may have come with pasted text) and run "
+            "the cell again", where);
+    else
+        refused = false;
+    if (refused) {
+        //  Not run, not counted, not in the history
         s_status (self, request, "idle");
         wb_msg_destroy (request_p);
         return;
@@ -334,6 +440,13 @@ s_execute_done (wb_kernel_t *self, json_t *done)
     s_stream_flush (self);
     wb_msg_t *request = self->running;
     const char *status = json_string_value (json_object_get (done, "status"));
+    if (!status) {              //  the executor's report did not come through
+        status = "error";
+        json_object_set_new (done, "ename", json_string ("KernelError"));
+        json_object_set_new (done, "evalue", json_string ("the cell ended but its "
+            "result could not be read; its output above is what it did"));
+        json_object_set_new (done, "traceback", json_array ());
+    }
     json_t *reply = json_pack ("{s:s, s:i, s:{}}", "status", status,
         "execution_count", self->execution_count, "user_expressions");
     json_t *payload = json_array ();
@@ -368,7 +481,7 @@ s_execute_done (wb_kernel_t *self, json_t *done)
 }
 
 static void
-s_complete (wb_kernel_t *self, wb_msg_t *request)
+s_complete (wb_kernel_t *self, zsock_t *sock, wb_msg_t *request)
 {
     json_t *content = wb_msg_content (request);
     const char *code = json_string_value (json_object_get (content, "code"));
@@ -380,14 +493,14 @@ s_complete (wb_kernel_t *self, wb_msg_t *request)
     size_t cursor = wb_utf8_offset (code, (size_t) cursor_cp);
     size_t start, end;
     json_t *matches = wb_magics_complete (self->magics, code, cursor, &start, &end);
-    s_reply (self, self->shell, request, "complete_reply", json_pack (
+    s_reply (self, sock, request, "complete_reply", json_pack (
         "{s:s, s:o, s:i, s:i, s:{}}", "status", "ok", "matches", matches,
         "cursor_start", (int) wb_utf8_count (code, start),
         "cursor_end", (int) wb_utf8_count (code, end), "metadata"));
 }
 
 static void
-s_inspect (wb_kernel_t *self, wb_msg_t *request)
+s_inspect (wb_kernel_t *self, zsock_t *sock, wb_msg_t *request)
 {
     json_t *content = wb_msg_content (request);
     const char *code = json_string_value (json_object_get (content, "code"));
@@ -401,18 +514,21 @@ s_inspect (wb_kernel_t *self, wb_msg_t *request)
     if (help)
         json_object_set_new (json_object_get (reply, "data"), "text/plain", json_string (help));
     free (help);
-    s_reply (self, self->shell, request, "inspect_reply", reply);
+    s_reply (self, sock, request, "inspect_reply", reply);
 }
 
 static void
-s_is_complete (wb_kernel_t *self, wb_msg_t *request)
+s_is_complete (wb_kernel_t *self, zsock_t *sock, wb_msg_t *request)
 {
-    const char *code = json_string_value (json_object_get (wb_msg_content (request), "code"));
-    const char *status = wb_magics_is_complete (self->magics, code? code: "");
+    json_t *code_json = json_object_get (wb_msg_content (request), "code");
+    const char *code = json_string_value (code_json);
+    //  A NUL cannot run (execute refuses it), so such a cell is invalid
+    const char *status = code && strlen (code) != json_string_length (code_json)
+                       ? "invalid": wb_magics_is_complete (self->magics, code? code: "");
     json_t *reply = json_pack ("{s:s}", "status", status);
     if (streq (status, "incomplete"))
         json_object_set_new (reply, "indent", json_string (""));
-    s_reply (self, self->shell, request, "is_complete_reply", reply);
+    s_reply (self, sock, request, "is_complete_reply", reply);
 }
 
 #define S_HISTORY_IDLE  0.1      //  seconds of idleness before history is saved
@@ -432,7 +548,7 @@ s_history_save (wb_kernel_t *self)
 }
 
 static void
-s_history (wb_kernel_t *self, wb_msg_t *request)
+s_history (wb_kernel_t *self, zsock_t *sock, wb_msg_t *request)
 {
     s_history_save (self);
     json_t *content = wb_msg_content (request);
@@ -453,7 +569,7 @@ s_history (wb_kernel_t *self, wb_msg_t *request)
                 s_int_field (content, "n", 0), s_bool_field (content, "unique", false), output);
         }
     }
-    s_reply (self, self->shell, request, "history_reply", json_pack ("{s:s, s:o}",
+    s_reply (self, sock, request, "history_reply", json_pack ("{s:s, s:o}",
         "status", "ok", "history", history? history: json_array ()));
 }
 
@@ -475,25 +591,42 @@ s_dispatch (wb_kernel_t *self, zsock_t *sock, wb_msg_t **msg_p)
 {
     wb_msg_t *msg = *msg_p;
     const char *type = wb_msg_type (msg);
+    size_t type_size = strlen (type);
+    bool request = type_size > 8 && streq (type + type_size - 8, "_request");
     s_status (self, msg, "busy");
-    if (streq (type, "execute_request") && sock == self->shell) {
-        s_execute (self, msg_p);        //  replies and goes idle when done
-        return;
+    if (wb_msg_unreadable (msg)) {
+        if (request)
+            s_reply_error (self, sock, msg, "ProtocolError", "this %s could not be "
+                "read, so nothing was done: %s; send it again as valid JSON (UTF-8 "
+                "text, integers below 2^63)", type, wb_msg_unreadable (msg));
+        else
+            fprintf (stderr, "workbench: dropped a '%s' that could not be read: %s\n",
+                     type, wb_msg_unreadable (msg));
     }
+    else
+    if (streq (type, "execute_request")) {
+        if (sock == self->shell) {
+            s_execute (self, msg_p);    //  replies and goes idle when done
+            return;
+        }
+        s_reply_error (self, sock, msg, "ProtocolError", "execute_request came on "
+            "the control channel, where nothing is run; send it on shell");
+    }
+    else
     if (streq (type, "kernel_info_request"))
         s_reply (self, sock, msg, "kernel_info_reply", s_kernel_info ());
     else
     if (streq (type, "complete_request"))
-        s_complete (self, msg);
+        s_complete (self, sock, msg);
     else
     if (streq (type, "inspect_request"))
-        s_inspect (self, msg);
+        s_inspect (self, sock, msg);
     else
     if (streq (type, "is_complete_request"))
-        s_is_complete (self, msg);
+        s_is_complete (self, sock, msg);
     else
     if (streq (type, "history_request"))
-        s_history (self, msg);
+        s_history (self, sock, msg);
     else
     if (streq (type, "comm_info_request"))
         s_reply (self, sock, msg, "comm_info_reply",
@@ -517,6 +650,10 @@ s_dispatch (wb_kernel_t *self, zsock_t *sock, wb_msg_t **msg_p)
     else
     if (streq (type, "shutdown_request"))
         s_shutdown (self, sock, msg);
+    else
+    if (request)
+        s_reply_error (self, sock, msg, "UnknownMessageType",
+                       "this kernel does not handle %s", type);
     else
         fprintf (stderr, "workbench: ignoring a message of unknown type '%s'\n", type);
     s_status (self, msg, "idle");
@@ -606,7 +743,7 @@ s_executor_event (wb_kernel_t *self)
     else {
         s_stream_flush (self);
         char *text = zmsg_popstr (event);
-        json_t *value = text? json_loads (text, 0, NULL): NULL;
+        json_t *value = text? json_loads (text, JSON_ALLOW_NUL, NULL): NULL;
         free (text);
         if (!value)
             value = json_object ();
@@ -632,8 +769,10 @@ s_executor_event (wb_kernel_t *self)
                 json_t *content = json_pack ("{s:O, s:O, s:{}}",
                     "data", json_object_get (value, "data"),
                     "metadata", json_object_get (value, "metadata"), "transient");
+                //  A display that is not live has no display_id at all (not
+                //  null: front ends take null for an id)
                 json_t *display_id = json_object_get (value, "display_id");
-                if (display_id)
+                if (json_is_string (display_id))
                     json_object_set (json_object_get (content, "transient"), "display_id", display_id);
                 s_publish (self, self->running, update? "update_display_data": "display_data", content);
             }
@@ -663,6 +802,15 @@ s_stdin_event (wb_kernel_t *self)
     wb_msg_t *msg = s_receive (self, self->stdin_sock, "stdin");
     if (!msg)
         return;
+    if (streq (wb_msg_type (msg), "input_reply") && self->input_pending
+    &&  wb_msg_unreadable (msg)) {
+        //  The cell asked and gets no answer (rather than "" it did not type)
+        fprintf (stderr, "workbench: an input_reply could not be read: %s\n",
+                 wb_msg_unreadable (msg));
+        zsock_send (self->executor, "ss", "NOINPUT", "");
+        self->input_pending = false;
+    }
+    else
     if (streq (wb_msg_type (msg), "input_reply") && self->input_pending) {
         const char *value = json_string_value (json_object_get (wb_msg_content (msg), "value"));
         zsock_send (self->executor, "ss", "INPUT", value? value: "");

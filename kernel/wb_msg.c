@@ -25,6 +25,8 @@ struct _wb_msg_t {
     json_t *metadata;           //  free-form metadata
     json_t *content;            //  the payload
     zlist_t *buffers;           //  extra binary frames (zframe_t *), owned
+    char *unreadable;           //  why parent, metadata or content could not
+                                //  be read (they stand as {}), or NULL
 };
 
 //  ---- Signer ----
@@ -222,17 +224,21 @@ wb_msg_destroy (wb_msg_t **self_p)
         json_decref (self->parent);
         json_decref (self->metadata);
         json_decref (self->content);
+        free (self->unreadable);
         free (self);
         *self_p = NULL;
     }
 }
 
+//  Parse one JSON frame that must hold an object. Strings may hold
+//  \u0000 (JSON_ALLOW_NUL): whoever reads a string that matters checks it
+//  (a cell with a NUL is refused with its own message).
 static json_t *
 s_parse_frame (zframe_t *frame, const char *what, wb_error_t *err)
 {
     json_error_t json_err;
     json_t *value = json_loadb ((const char *) zframe_data (frame),
-                                zframe_size (frame), 0, &json_err);
+                                zframe_size (frame), JSON_ALLOW_NUL, &json_err);
     if (!value)
         wb_error_set (err, "the %s frame is not valid JSON (%s at column %d)",
                       what, json_err.text, json_err.column);
@@ -283,14 +289,28 @@ wb_msg_decode (zmsg_t **zmsg_p, wb_signer_t *signer, wb_error_t *err)
                       ? "bad message signature": "missing message signature");
         goto fail;
     }
-    if (!(self->header = s_parse_frame (frames [0], "header", err))
-    ||  !(self->parent = s_parse_frame (frames [1], "parent header", err))
-    ||  !(self->metadata = s_parse_frame (frames [2], "metadata", err))
-    ||  !(self->content = s_parse_frame (frames [3], "content", err)))
+    //  Without a header there is nothing to answer: the message is dropped.
+    //  With one, a part that cannot be read (a big integer, bad UTF-8, not
+    //  an object) stands as {} and the message says why, so that the
+    //  request still gets a reply (an error one).
+    if (!(self->header = s_parse_frame (frames [0], "header", err)))
         goto fail;
-    if (!json_is_string (json_object_get (self->header, "msg_type"))) {
+    json_t *msg_type = json_object_get (self->header, "msg_type");
+    if (!json_is_string (msg_type) || json_string_length (msg_type) == 0
+    ||  strlen (json_string_value (msg_type)) != json_string_length (msg_type)) {
         wb_error_set (err, "the message header has no msg_type");
         goto fail;
+    }
+    const char *names [3] = { "parent header", "metadata", "content" };
+    json_t **parts [3] = { &self->parent, &self->metadata, &self->content };
+    for (int i = 0; i < 3; i++) {
+        wb_error_t part_err;
+        *parts [i] = s_parse_frame (frames [i + 1], names [i], &part_err);
+        if (!*parts [i]) {
+            *parts [i] = json_object ();
+            if (!self->unreadable)
+                self->unreadable = wb_strdup (part_err.text);
+        }
     }
     while ((frame = zmsg_pop (zmsg)))
         zlist_append (self->buffers, frame);
@@ -391,6 +411,12 @@ json_t *
 wb_msg_content (wb_msg_t *self)
 {
     return self->content;
+}
+
+const char *
+wb_msg_unreadable (wb_msg_t *self)
+{
+    return self->unreadable;
 }
 
 void
@@ -533,6 +559,51 @@ wb_msg_test (bool verbose)
     zmsg_addstr (wire, "<IDS|MSG>");
     zmsg_addstr (wire, "");
     zmsg_addstr (wire, "{\"msg_id\": \"x\"}");
+    zmsg_addstr (wire, "{}");
+    zmsg_addstr (wire, "{}");
+    zmsg_addstr (wire, "{}");
+    assert (wb_msg_decode (&wire, open, &err) == NULL);
+    assert (strstr (err.text, "msg_type"));
+
+    //  A readable header with content that is not (a number of 2^63, bad
+    //  UTF-8, not an object): the message stays, its content is {}
+    const char *contents [] = {
+        "{\"cursor_pos\": 9223372036854775808}", "{\"code\": \"\xff\"}", "[1]", NULL
+    };
+    for (int i = 0; contents [i]; i++) {
+        wire = zmsg_new ();
+        zmsg_addstr (wire, "peer");
+        zmsg_addstr (wire, "<IDS|MSG>");
+        zmsg_addstr (wire, "");
+        zmsg_addstr (wire, "{\"msg_id\": \"m1\", \"msg_type\": \"complete_request\"}");
+        zmsg_addstr (wire, "{}");
+        zmsg_addstr (wire, "{}");
+        zmsg_addstr (wire, contents [i]);
+        wb_msg_t *partial = wb_msg_decode (&wire, open, &err);
+        assert (partial && wire == NULL);
+        assert (streq (wb_msg_type (partial), "complete_request"));
+        assert (wb_msg_ids (partial) == 1);
+        assert (json_object_size (wb_msg_content (partial)) == 0);
+        assert (wb_msg_unreadable (partial) && strstr (wb_msg_unreadable (partial), "content"));
+        wb_msg_destroy (&partial);
+    }
+    //  A NUL in a string is read (the kernel refuses such a cell itself)
+    wire = zmsg_new ();
+    zmsg_addstr (wire, "<IDS|MSG>");
+    zmsg_addstr (wire, "");
+    zmsg_addstr (wire, "{\"msg_type\": \"execute_request\"}");
+    zmsg_addstr (wire, "{}");
+    zmsg_addstr (wire, "{}");
+    zmsg_addstr (wire, "{\"code\": \"a\\u0000b\"}");
+    wb_msg_t *nul = wb_msg_decode (&wire, open, &err);
+    assert (nul && wb_msg_unreadable (nul) == NULL);
+    assert (json_string_length (json_object_get (wb_msg_content (nul), "code")) == 3);
+    wb_msg_destroy (&nul);
+    //  ... but not in the message type
+    wire = zmsg_new ();
+    zmsg_addstr (wire, "<IDS|MSG>");
+    zmsg_addstr (wire, "");
+    zmsg_addstr (wire, "{\"msg_type\": \"kernel_info_request\\u0000x\"}");
     zmsg_addstr (wire, "{}");
     zmsg_addstr (wire, "{}");
     zmsg_addstr (wire, "{}");

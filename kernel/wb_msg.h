@@ -65,7 +65,12 @@ void
 
 //  Take a multipart message off the wire (destroys *zmsg_p): split, verify,
 //  parse. NULL with err filled for a bad or missing signature, a missing
-//  delimiter or frame, invalid JSON, or a header without msg_type.
+//  delimiter or frame, or a header that is not a JSON object with a
+//  msg_type. A parent header, metadata or content that cannot be read
+//  (invalid JSON, a number too big for 64 bits, not an object) does not
+//  lose the message: that part is {} and wb_msg_unreadable says why, so
+//  that a request can still be answered. Strings may hold NUL characters
+//  (json_string_length tells).
 wb_msg_t *
     wb_msg_decode (zmsg_t **zmsg_p, wb_signer_t *signer, wb_error_t *err);
 //  Frame and sign the message for the wire; caller owns the return value.
@@ -88,6 +93,10 @@ json_t *
     wb_msg_metadata (wb_msg_t *self);
 json_t *
     wb_msg_content (wb_msg_t *self);
+//  Why the parent header, metadata or content could not be read (each
+//  such part is {}), or NULL when the whole message was read.
+const char *
+    wb_msg_unreadable (wb_msg_t *self);
 //  Replace the content; steals content.
 void
     wb_msg_set_content_new (wb_msg_t *self, json_t *content);

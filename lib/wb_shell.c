@@ -1,16 +1,34 @@
 /*  wb_shell - the shell half of the cell language: a bash session whose
     working directory and exported environment persist from cell to cell
 
-    Every run is a fresh `bash -c` in its own process group. The script's
-    first line is prefixed (on that same line, so that bash's line numbers
-    stay right) with an EXIT trap that writes "cwd\n\0NAME=VALUE\0..." to
-    fd 3, a third pipe beside stdout and stderr. When that state arrives
-    whole, it becomes the session's directory and environment; when it does
-    not (a syntax error on the first line, a killed shell, a script that
-    replaced the trap or closed fd 3) the session keeps what it had.
+    Every run is a fresh `bash -c` in its own process group. The -c text is
+    always the same two lines' worth of glue on one line: an EXIT trap that
+    writes "cwd\n\0NAME=VALUE\0..." to fd 3 (a third pipe beside stdout and
+    stderr), then the script, read whole from fd 4 (a pipe we write it to
+    as bash reads it) and run by eval on that same line 1, so that bash's
+    line numbers and its "workbench: line N:" messages are the script's own.
+    The script does not go in argv: one argument may not pass 128 KiB
+    (MAX_ARG_STRLEN), and a cell may. When the state arrives whole, it
+    becomes the session's directory and environment; when it does not (a
+    killed shell, a script that replaced the trap or closed fd 3) the
+    session keeps what it had.
 
     We stop waiting when bash itself exits, not when the pipes close, so a
     background job (`server &`) that keeps them open does not hang the cell.
+
+    The watchdog: the running cell's processes die with the process that
+    runs it, however it dies (kill -9, an abort). PR_SET_PDEATHSIG is not
+    enough (it covers bash only, not the cell's own children, and it fires
+    when the forking thread ends, not the process), so the first run forks
+    a tiny watchdog process, in a process group of its own (a signal to our
+    group, as Jupyter sends, does not reach it), holding the read end of a
+    pipe whose only write end is ours. Before a run we tell it the run's
+    process group, after it we tell it 0. When the pipe reports end of file
+    with a group still running (we died), or when its parent is no longer
+    us (a forked child elsewhere kept the write end open), it sends the
+    group SIGTERM, then SIGKILL, and exits. Background jobs of cells that
+    have finished are left alone, as they are while we live. Between fork
+    and exit the watchdog makes only async-signal-safe calls.
 */
 #include <assert.h>
 #include <errno.h>
@@ -39,11 +57,19 @@ extern char **environ;
 #define S_TRAP  "trap '__wb_rc=$?; { builtin pwd; builtin printf \"\\0\"; " \
                 "command -p env -0; } 2>/dev/null >&3; builtin exit $__wb_rc' EXIT; "
 
+//  Then the script: read whole from fd 4 (with an "x" we append, so that
+//  $(<) keeps its trailing newlines) and run by eval, with fd 4 closed, on
+//  this same line, which makes the script's line N bash's line N.
+#define S_RUN   "__wb_cell=$(< /dev/fd/4); " \
+                "builtin eval \"builtin unset __wb_cell; ${__wb_cell%x}\" 4<&-"
+
 #define S_POLL_MS       50      //  longest wait in one poll round
 #define S_KILL_DELAY    0.5     //  seconds from SIGINT/SIGTERM to SIGKILL
 #define S_READ_CAP      (1024 * 1024)   //  most bytes read per stream per round
 #define S_DRAIN_ROUNDS  4       //  non-blocking reads once bash has exited
 #define S_FD_SCAN_MAX   65536   //  fds closed one by one without close_range
+#define S_WATCH_POLL_MS 250     //  how often the watchdog checks its parent
+#define S_WATCH_GRACE_MS 500    //  watchdog: from SIGTERM to SIGKILL
 
 //  Variables bash sets itself, never taken back into the session
 static const char *s_bash_vars [] = {
@@ -55,6 +81,8 @@ struct _wb_shell_t {
     char **env;                 //  "NAME=VALUE", sorted by name, NULL-terminated
     size_t env_size;            //  entries in env, without the NULL
     size_t env_room;            //  slots allocated in env, with the NULL
+    pid_t watchdog;             //  the watchdog process, 0 until the first run
+    int watch_fd;               //  write end of its pipe, -1 if none
 };
 
 //  ---- The environment: a sorted array of "NAME=VALUE" ----
@@ -148,6 +176,7 @@ wb_shell_t *
 wb_shell_new (void)
 {
     wb_shell_t *self = wb_calloc (1, sizeof (wb_shell_t));
+    self->watch_fd = -1;
     self->cwd = getcwd (NULL, 0);
     if (!self->cwd)
         self->cwd = wb_strdup ("/");    //  our own directory is gone
@@ -169,6 +198,11 @@ wb_shell_destroy (wb_shell_t **self_p)
     assert (self_p);
     wb_shell_t *self = *self_p;
     if (self) {
+        if (self->watch_fd >= 0)
+            close (self->watch_fd);     //  end of file, no group: it exits
+        if (self->watchdog > 0)
+            while (waitpid (self->watchdog, NULL, 0) < 0 && errno == EINTR)
+                ;
         s_env_empty (self);
         free (self->env);
         free (self->cwd);
@@ -310,6 +344,10 @@ typedef struct {
 
 enum { S_STAGE_FDS = 1, S_STAGE_CHDIR, S_STAGE_EXEC };
 
+//  The pipes of one run. The child gets the write end of each but the
+//  script pipe, of which it gets the read end (fd 4).
+enum { S_PIPE_OUT, S_PIPE_ERR, S_PIPE_STATE, S_PIPE_SCRIPT, S_PIPE_REPORT, S_PIPES };
+
 //  One pipe from the child, read by the parent
 typedef struct {
     int fd;                     //  read end, -1 once closed
@@ -318,6 +356,14 @@ typedef struct {
 } s_stream_t;
 
 #define S_STREAMS 3
+
+//  The script on its way to bash's fd 4
+typedef struct {
+    int fd;                     //  write end, -1 once all is written (or bash left)
+    const char *data;           //  the script and its closing "x"
+    size_t size;                //  bytes in data
+    size_t done;                //  bytes written so far
+} s_writer_t;
 
 //  The path of bash: /bin/bash, else the first bash on the session's PATH.
 //  Caller owns the return value; NULL if there is none.
@@ -347,6 +393,19 @@ s_find_bash (wb_shell_t *self)
     }
 }
 
+//  Close every fd from first up, but keep (async-signal-safe).
+static void
+s_close_from (int first, int keep, int fd_max)
+{
+#ifdef CLOSE_RANGE_CLOEXEC
+    if (keep < first && close_range ((unsigned) first, ~0U, 0) == 0)
+        return;
+#endif
+    for (int fd = first; fd < fd_max; fd++)
+        if (fd != keep)
+            close (fd);
+}
+
 //  Tell the parent why we could not run bash, and give up.
 static void
 s_child_fail (int report_fd, int stage)
@@ -357,39 +416,10 @@ s_child_fail (int report_fd, int stage)
     _exit (127);
 }
 
-//  In the child, between fork and exec: only async-signal-safe calls.
-//  fds holds the write ends of stdout, stderr, state and the report pipe.
+//  Signals as a fresh process has them (async-signal-safe).
 static void
-s_child (const char *cwd, int fds [4], int fd_max,
-         const char *bash, char **argv, char **envp)
+s_signals_default (void)
 {
-    setpgid (0, 0);
-    //  Move our pipes above the fds we set up (they may be 0..3 when the
-    //  parent runs with stdin closed), then put them in place
-    int high [5];
-    for (int index = 0; index < 4; index++)
-        high [index] = fcntl (fds [index], F_DUPFD_CLOEXEC, 10);
-    int null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
-    high [4] = null_fd < 0? -1: fcntl (null_fd, F_DUPFD_CLOEXEC, 10);
-    int report_fd = high [3];
-    if (report_fd < 0)
-        _exit (127);
-    for (int index = 0; index < 5; index++)
-        if (high [index] < 0)
-            s_child_fail (report_fd, S_STAGE_FDS);
-    //  dup2 clears close-on-exec on the new fd
-    if (dup2 (high [4], 0) < 0 || dup2 (high [0], 1) < 0
-    ||  dup2 (high [1], 2) < 0 || dup2 (high [2], 3) < 0)
-        s_child_fail (report_fd, S_STAGE_FDS);
-    //  Nothing else of ours (sockets, files) goes on to the script
-#ifdef CLOSE_RANGE_CLOEXEC
-    if (close_range (4, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-#endif
-        for (int fd = 4; fd < fd_max; fd++)
-            if (fd != report_fd)
-                close (fd);
-
-    //  Signals as a fresh process has them
     struct sigaction action;
     memset (&action, 0, sizeof (action));
     action.sa_handler = SIG_DFL;
@@ -400,19 +430,182 @@ s_child (const char *cwd, int fds [4], int fd_max,
     sigset_t none;
     sigemptyset (&none);
     sigprocmask (SIG_SETMASK, &none, NULL);
+}
 
+//  In the child, between fork and exec: only async-signal-safe calls.
+//  fds holds the child's ends of the pipes, in S_PIPE_* order.
+static void
+s_child (const char *cwd, int fds [S_PIPES], int fd_max,
+         const char *bash, char **argv, char **envp)
+{
+    setpgid (0, 0);
+    //  Move our pipes above the fds we set up (they may be 0..4 when the
+    //  parent runs with stdin closed), then put them in place
+    int high [S_PIPES + 1];
+    for (int index = 0; index < S_PIPES; index++)
+        high [index] = fcntl (fds [index], F_DUPFD_CLOEXEC, 10);
+    int null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+    high [S_PIPES] = null_fd < 0? -1: fcntl (null_fd, F_DUPFD_CLOEXEC, 10);
+    int report_fd = high [S_PIPE_REPORT];
+    if (report_fd < 0)
+        _exit (127);
+    for (int index = 0; index <= S_PIPES; index++)
+        if (high [index] < 0)
+            s_child_fail (report_fd, S_STAGE_FDS);
+    //  dup2 clears close-on-exec on the new fd
+    if (dup2 (high [S_PIPES], 0) < 0 || dup2 (high [S_PIPE_OUT], 1) < 0
+    ||  dup2 (high [S_PIPE_ERR], 2) < 0 || dup2 (high [S_PIPE_STATE], 3) < 0
+    ||  dup2 (high [S_PIPE_SCRIPT], 4) < 0)
+        s_child_fail (report_fd, S_STAGE_FDS);
+    //  Nothing else of ours (sockets, files) goes on to the script
+#ifdef CLOSE_RANGE_CLOEXEC
+    if (close_range (5, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+#endif
+        s_close_from (5, report_fd, fd_max);
+    s_signals_default ();
     if (chdir (cwd))
         s_child_fail (report_fd, S_STAGE_CHDIR);
     execve (bash, argv, envp);
     s_child_fail (report_fd, S_STAGE_EXEC);
 }
 
-//  Wait up to timeout_ms for output, read what there is, and hand
-//  stdout/stderr to fn. Returns how many streams had something to say.
-static int
-s_pump (s_stream_t *streams, int timeout_ms, wb_shell_output_fn *fn, void *arg)
+//  ---- The watchdog ----
+
+//  The watchdog's life (see the top): read process groups from watch_fd;
+//  when it ends or parent is gone, stop the last one told. Only
+//  async-signal-safe calls: we are a fork of a process with threads.
+static void
+s_watchdog (int watch_fd, pid_t parent, int fd_max)
 {
-    struct pollfd items [S_STREAMS];
+    setpgid (0, 0);
+    s_signals_default ();
+    struct sigaction ignore;
+    memset (&ignore, 0, sizeof (ignore));
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset (&ignore.sa_mask);
+    sigaction (SIGINT, &ignore, NULL);
+    sigaction (SIGHUP, &ignore, NULL);
+    sigaction (SIGPIPE, &ignore, NULL);
+    if (dup2 (watch_fd, 0) < 0)
+        _exit (1);
+    s_close_from (1, -1, fd_max);
+    pid_t group = 0;
+    unsigned char message [sizeof (int32_t)];
+    size_t have = 0;
+    while (true) {
+        struct pollfd item = { 0, POLLIN, 0 };
+        int rc = poll (&item, 1, S_WATCH_POLL_MS);
+        if (getppid () != parent)
+            break;                  //  it died and someone else has us now
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0)
+            break;
+        if (rc == 0)
+            continue;
+        ssize_t got = read (0, message + have, sizeof (message) - have);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;                  //  end of file: it died (or is done with us)
+        have += (size_t) got;
+        if (have == sizeof (message)) {
+            int32_t value;
+            memcpy (&value, message, sizeof (value));
+            group = (pid_t) value;
+            have = 0;
+        }
+    }
+    if (group > 0 && kill (-group, SIGTERM) == 0) {
+        for (int waited = 0; waited < S_WATCH_GRACE_MS; waited += 10) {
+            struct timespec pause = { 0, 10 * 1000 * 1000 };
+            nanosleep (&pause, NULL);
+            if (kill (-group, 0) < 0)
+                break;
+        }
+        kill (-group, SIGKILL);
+    }
+    _exit (0);
+}
+
+//  Tell the watchdog which process group runs now (0: none), starting it
+//  first if need be. A watchdog that cannot be had is not fatal: the run
+//  goes on without (as it did before there was one).
+static void
+s_watch (wb_shell_t *self, pid_t group, int fd_max)
+{
+    if (self->watch_fd < 0 && group > 0) {
+        if (self->watchdog > 0) {
+            waitpid (self->watchdog, NULL, WNOHANG);
+            self->watchdog = 0;
+        }
+        int fds [2];
+        if (pipe2 (fds, O_CLOEXEC))
+            return;
+        pid_t parent = getpid ();
+        pid_t pid = fork ();
+        if (pid == 0) {
+            close (fds [1]);
+            s_watchdog (fds [0], parent, fd_max);
+        }
+        close (fds [0]);
+        if (pid < 0) {
+            close (fds [1]);
+            return;
+        }
+        self->watchdog = pid;
+        self->watch_fd = fds [1];
+    }
+    if (self->watch_fd < 0)
+        return;
+    int32_t value = (int32_t) group;
+    ssize_t rc;
+    do
+        rc = write (self->watch_fd, &value, sizeof (value));
+    while (rc < 0 && errno == EINTR);
+    if (rc != (ssize_t) sizeof (value)) {
+        //  It is gone (EPIPE: SIGPIPE is blocked during a run): next run
+        //  starts another one
+        close (self->watch_fd);
+        self->watch_fd = -1;
+        waitpid (self->watchdog, NULL, WNOHANG);
+        self->watchdog = 0;
+    }
+}
+
+//  ---- Pumping the pipes ----
+
+//  Write what the pipe takes of the script; close it when all is written
+//  or bash will not read any more.
+static void
+s_write_some (s_writer_t *writer)
+{
+    while (writer->done < writer->size) {
+        ssize_t rc = write (writer->fd, writer->data + writer->done,
+                            writer->size - writer->done);
+        if (rc > 0)
+            writer->done += (size_t) rc;
+        else
+        if (rc < 0 && errno == EINTR)
+            continue;
+        else
+        if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        else
+            break;                  //  EPIPE: bash is gone or closed fd 4
+    }
+    close (writer->fd);
+    writer->fd = -1;
+}
+
+//  Wait up to timeout_ms for output (or room for the script), read what
+//  there is, write what fits, and hand stdout/stderr to fn. Returns how
+//  many streams had something to say.
+static int
+s_pump (s_stream_t *streams, s_writer_t *writer, int timeout_ms,
+        wb_shell_output_fn *fn, void *arg)
+{
+    struct pollfd items [S_STREAMS + 1];
     s_stream_t *owners [S_STREAMS];
     nfds_t count = 0;
     for (int index = 0; index < S_STREAMS; index++)
@@ -422,11 +615,19 @@ s_pump (s_stream_t *streams, int timeout_ms, wb_shell_output_fn *fn, void *arg)
             items [count].revents = 0;
             owners [count++] = &streams [index];
         }
+    nfds_t readers = count;
+    if (writer->fd >= 0) {
+        items [count].fd = writer->fd;
+        items [count].events = POLLOUT;
+        items [count++].revents = 0;
+    }
     if (poll (items, count, timeout_ms) <= 0)
         return 0;                   //  nothing, or EINTR: caller loops
+    if (writer->fd >= 0 && items [readers].revents)
+        s_write_some (writer);
 
     int active = 0;
-    for (nfds_t index = 0; index < count; index++) {
+    for (nfds_t index = 0; index < readers; index++) {
         if (!items [index].revents)
             continue;
         active++;
@@ -464,9 +665,9 @@ s_pump (s_stream_t *streams, int timeout_ms, wb_shell_output_fn *fn, void *arg)
 }
 
 static void
-s_close_pipes (int pipes [4][2])
+s_close_pipes (int pipes [S_PIPES][2])
 {
-    for (int index = 0; index < 4; index++)
+    for (int index = 0; index < S_PIPES; index++)
         for (int end = 0; end < 2; end++)
             if (pipes [index][end] >= 0) {
                 close (pipes [index][end]);
@@ -490,117 +691,20 @@ s_report_error (wb_error_t *err, const s_report_t *report,
                          "output (%s); close some files or raise 'ulimit -n'", reason);
 }
 
-int
-wb_shell_run (wb_shell_t *self, const char *script, double timeout,
-              wb_shell_output_fn *fn, void *arg,
-              wb_shell_result_t *result, wb_error_t *err)
+//  Run the started bash (pid) to its end: feed it the script, stream its
+//  output, stop it on interrupt or timeout, take back its state.
+static void
+s_supervise (wb_shell_t *self, pid_t pid, s_stream_t *streams, s_writer_t *writer,
+             double timeout, wb_shell_output_fn *fn, void *arg,
+             wb_shell_result_t *result)
 {
-    assert (self);
-    assert (script);
-    assert (result);
-    memset (result, 0, sizeof (*result));
-
-    struct stat info;
-    int cwd_error = stat (self->cwd, &info)? errno
-                  : S_ISDIR (info.st_mode)? 0: ENOTDIR;
-    if (cwd_error)
-        return wb_error_set (err, "cannot run shell: working directory '%s' "
-                             "is gone (%s); change to another one with %%cd",
-                             self->cwd, strerror (cwd_error));
-    char *bash = s_find_bash (self);
-    if (!bash)
-        return wb_error_set (err, "cannot run shell: bash is not in /bin or on "
-                             "PATH; install it (apt-get install bash) or fix PATH");
-
-    //  stdout, stderr, state (fd 3), report (exec failure); all close-on-exec
-    int pipes [4][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 } };
-    for (int index = 0; index < 4; index++)
-        if (pipe2 (pipes [index], O_CLOEXEC)) {
-            int error = errno;
-            s_close_pipes (pipes);
-            free (bash);
-            return wb_error_set (err, "cannot run shell: cannot create a pipe "
-                                 "(%s); close some files or raise 'ulimit -n'",
-                                 strerror (error));
-        }
-
-    //  Everything the child needs, made before fork (no malloc after it)
-    char *wrapped = wb_sprintf ("%s%s", S_TRAP, script);
-    char *argv [] = { "bash", "-c", wrapped, "workbench", NULL };
-    //  PWD tells bash the logical directory (through symlinks, as cd left it)
-    char *pwd_entry = wb_sprintf ("PWD=%s", self->cwd);
-    char **envp = wb_malloc ((self->env_size + 2) * sizeof (char *));
-    size_t envc = 0;
-    for (size_t index = 0; index < self->env_size; index++)
-        if (s_name_cmp (self->env [index], "PWD", 3))
-            envp [envc++] = self->env [index];
-    envp [envc++] = pwd_entry;
-    envp [envc] = NULL;
-    int fd_max = S_FD_SCAN_MAX;
-    struct rlimit limit;
-    if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < (rlim_t) fd_max)
-        fd_max = (int) limit.rlim_cur;
-    int child_fds [4] = { pipes [0][1], pipes [1][1], pipes [2][1], pipes [3][1] };
-
-    pid_t pid = fork ();
-    if (pid == 0)
-        s_child (self->cwd, child_fds, fd_max, bash, argv, envp);
-    int fork_error = errno;
-    free (envp);
-    free (pwd_entry);
-    free (wrapped);
-    if (pid < 0) {
-        s_close_pipes (pipes);
-        free (bash);
-        return wb_error_set (err, "cannot run shell: fork failed (%s); the "
-                             "system is short of processes or memory, stop "
-                             "some and try again", strerror (fork_error));
-    }
-    setpgid (pid, pid);             //  also in the child: whoever runs first
-    for (int index = 0; index < 4; index++) {
-        close (pipes [index][1]);
-        pipes [index][1] = -1;
-    }
-
-    //  The report pipe closes on exec: nothing read means bash is running
-    s_report_t report;
-    size_t got = 0;
-    while (got < sizeof (report)) {
-        ssize_t rc = read (pipes [3][0], (char *) &report + got, sizeof (report) - got);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc <= 0)
-            break;
-        got += (size_t) rc;
-    }
-    if (got == sizeof (report)) {
-        while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        s_close_pipes (pipes);
-        int rc = s_report_error (err, &report, bash, self->cwd);
-        free (bash);
-        return rc;
-    }
-    free (bash);
-
-    s_stream_t streams [S_STREAMS] = {
-        { pipes [0][0], "stdout", wb_buf_new () },
-        { pipes [1][0], "stderr", wb_buf_new () },
-        { pipes [2][0], NULL,     wb_buf_new () }
-    };
-    for (int index = 0; index < S_STREAMS; index++) {
-        int flags = fcntl (streams [index].fd, F_GETFL);
-        fcntl (streams [index].fd, F_SETFL, flags | O_NONBLOCK);
-        pipes [index][0] = -1;      //  streams own them now
-    }
-    close (pipes [3][0]);
-
     double start = wb_time_mono ();
     double signalled = 0;           //  when SIGINT/SIGTERM went out, 0 if not
     bool killed = false;            //  SIGKILL went out
     bool reaped = false;            //  bash has exited and been waited for
     int wait_status = 0;
     int idle_ms = 1;                //  wait while all pipes are closed
+    s_write_some (writer);          //  a small script goes at once
     while (true) {
         double now = wb_time_mono ();
         if (!signalled) {
@@ -645,11 +749,15 @@ wb_shell_run (wb_shell_t *self, const char *script, double timeout,
             if (left < wait_ms)
                 wait_ms = left > 0? (int) left + 1: 0;
         }
-        s_pump (streams, wait_ms, fn, arg);
+        s_pump (streams, writer, wait_ms, fn, arg);
+    }
+    if (writer->fd >= 0) {
+        close (writer->fd);
+        writer->fd = -1;
     }
     //  What is left in the pipes, without waiting for background jobs
     for (int round = 0; round < S_DRAIN_ROUNDS; round++)
-        if (s_pump (streams, 0, fn, arg) == 0)
+        if (s_pump (streams, writer, 0, fn, arg) == 0)
             break;
 
     if (WIFEXITED (wait_status))
@@ -658,12 +766,145 @@ wb_shell_run (wb_shell_t *self, const char *script, double timeout,
     if (WIFSIGNALED (wait_status))
         result->status = 128 + WTERMSIG (wait_status);
     s_state_apply (self, wb_buf_data (streams [2].buf), wb_buf_size (streams [2].buf));
-    for (int index = 0; index < S_STREAMS; index++) {
-        if (streams [index].fd >= 0)
-            close (streams [index].fd);
-        wb_buf_destroy (&streams [index].buf);
+}
+
+int
+wb_shell_run (wb_shell_t *self, const char *script, double timeout,
+              wb_shell_output_fn *fn, void *arg,
+              wb_shell_result_t *result, wb_error_t *err)
+{
+    assert (self);
+    assert (script);
+    assert (result);
+    memset (result, 0, sizeof (*result));
+
+    struct stat info;
+    int cwd_error = stat (self->cwd, &info)? errno
+                  : S_ISDIR (info.st_mode)? 0: ENOTDIR;
+    if (cwd_error)
+        return wb_error_set (err, "cannot run shell: working directory '%s' "
+                             "is gone (%s); change to another one with %%cd",
+                             self->cwd, strerror (cwd_error));
+    char *bash = s_find_bash (self);
+    if (!bash)
+        return wb_error_set (err, "cannot run shell: bash is not in /bin or on "
+                             "PATH; install it (apt-get install bash) or fix PATH");
+
+    //  All close-on-exec; the child dup2s its ends into place
+    int pipes [S_PIPES][2];
+    for (int index = 0; index < S_PIPES; index++)
+        pipes [index][0] = pipes [index][1] = -1;
+    for (int index = 0; index < S_PIPES; index++)
+        if (pipe2 (pipes [index], O_CLOEXEC)) {
+            int error = errno;
+            s_close_pipes (pipes);
+            free (bash);
+            return wb_error_set (err, "cannot run shell: cannot create a pipe "
+                                 "(%s); close some files or raise 'ulimit -n'",
+                                 strerror (error));
+        }
+
+    //  Everything the child needs, made before fork (no malloc after it)
+    char *argv [] = { "bash", "-c", S_TRAP S_RUN, "workbench", NULL };
+    //  PWD tells bash the logical directory (through symlinks, as cd left it)
+    char *pwd_entry = wb_sprintf ("PWD=%s", self->cwd);
+    char **envp = wb_malloc ((self->env_size + 2) * sizeof (char *));
+    size_t envc = 0;
+    for (size_t index = 0; index < self->env_size; index++)
+        if (s_name_cmp (self->env [index], "PWD", 3))
+            envp [envc++] = self->env [index];
+    envp [envc++] = pwd_entry;
+    envp [envc] = NULL;
+    int fd_max = S_FD_SCAN_MAX;
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < (rlim_t) fd_max)
+        fd_max = (int) limit.rlim_cur;
+    int child_fds [S_PIPES];
+    for (int index = 0; index < S_PIPES; index++)
+        child_fds [index] = pipes [index][index == S_PIPE_SCRIPT? 0: 1];
+
+    //  A bash gone before it read the whole script must not kill us with
+    //  SIGPIPE: blocked for this thread during the run (the children set
+    //  their own mask), a pending one taken off at the end
+    sigset_t pipe_set, saved_mask;
+    sigemptyset (&pipe_set);
+    sigaddset (&pipe_set, SIGPIPE);
+    pthread_sigmask (SIG_BLOCK, &pipe_set, &saved_mask);
+
+    pid_t pid = fork ();
+    if (pid == 0)
+        s_child (self->cwd, child_fds, fd_max, bash, argv, envp);
+    int fork_error = errno;
+    free (envp);
+    free (pwd_entry);
+    if (pid < 0) {
+        s_close_pipes (pipes);
+        free (bash);
+        pthread_sigmask (SIG_SETMASK, &saved_mask, NULL);
+        return wb_error_set (err, "cannot run shell: fork failed (%s); the "
+                             "system is short of processes or memory, stop "
+                             "some and try again", strerror (fork_error));
     }
-    return 0;
+    setpgid (pid, pid);             //  also in the child: whoever runs first
+    for (int index = 0; index < S_PIPES; index++) {
+        close (child_fds [index]);
+        pipes [index][index == S_PIPE_SCRIPT? 0: 1] = -1;
+    }
+    s_watch (self, pid, fd_max);
+
+    //  The report pipe closes on exec: nothing read means bash is running
+    s_report_t report;
+    size_t got = 0;
+    while (got < sizeof (report)) {
+        ssize_t rc = read (pipes [S_PIPE_REPORT][0], (char *) &report + got,
+                           sizeof (report) - got);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            break;
+        got += (size_t) rc;
+    }
+    int rc = 0;
+    if (got == sizeof (report)) {
+        while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        s_close_pipes (pipes);
+        rc = s_report_error (err, &report, bash, self->cwd);
+    }
+    else {
+        s_stream_t streams [S_STREAMS] = {
+            { pipes [S_PIPE_OUT][0],   "stdout", wb_buf_new () },
+            { pipes [S_PIPE_ERR][0],   "stderr", wb_buf_new () },
+            { pipes [S_PIPE_STATE][0], NULL,     wb_buf_new () }
+        };
+        char *text = wb_sprintf ("%sx", script);
+        s_writer_t writer = { pipes [S_PIPE_SCRIPT][1], text, strlen (text), 0 };
+        for (int index = 0; index < S_PIPES; index++) {
+            if (index != S_PIPE_REPORT) {
+                int fd = pipes [index][index == S_PIPE_SCRIPT? 1: 0];
+                fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_NONBLOCK);
+            }
+            if (index != S_PIPE_REPORT)
+                pipes [index][0] = pipes [index][1] = -1;   //  streams and writer own them
+        }
+        s_close_pipes (pipes);
+        s_supervise (self, pid, streams, &writer, timeout, fn, arg, result);
+        for (int index = 0; index < S_STREAMS; index++) {
+            if (streams [index].fd >= 0)
+                close (streams [index].fd);
+            wb_buf_destroy (&streams [index].buf);
+        }
+        free (text);
+    }
+    s_watch (self, 0, fd_max);
+    free (bash);
+    sigset_t pending;
+    if (sigpending (&pending) == 0 && sigismember (&pending, SIGPIPE)) {
+        struct timespec now = { 0, 0 };
+        sigtimedwait (&pipe_set, NULL, &now);
+    }
+    pthread_sigmask (SIG_SETMASK, &saved_mask, NULL);
+    return rc;
 }
 
 //  @selftest
@@ -711,6 +952,21 @@ s_test_run (wb_shell_t *shell, const char *script, double timeout,
                 wb_buf_data (capture->err), err.text);
     assert (rc == 0);
     return result->status;
+}
+
+//  True while pid runs (a zombie nobody reaps counts as gone)
+static bool
+s_test_alive (pid_t pid)
+{
+    char path [64];
+    snprintf (path, sizeof (path), "/proc/%d/stat", (int) pid);
+    char *stat_text = wb_file_read (path, NULL);
+    if (!stat_text)
+        return kill (pid, 0) == 0;
+    const char *state = strrchr (stat_text, ')');
+    bool alive = state && state [1] == ' ' && state [2] != 'Z' && state [2] != 'X';
+    free (stat_text);
+    return alive;
 }
 
 static void *
@@ -891,6 +1147,48 @@ wb_shell_test (bool verbose)
     assert (pid > 1);
     assert (kill (pid, SIGKILL) == 0);
     free (pid_text);
+
+    //  A script far over one argument's 128 KiB, its last newline kept
+    wb_buf_t *big = wb_buf_new ();
+    for (int line = 0; line < 30000; line++)
+        wb_buf_puts (big, ": xxxxxxxx\n");
+    wb_buf_puts (big, "echo \"done $LINENO\"; echo a \\\n");
+    assert (wb_buf_size (big) > 300 * 1024);
+    assert (s_test_run (shell, wb_buf_data (big), 0, &capture, &result, false) == 0);
+    assert (streq (wb_buf_data (capture.out), "done 30001\na\n"));
+    wb_buf_destroy (&big);
+    //  The script's pipe is not left open in it; the glue's variable is gone
+    s_test_run (shell, "[ -e /proc/self/fd/4 ] && echo open; echo \"${__wb_cell-unset}\"",
+                0, &capture, &result, verbose);
+    assert (streq (wb_buf_data (capture.out), "unset\n"));
+
+    //  The cell's processes die with the process running it (kill -9)
+    script = wb_sprintf ("sleep 300 & echo $! > %s; exec sleep 301", pid_file);
+    unlink (pid_file);
+    pid_t runner = fork ();
+    if (runner == 0) {
+        wb_shell_t *doomed = wb_shell_new ();
+        wb_shell_run (doomed, script, 0, NULL, NULL, &result, NULL);
+        _exit (0);
+    }
+    assert (runner > 0);
+    free (script);
+    for (int tries = 0; tries < 500 && access (pid_file, F_OK); tries++)
+        usleep (10000);
+    usleep (50000);
+    pid_text = wb_file_read (pid_file, NULL);
+    assert (pid_text);
+    pid = (pid_t) atoi (pid_text);
+    free (pid_text);
+    assert (pid > 1 && kill (pid, 0) == 0);
+    assert (kill (runner, SIGKILL) == 0);
+    assert (waitpid (runner, NULL, 0) == runner);
+    start = wb_time_mono ();
+    while (s_test_alive (pid) && wb_time_mono () - start < 3)
+        usleep (20000);
+    if (verbose)
+        printf ("  background sleep gone %.2f s after kill -9\n", wb_time_mono () - start);
+    assert (!s_test_alive (pid));
 
     wb_shell_destroy (&shell);
     assert (shell == NULL);

@@ -6,12 +6,24 @@
     is its body) or a sequence of lines: runs of ordinary lines go to the
     shell as one script, and each `%name args` line is a line magic, in
     order; the first error stops the cell.
+
+    Threads: a wb_magics_t belongs to the thread that runs its cells (the
+    kernel's executor). Completion, inspection and is_complete may be asked
+    from one other thread while a cell runs: they never touch the shell
+    session or the cell's workspace connection. After each cell the
+    running thread publishes, under a lock, a copy of what completion
+    needs (the shell's directory and the workspace folder); completion
+    reads that copy and queries the workspace through a connection of its
+    own, opened read-mostly on the published folder. SQLite connections are
+    opened NOMUTEX, so no connection is ever used by two threads.
 */
 #include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,6 +38,7 @@
 #include "wb_sweeps.h"
 #include "wb_job.h"
 #include "wb_args.h"
+#include "wb_utf8.h"
 #include "wb_util.h"
 
 extern char **environ;
@@ -37,6 +50,13 @@ struct _wb_magics_t {
     char *experiment;           //  the current experiment
     char *active_run;           //  the interactive run logged to, or NULL
     bool terminal;              //  a command-line session, not a notebook
+    //  What completion reads, from whichever thread asks (see the top)
+    pthread_mutex_t seen_lock;  //  guards seen_cwd and seen_store
+    char *seen_cwd;             //  the shell's directory after the last cell
+    char *seen_store;           //  the open workspace's folder, NULL if none
+    //  Completion's own, used only by the completing thread
+    wb_store_t *lookup;         //  its workspace connection, or NULL
+    char *lookup_path;          //  the folder lookup is open on
 };
 
 //  ---- The magic table ----
@@ -357,6 +377,22 @@ wb_magics_lookup (const char *name)
 
 //  ---- Life cycle ----
 
+//  Copy what completion needs for other threads to read (see the top).
+static void
+s_publish (wb_magics_t *self)
+{
+    char *cwd = wb_strdup (wb_shell_cwd (self->shell));
+    char *store = self->store? wb_strdup (wb_store_path (self->store)): NULL;
+    pthread_mutex_lock (&self->seen_lock);
+    char *old_cwd = self->seen_cwd;
+    char *old_store = self->seen_store;
+    self->seen_cwd = cwd;
+    self->seen_store = store;
+    pthread_mutex_unlock (&self->seen_lock);
+    free (old_cwd);
+    free (old_store);
+}
+
 wb_magics_t *
 wb_magics_new (void)
 {
@@ -364,6 +400,8 @@ wb_magics_new (void)
     self->shell = wb_shell_new ();
     self->home = wb_strdup (wb_shell_cwd (self->shell));
     self->experiment = wb_strdup ("Default");
+    pthread_mutex_init (&self->seen_lock, NULL);
+    s_publish (self);
     return self;
 }
 
@@ -373,12 +411,21 @@ wb_magics_destroy (wb_magics_t **self_p)
     assert (self_p);
     wb_magics_t *self = *self_p;
     if (self) {
+        //  Taken once so that everything the last cell did (on another
+        //  thread, which published under the lock) is seen from here
+        pthread_mutex_lock (&self->seen_lock);
+        pthread_mutex_unlock (&self->seen_lock);
         wb_tracking_close (self);
         wb_shell_destroy (&self->shell);
         wb_store_destroy (&self->store);
         free (self->home);
         free (self->experiment);
         free (self->active_run);
+        wb_store_destroy (&self->lookup);
+        free (self->lookup_path);
+        free (self->seen_cwd);
+        free (self->seen_store);
+        pthread_mutex_destroy (&self->seen_lock);
         free (self);
         *self_p = NULL;
     }
@@ -590,10 +637,9 @@ s_blank (const char *text, size_t size)
     return true;
 }
 
-int
-wb_magics_execute (wb_magics_t *self, const char *code, wb_out_t *out)
+static int
+s_execute (wb_magics_t *self, const char *code, wb_out_t *out)
 {
-    assert (self && code && out);
     //  Leading blank lines do not count: %% may follow them
     const char *start = code;
     while (true) {
@@ -648,6 +694,15 @@ wb_magics_execute (wb_magics_t *self, const char *code, wb_out_t *out)
 }
 
 int
+wb_magics_execute (wb_magics_t *self, const char *code, wb_out_t *out)
+{
+    assert (self && code && out);
+    int rc = s_execute (self, code, out);
+    s_publish (self);
+    return rc;
+}
+
+int
 wb_magics_call (wb_magics_t *self, int argc, char **argv, const char *body, wb_out_t *out)
 {
     assert (argc >= 1);
@@ -675,6 +730,7 @@ wb_magics_call (wb_magics_t *self, int argc, char **argv, const char *body, wb_o
     }
     int rc = s_dispatch (self, wb_buf_data (header), body, out);
     wb_buf_destroy (&header);
+    s_publish (self);
     return rc;
 }
 
@@ -737,8 +793,19 @@ s_compare_strings (const void *a, const void *b)
     return strcmp (*(const char * const *) a, *(const char * const *) b);
 }
 
+//  path made absolute against cwd; caller owns the return value
+static char *
+s_path_in (const char *cwd, const char *path)
+{
+    if (*path == '/')
+        return wb_strdup (path);
+    if (*path == 0)
+        return wb_strdup (cwd);
+    return wb_sprintf ("%s%s%s", cwd, streq (cwd, "/")? "": "/", path);
+}
+
 static void
-s_complete_paths (wb_magics_t *self, const char *token, json_t *matches)
+s_complete_paths (const char *cwd, const char *token, json_t *matches)
 {
     //  Split the token into a directory part and a name prefix
     const char *slash = strrchr (token, '/');
@@ -748,7 +815,7 @@ s_complete_paths (wb_magics_t *self, const char *token, json_t *matches)
     if (*dir_part == '~' && (dir_part [1] == '/' || dir_part [1] == 0) && getenv ("HOME"))
         dir_path = wb_sprintf ("%s%s", getenv ("HOME"), dir_part + 1);
     else
-        dir_path = wb_shell_path (self->shell, *dir_part? dir_part: ".");
+        dir_path = s_path_in (cwd, *dir_part? dir_part: ".");
     DIR *dir = opendir (dir_path);
     if (dir) {
         char **names = NULL;
@@ -772,7 +839,8 @@ s_complete_paths (wb_magics_t *self, const char *token, json_t *matches)
         if (count)              //  names is NULL when nothing matched
             qsort (names, count, sizeof (char *), s_compare_strings);
         for (size_t i = 0; i < count; i++) {
-            json_array_append_new (matches, json_string (names [i]));
+            //  A file name is any bytes: shown valid (U+FFFD for the rest)
+            json_array_append_new (matches, wb_utf8_json (names [i], strlen (names [i])));
             free (names [i]);
         }
         free (names);
@@ -784,22 +852,45 @@ s_complete_paths (wb_magics_t *self, const char *token, json_t *matches)
 static void
 s_add_match (json_t *matches, const char *candidate, const char *prefix)
 {
-    if (!wb_starts_with (candidate, prefix))
+    if (!candidate || !wb_starts_with (candidate, prefix))
         return;
     size_t index;
     json_t *value;
     json_array_foreach (matches, index, value)
         if (streq (json_string_value (value), candidate))
             return;
-    json_array_append_new (matches, json_string (candidate));
+    json_array_append_new (matches, wb_utf8_json (candidate, strlen (candidate)));
+}
+
+//  Completion's workspace connection for folder (the published one, else
+//  where the session would find one), opened without creating anything.
+//  Only the completing thread calls this. NULL when there is none.
+static wb_store_t *
+s_lookup_store (wb_magics_t *self, const char *folder)
+{
+    char *path = folder? wb_strdup (folder): wb_store_locate (self->home);
+    if (self->lookup && !streq (self->lookup_path, path)) {
+        wb_store_destroy (&self->lookup);
+        free (self->lookup_path);
+        self->lookup_path = NULL;
+    }
+    if (!self->lookup) {
+        self->lookup = wb_store_open (path, false, NULL);
+        if (self->lookup) {
+            self->lookup_path = path;
+            path = NULL;
+        }
+    }
+    free (path);
+    return self->lookup;
 }
 
 //  Workspace names for a magic's arguments: runs, experiments, metric keys,
 //  subcommand words. line is the magic's line up to the token (at offset
 //  token_at). Returns true when it knew what to offer (even if nothing).
 static bool
-s_complete_args (wb_magics_t *self, const wb_magic_t *magic, const char *line,
-                 size_t token_at, const char *token, json_t *matches)
+s_complete_args (wb_magics_t *self, const char *folder, const wb_magic_t *magic,
+                 const char *line, size_t token_at, const char *token, json_t *matches)
 {
     //  The word before the token, and how many positional words precede it
     char *head = wb_strndup (line, token_at);
@@ -825,7 +916,7 @@ s_complete_args (wb_magics_t *self, const wb_magic_t *magic, const char *line,
         kind = WB_ARGS_RUN;     //  after a subcommand come runs
 
     wb_store_t *store = kind == WB_ARGS_PATH || kind == WB_ARGS_WORDS
-                      ? NULL: wb_magics_store (self, NULL);
+                      ? NULL: s_lookup_store (self, folder);
     if (kind == WB_ARGS_WORDS) {
         //  "%run start|end ...": the words after the line form of the name
         char *form = wb_sprintf ("%%%s ", magic->name);
@@ -903,6 +994,11 @@ wb_magics_complete (wb_magics_t *self, const char *code, size_t cursor,
         && !strchr ("\"'=<>|;&(", code [token_start - 1]))
         token_start--;
     char *token = wb_strndup (code + token_start, cursor - token_start);
+    //  The session as the last cell left it (a cell may be running)
+    pthread_mutex_lock (&self->seen_lock);
+    char *cwd = wb_strdup (self->seen_cwd);
+    char *folder = self->seen_store? wb_strdup (self->seen_store): NULL;
+    pthread_mutex_unlock (&self->seen_lock);
     *start = token_start;
     *end = cursor;
     json_t *matches = json_array ();
@@ -937,11 +1033,13 @@ wb_magics_complete (wb_magics_t *self, const char *code, size_t cursor,
         if (magic && token [0] == '-')
             s_complete_flags (magic, token, matches);
         else
-        if (!magic || !s_complete_args (self, magic, code + indent, token_start - indent,
-                                        token, matches))
-            s_complete_paths (self, token, matches);
+        if (!magic || !s_complete_args (self, folder, magic, code + indent,
+                                        token_start - indent, token, matches))
+            s_complete_paths (cwd, token, matches);
     }
     free (token);
+    free (cwd);
+    free (folder);
     return matches;
 }
 
@@ -1070,10 +1168,38 @@ wb_magics_is_complete (wb_magics_t *self, const char *code)
 }
 
 //  @selftest
+
+//  A thread that completes until told to stop
+typedef struct {
+    wb_magics_t *magics;        //  lent
+    _Atomic bool stop;          //  set by the test when done
+    int asked;                  //  completions made
+    int rooted;                 //  ... that listed the root's folders
+} s_completer_t;
+
+static void *
+s_test_completer (void *arg)
+{
+    s_completer_t *self = arg;
+    while (!atomic_load (&self->stop)) {
+        size_t start, end;
+        json_t *matches = wb_magics_complete (self->magics, "ls ./e", 6, &start, &end);
+        size_t index;
+        json_t *match;
+        json_array_foreach (matches, index, match)
+            if (streq (json_string_value (match), "./etc/"))
+                self->rooted++;
+        json_decref (matches);
+        matches = wb_magics_complete (self->magics, "%experiment ", 12, &start, &end);
+        json_decref (matches);
+        self->asked++;
+    }
+    return NULL;
+}
+
 void
 wb_magics_test (bool verbose)
 {
-    (void) verbose;
     //  Every row is well-formed: usage starts with its name, help is there
     for (const wb_magic_t *magic = s_magics; magic->name; magic++) {
         assert (magic->handler && magic->usage && magic->help);
@@ -1186,6 +1312,25 @@ wb_magics_test (bool verbose)
     char *argv [] = { "env", "WB_Y=it's", NULL };
     assert (wb_magics_call (magics, 2, argv, NULL, out) == 0);
     assert (streq (wb_shell_getenv (wb_magics_shell (magics), "WB_Y"), "it's"));
+
+    //  Completion from another thread while cells change the session (as
+    //  the kernel's control channel asks): it sees the session the last
+    //  cell left, never the one being changed
+    s_completer_t completer = { magics, false, 0, 0 };
+    pthread_t thread;
+    assert (pthread_create (&thread, NULL, s_test_completer, &completer) == 0);
+    for (int cell = 0; cell < 4; cell++) {
+        wb_out_reset (out);
+        assert (wb_magics_execute (magics, "for i in $(seq 300); do cd /tmp; "
+            "cd - >/dev/null; export WB_X$i=1; done; cd /", out) == 0);
+        assert (wb_magics_execute (magics, "%env WB_Z=1\ncd /tmp\n%env WB_Z=2\ncd /", out) == 0);
+    }
+    atomic_store (&completer.stop, true);
+    pthread_join (thread, NULL);
+    assert (completer.asked > 0);
+    if (verbose)
+        printf ("  %d completions from another thread, %d of them of /\n",
+                completer.asked, completer.rooted);
 
     wb_out_destroy (&out);
     wb_magics_destroy (&magics);

@@ -294,3 +294,17 @@ def test_stdin_is_not_a_terminal_that_blocks(shared_kernel):
     #  a command that reads stdin must not hang the kernel
     run = shared_kernel.execute("cat", timeout=10 * TIME_FACTOR)
     assert run.status == "ok"
+
+
+#  ---- cells of any size ----
+
+def test_a_cell_over_128_kib_runs(kernel):
+    """One argv word may not pass 128 KiB: the cell reaches bash another way,
+    whole, with its line numbers and the session's state as usual."""
+    code = ": xxxxxxxx\n" * 30000 + "cd /\necho \"done $LINENO\"\nwb_no_such_command"
+    assert len(code.encode()) > 300 * 1024
+    run = kernel.execute(code, timeout=60 * TIME_FACTOR)
+    assert run.stdout == "done 30002\n", run.content
+    assert "Argument list too long" not in run.stderr
+    assert "line 30003" in run.stderr
+    assert kernel.execute("pwd").stdout == "/\n"

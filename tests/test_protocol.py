@@ -426,11 +426,52 @@ def test_comm_open_unknown_target_is_closed(shared_kernel):
 
 def test_unknown_message_type(shared_kernel):
     k = shared_kernel
-    k.send("foo_request", {"x": 1})
+    k.send("foo_notice", {"x": 1})
     time.sleep(0.2)
     assert k.alive()
     reply = k.request("kernel_info_request")
     assert reply["content"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("channel", ["shell", "control"])
+def test_unknown_request_gets_an_error_reply(shared_kernel, channel):
+    k = shared_kernel
+    msg_id = k.send("foo_request", {"x": 1}, channel=channel)
+    reply = k.reply(msg_id, channel=channel)
+    assert reply["msg_type"] == "foo_reply"
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "UnknownMessageType"
+    assert "foo_request" in reply["content"]["evalue"]
+    assert states(k.iopub(msg_id)) == ["busy", "idle"]
+
+
+def test_execute_on_control_gets_an_error_reply(shared_kernel, tmp_path):
+    k = shared_kernel
+    marker = tmp_path / "ran"
+    msg_id = k.send("execute_request", {
+        "code": f"touch {marker}", "silent": False, "store_history": True,
+        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+        channel="control")
+    reply = k.reply(msg_id, channel="control")
+    assert reply["msg_type"] == "execute_reply"
+    assert reply["content"]["status"] == "error"
+    assert "shell" in reply["content"]["evalue"]
+    assert isinstance(reply["content"]["execution_count"], int)
+    msgs = k.iopub(msg_id)
+    assert states(msgs) == ["busy", "idle"]
+    assert [m["msg_type"] for m in msgs if m["msg_type"] == "error"] == ["error"]
+    assert not marker.exists()
+
+
+#  ---- display ids ----
+
+def test_a_display_that_is_not_live_has_no_display_id(shared_kernel):
+    """JupyterLab takes transient.display_id: null for an id: a display
+    without one must leave the key out."""
+    run = shared_kernel.execute("%%html\n<b>not live</b>")
+    displays = run.of_type("display_data")
+    assert len(displays) == 1, run
+    assert "display_id" not in displays[0]["content"].get("transient", {})
 
 
 #  ---- two clients ----
@@ -609,6 +650,29 @@ def test_json_of_the_wrong_shape_is_survived(raw_kernel):
     raw_kernel.send_frames([DELIM, raw_kernel.session.sign(frames), *frames])
     time.sleep(0.3)
     assert raw_kernel.proc.poll() is None
+    assert raw_kernel.kernel_info_works()
+
+
+@pytest.mark.parametrize("content", [
+    b'{"code": "\xff"}', b'{"code": "%lsma", "cursor_pos": 9223372036854775808}',
+    b'["code"]', b'{this is not json',
+], ids=["bad-utf8", "2^63", "array", "not-json"])
+def test_unreadable_content_gets_an_error_reply(raw_kernel, content):
+    """The header says what was asked, so the asker gets an answer."""
+    msg_id, frames, _ = raw_kernel.parts("complete_request")
+    frames[3] = content
+    raw_kernel.send_frames([DELIM, raw_kernel.session.sign(frames), *frames])
+    deadline = time.monotonic() + TIMEOUT
+    reply = None
+    while reply is None and time.monotonic() < deadline:
+        msg = raw_kernel.recv(deadline - time.monotonic())
+        if msg and msg[1].get("msg_id") == msg_id:
+            reply = msg
+    assert reply, "no reply"
+    header, _, _, body = reply
+    assert header["msg_type"] == "complete_reply"
+    assert body["status"] == "error" and body["ename"] == "ProtocolError"
+    assert "content" in body["evalue"]
     assert raw_kernel.kernel_info_works()
 
 
