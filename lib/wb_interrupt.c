@@ -3,7 +3,7 @@
 #include <string.h>
 #include "wb_interrupt.h"
 
-volatile sig_atomic_t wb_interrupted = 0;
+volatile _Atomic sig_atomic_t wb_interrupted = 0;
 
 static void
 s_on_sigint (int signum)

@@ -10,8 +10,10 @@
 #include <signal.h>
 #include <stdbool.h>
 
-//  The only mutable global of the project (see STYLE.md).
-extern volatile sig_atomic_t wb_interrupted;
+//  The only mutable global of the project (see STYLE.md). Atomic: the
+//  kernel's main thread sets and clears it while its executor thread reads
+//  it (a lock-free atomic is also safe in a signal handler).
+extern volatile _Atomic sig_atomic_t wb_interrupted;
 
 //  Install a SIGINT handler that sets wb_interrupted instead of killing the
 //  process.
