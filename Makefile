@@ -150,7 +150,9 @@ memcheck: deps
 #   inputs go to FUZZ_BUILD/corpus/TARGET/, crashes to
 #   FUZZ_BUILD/crashes/TARGET/); `make fuzz-merge` adds the new inputs that
 #   reach new code to the tree's corpus. -max_len is per target (the
-#   fuzz_TARGET.flags file), memory is capped at 2 GiB.
+#   fuzz_TARGET.flags file), memory is capped at 2 GiB. There is no YAML
+#   input yet, and HTTP requests are parsed by libmicrohttpd (their bodies
+#   are the scorer target's): a parser that arrives gets a target.
 FUZZ_SAN    = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS = -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 FUZZ_BINS   = $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
