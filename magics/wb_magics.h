@@ -78,6 +78,10 @@ const wb_magic_t *
 const wb_magic_t *
     wb_magics_table (void);
 
+//  Completion, inspection and is_complete may be called from one other
+//  thread while a cell runs (the kernel's control channel): they read only
+//  what the last cell published, never the session the cell is changing.
+//
 //  Completion at byte offset cursor: fills *start and *end (byte offsets of
 //  the text the matches replace) and returns a new JSON array of strings.
 json_t *
