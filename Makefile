@@ -50,6 +50,12 @@ BUILD     ?= build-$(SANITIZER)
 #   A finding stops the process, so a test sees it fail
 CFLAGS    += -fsanitize=$(SANITIZER) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS   += -fsanitize=$(SANITIZER)
+#   ThreadSanitizer: a race stops the process too; libzmq and czmq are not
+#   built with it, so their internals are suppressed (see tests/tsan.supp)
+ifeq ($(SANITIZER),thread)
+export TSAN_OPTIONS ?= halt_on_error=1 exitcode=66 second_deadlock_stack=1 \
+                       suppressions=$(CURDIR)/tests/tsan.supp
+endif
 endif
 
 WB_CPPFLAGS = -D_GNU_SOURCE -Ilib -Imagics -Ikernel -I$(BUILD) \
