@@ -83,6 +83,8 @@ struct _wb_shell_t {
     size_t env_room;            //  slots allocated in env, with the NULL
     pid_t watchdog;             //  the watchdog process, 0 until the first run
     int watch_fd;               //  write end of its pipe, -1 if none
+    pid_t watch_owner;          //  the process whose watchdog it is (a fork
+                                //  of ours inherits the fields, not the child)
 };
 
 //  ---- The environment: a sorted array of "NAME=VALUE" ----
@@ -198,11 +200,14 @@ wb_shell_destroy (wb_shell_t **self_p)
     assert (self_p);
     wb_shell_t *self = *self_p;
     if (self) {
-        if (self->watch_fd >= 0)
-            close (self->watch_fd);     //  end of file, no group: it exits
-        if (self->watchdog > 0)
+        //  No cell runs now: it has nothing to stop. A forked child of
+        //  ours may hold the pipe open too, so it is told to go.
+        if (self->watchdog > 0 && self->watch_owner == getpid ()) {
+            close (self->watch_fd);
+            kill (self->watchdog, SIGTERM);
             while (waitpid (self->watchdog, NULL, 0) < 0 && errno == EINTR)
                 ;
+        }
         s_env_empty (self);
         free (self->env);
         free (self->cwd);
@@ -534,6 +539,13 @@ s_watchdog (int watch_fd, pid_t parent, int fd_max)
 static void
 s_watch (wb_shell_t *self, pid_t group, int fd_max)
 {
+    if (self->watchdog > 0 && self->watch_owner != getpid ()) {
+        //  We are a fork of the process that started it: not ours
+        if (self->watch_fd >= 0)
+            close (self->watch_fd);
+        self->watch_fd = -1;
+        self->watchdog = 0;
+    }
     if (self->watch_fd < 0 && group > 0) {
         if (self->watchdog > 0) {
             waitpid (self->watchdog, NULL, WNOHANG);
@@ -555,6 +567,7 @@ s_watch (wb_shell_t *self, pid_t group, int fd_max)
         }
         self->watchdog = pid;
         self->watch_fd = fds [1];
+        self->watch_owner = parent;
     }
     if (self->watch_fd < 0)
         return;
@@ -1190,7 +1203,19 @@ wb_shell_test (bool verbose)
         printf ("  background sleep gone %.2f s after kill -9\n", wb_time_mono () - start);
     assert (!s_test_alive (pid));
 
+    //  A fork of ours holding the watchdog's pipe does not hold up the end
+    pid_t holder = fork ();
+    if (holder == 0) {
+        struct timespec pause = { 3, 0 };
+        nanosleep (&pause, NULL);
+        _exit (0);
+    }
+    assert (holder > 0);
+    start = wb_time_mono ();
     wb_shell_destroy (&shell);
+    assert (wb_time_mono () - start < 1);
+    kill (holder, SIGKILL);
+    waitpid (holder, NULL, 0);
     assert (shell == NULL);
     wb_shell_destroy (&shell);
     wb_buf_destroy (&capture.out);
