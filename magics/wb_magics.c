@@ -20,13 +20,17 @@
 #include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "wb_magics.h"
 #include "wb_builtin.h"
@@ -1076,38 +1080,91 @@ wb_magics_inspect (wb_magics_t *self, const char *code, size_t cursor)
 //  ---- Is the cell complete? ----
 
 //  Ask bash whether script parses: 0 = yes, 1 = it ends too early, 2 = no.
+//  The script goes to `bash -n` on its stdin, not in argv (a cell may be
+//  over the 128 KiB one argument may hold), written as bash reads it while
+//  its messages are read (neither side waits on the other).
 static int
 s_bash_syntax (const char *script)
 {
-    int pipe_fds [2];
-    if (pipe2 (pipe_fds, O_CLOEXEC))
+    int in_fds [2], err_fds [2];
+    if (pipe2 (in_fds, O_CLOEXEC))
         return 0;
+    if (pipe2 (err_fds, O_CLOEXEC)) {
+        close (in_fds [0]);
+        close (in_fds [1]);
+        return 0;
+    }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_addopen (&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2 (&actions, in_fds [0], 0);
     posix_spawn_file_actions_addopen (&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2 (&actions, pipe_fds [1], 2);
-    char *argv [] = { "bash", "-n", "-c", (char *) script, "workbench", NULL };
+    posix_spawn_file_actions_adddup2 (&actions, err_fds [1], 2);
+    char *argv [] = { "bash", "-n", NULL };
     pid_t pid;
     int rc = posix_spawnp (&pid, "bash", &actions, NULL, argv, environ);
     posix_spawn_file_actions_destroy (&actions);
-    close (pipe_fds [1]);
+    close (in_fds [0]);
+    close (err_fds [1]);
     wb_buf_t *errors = wb_buf_new ();
     if (rc == 0) {
-        char chunk [1024];
-        ssize_t got;
-        while ((got = read (pipe_fds [0], chunk, sizeof (chunk))) > 0)
-            wb_buf_append (errors, chunk, (size_t) got);
+        //  A bash that stops reading early must not kill us with SIGPIPE
+        sigset_t pipe_set, saved;
+        sigemptyset (&pipe_set);
+        sigaddset (&pipe_set, SIGPIPE);
+        pthread_sigmask (SIG_BLOCK, &pipe_set, &saved);
+        fcntl (in_fds [1], F_SETFL, fcntl (in_fds [1], F_GETFL) | O_NONBLOCK);
+        size_t size = strlen (script), done = 0;
+        int in_fd = in_fds [1];
+        bool reading = true;
+        while (reading) {
+            struct pollfd items [2] = {
+                { err_fds [0], POLLIN, 0 }, { in_fd, POLLOUT, 0 }
+            };
+            if (poll (items, in_fd >= 0? 2: 1, -1) < 0) {
+                if (errno == EINTR)
+                    continue;
+                break;
+            }
+            if (in_fd >= 0 && items [1].revents) {
+                ssize_t put = write (in_fd, script + done, size - done);
+                if (put > 0)
+                    done += (size_t) put;
+                if ((put < 0 && errno != EAGAIN && errno != EINTR) || done == size) {
+                    close (in_fd);
+                    in_fd = -1;
+                }
+            }
+            if (items [0].revents) {
+                char chunk [1024];
+                ssize_t got = read (err_fds [0], chunk, sizeof (chunk));
+                if (got > 0)
+                    wb_buf_append (errors, chunk, (size_t) got);
+                else
+                if (got == 0 || errno != EINTR)
+                    reading = false;
+            }
+        }
+        if (in_fd >= 0)
+            close (in_fd);
+        sigset_t pending;
+        if (sigpending (&pending) == 0 && sigismember (&pending, SIGPIPE)) {
+            struct timespec now = { 0, 0 };
+            sigtimedwait (&pipe_set, NULL, &now);
+        }
+        pthread_sigmask (SIG_SETMASK, &saved, NULL);
         int status;
-        waitpid (pid, &status, 0);
+        while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+            ;
         rc = WIFEXITED (status) && WEXITSTATUS (status) == 0? 0: 2;
         if (rc && (strstr (wb_buf_data (errors), "unexpected end of file")
                ||  strstr (wb_buf_data (errors), "unexpected EOF")))
             rc = 1;
     }
-    else
+    else {
+        close (in_fds [1]);
         rc = 0;                 //  no bash to ask: let the run say
-    close (pipe_fds [0]);
+    }
+    close (err_fds [0]);
     wb_buf_destroy (&errors);
     return rc;
 }
@@ -1306,6 +1363,15 @@ wb_magics_test (bool verbose)
     assert (streq (wb_magics_is_complete (magics, "echo a \\"), "incomplete"));
     assert (streq (wb_magics_is_complete (magics, "%env 'x"), "incomplete"));
     assert (streq (wb_magics_is_complete (magics, "fi"), "invalid"));
+    //  A cell far over one argument's 128 KiB is asked about whole
+    wb_buf_t *big = wb_buf_new ();
+    for (int line = 0; line < 30000; line++)
+        wb_buf_puts (big, ": xxxxxxxx\n");
+    wb_buf_puts (big, "if true; then");
+    assert (streq (wb_magics_is_complete (magics, wb_buf_data (big)), "incomplete"));
+    wb_buf_puts (big, "\nfi\nfi");
+    assert (streq (wb_magics_is_complete (magics, wb_buf_data (big)), "invalid"));
+    wb_buf_destroy (&big);
 
     //  The command-line form reaches the same magics
     json_array_clear (wb_out_log (out));
