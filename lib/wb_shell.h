@@ -6,7 +6,10 @@
     and stderr to a callback as they come, and afterwards takes the
     directory and exported environment the script left behind as the new
     session state. wb_interrupted (see wb_interrupt.h) stops the script:
-    the whole process group gets SIGINT, then SIGKILL if it lingers.
+    the whole process group gets SIGINT, then SIGKILL if it lingers. If the
+    process running the script dies (kill -9, an abort), a watchdog process
+    stops the script's process group (SIGTERM, then SIGKILL). A script of
+    any size runs (it does not go through argv).
 */
 #ifndef WB_SHELL_H
 #define WB_SHELL_H
