@@ -72,7 +72,7 @@ def test_requests_while_a_cell_changes_the_session(kernel):
             _check(k.reply(msg_id, "shell"), msg_type)
             answered["shell"] += 1
         k.iopub(exec_id)
-    assert answered["control"] >= 6
+    assert answered["control"] >= 6, answered
     #  Nothing came on the wrong channel: no stray replies were kept
     time.sleep(0.2)
     for channel in ("shell", "control"):
