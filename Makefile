@@ -58,24 +58,36 @@ export TSAN_OPTIONS ?= halt_on_error=1 exitcode=66 second_deadlock_stack=1 \
 endif
 endif
 
-WB_CPPFLAGS = -D_GNU_SOURCE -Ilib -Imagics -Ikernel -I$(BUILD) \
+#   Includes name their folder: "store/wb_store.h" (lib/), "magics/wb_session.h"
+#   and "kernel/wb_msg.h" (the root); lib/layers.sh checks that no include
+#   goes up a layer.
+WB_CPPFLAGS = -D_GNU_SOURCE -Ilib -I. -I$(BUILD) \
               -DWB_VERSION='"$(VERSION)"'
 WB_CFLAGS   = $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-#   OpenBLAS is not linked: lib/wb_blas loads it with dlopen when a job
+#   OpenBLAS is not linked: lib/train/wb_blas loads it with dlopen when a job
 #   trains, so the kernel process never starts its threads.
 WB_LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm -ldl
 
-LIB_SRC    = $(wildcard lib/*.c) $(wildcard magics/*.c) \
+LIB_SRC    = $(wildcard lib/*/*.c) $(wildcard magics/*.c) \
              $(filter-out kernel/main.c,$(wildcard kernel/*.c))
 LIB_OBJ    = $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/wb_logos.o $(BUILD)/wb_pylib.o
-HEADERS    = $(wildcard lib/*.h magics/*.h kernel/*.h)
+LAYERED    = $(wildcard lib/*/*.[ch] magics/*.[ch] kernel/*.[ch])
 LOGOS      = share/logo-32x32.png share/logo-64x64.png share/logo-svg.svg
 
 all: $(BUILD)/workbench $(BUILD)/selftest
 
-$(BUILD)/%.o: %.c $(HEADERS) | $(BUILD)
+#   Each object depends on the headers it includes, as the compiler lists
+#   them (-MMD writes $(BUILD)/.../x.d, read back below).
+$(BUILD)/%.o: %.c $(BUILD)/layers.ok | $(BUILD)
 	@mkdir -p $(dir $@)
-	$(CC) $(WB_CPPFLAGS) $(WB_CFLAGS) -c $< -o $@
+	$(CC) $(WB_CPPFLAGS) $(WB_CFLAGS) -MMD -MP -c $< -o $@
+
+#   Calls only go down: an include that goes up a layer stops the build.
+$(BUILD)/layers.ok: lib/layers.sh $(LAYERED) | $(BUILD)
+	sh lib/layers.sh
+	@touch $@
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 #   The kernel logos and the Python helper for jobs are compiled into the
 #   binary, so that it needs no data files beside it.

@@ -15,15 +15,15 @@
 #include <unistd.h>
 #include <czmq.h>
 #include "wb_kernel.h"
-#include "wb_job.h"
-#include "wb_train.h"
-#include "wb_sweeper.h"
-#include "wb_magics.h"
-#include "wb_args.h"
-#include "wb_interrupt.h"
-#include "wb_util.h"
-#include "wb_embedded.h"
-#include "wb_serve.h"
+#include "jobs/wb_job.h"
+#include "train/wb_train.h"
+#include "tune/wb_sweeper.h"
+#include "magics/wb_magics.h"
+#include "cell/wb_args.h"
+#include "base/wb_interrupt.h"
+#include "base/wb_util.h"
+#include "base/wb_embedded.h"
+#include "serve/wb_serve.h"
 
 
 static void

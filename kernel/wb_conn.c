@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <jansson.h>
 #include "wb_conn.h"
-#include "wb_util.h"
+#include "base/wb_util.h"
 
 static const char *s_channels [] = { "shell", "iopub", "stdin", "control", "hb" };
 #define S_CHANNELS 5

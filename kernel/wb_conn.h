@@ -5,7 +5,7 @@
 #define WB_CONN_H
 
 #include <stdbool.h>
-#include "wb_error.h"
+#include "base/wb_error.h"
 
 typedef struct _wb_conn_t wb_conn_t;
 

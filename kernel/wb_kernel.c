@@ -49,11 +49,11 @@
 #include "wb_kernel.h"
 #include "wb_conn.h"
 #include "wb_msg.h"
-#include "wb_magics.h"
-#include "wb_history.h"
-#include "wb_interrupt.h"
-#include "wb_utf8.h"
-#include "wb_util.h"
+#include "magics/wb_magics.h"
+#include "cell/wb_history.h"
+#include "base/wb_interrupt.h"
+#include "base/wb_utf8.h"
+#include "base/wb_util.h"
 
 #define S_STREAM_FLUSH   0.02       //  seconds a stream chunk may wait to coalesce
 #define S_STREAM_MAX     65536      //  bytes a coalesced chunk may grow to

@@ -7,7 +7,7 @@
 #define WB_KERNEL_H
 
 #include <stdbool.h>
-#include "wb_error.h"
+#include "base/wb_error.h"
 
 typedef struct _wb_kernel_t wb_kernel_t;
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "wb_msg.h"
-#include "wb_util.h"
+#include "base/wb_util.h"
 
 #define WB_DELIMITER "<IDS|MSG>"
 

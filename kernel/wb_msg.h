@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <czmq.h>
 #include <jansson.h>
-#include "wb_error.h"
+#include "base/wb_error.h"
 
 typedef struct _wb_msg_t wb_msg_t;
 typedef struct _wb_signer_t wb_signer_t;

@@ -9,8 +9,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include "wb_builtin.h"
-#include "wb_args.h"
-#include "wb_util.h"
+#include "cell/wb_args.h"
+#include "base/wb_util.h"
 
 //  ---- Shell lines ----
 

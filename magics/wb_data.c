@@ -7,9 +7,10 @@
 #include <assert.h>
 #include <stdlib.h>
 #include "wb_data.h"
-#include "wb_dataset.h"
-#include "wb_args.h"
-#include "wb_util.h"
+#include "data/wb_dataset.h"
+#include "render/wb_view_data.h"
+#include "cell/wb_args.h"
+#include "base/wb_util.h"
 
 #define S_HEAD_ROWS  10         //  rows %data show draws unless told
 
@@ -67,7 +68,7 @@ wb_magic_data (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
                 (long long) json_integer_value (json_object_get (record, "version")),
                 (long long) json_integer_value (json_object_get (record, "rows")),
                 (long long) json_integer_value (json_object_get (record, "cols")));
-            wb_out_display_new (out, wb_dataset_profile_bundle (record), NULL);
+            wb_out_display_new (out, wb_view_data_profile (record), NULL);
             json_decref (record);
         }
         free (path);
@@ -80,7 +81,7 @@ wb_magic_data (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
             rc = -1;
         }
         else
-            wb_out_display_new (out, wb_dataset_list_bundle (list), NULL);
+            wb_out_display_new (out, wb_view_datasets (list), NULL);
         json_decref (list);
     }
     else
@@ -100,8 +101,8 @@ wb_magic_data (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
                 rows < (long) wb_frame_rows (frame)? rows: (long) wb_frame_rows (frame),
                 wb_frame_rows (frame));
             if (rows > 0)
-                wb_out_display_new (out, wb_dataset_head_bundle (frame, (size_t) rows, caption), NULL);
-            wb_out_display_new (out, wb_dataset_profile_bundle (record), NULL);
+                wb_out_display_new (out, wb_view_data_head (frame, (size_t) rows, caption), NULL);
+            wb_out_display_new (out, wb_view_data_profile (record), NULL);
             free (caption);
         }
         wb_frame_destroy (&frame);

@@ -9,11 +9,11 @@
 #include <unistd.h>
 #include "wb_jobs.h"
 #include "wb_tracking.h"
-#include "wb_job.h"
-#include "wb_render.h"
-#include "wb_args.h"
-#include "wb_interrupt.h"
-#include "wb_util.h"
+#include "jobs/wb_job.h"
+#include "render/wb_render.h"
+#include "cell/wb_args.h"
+#include "base/wb_interrupt.h"
+#include "base/wb_util.h"
 
 #define S_REFRESH      0.3      //  seconds between live updates
 #define S_TAIL_LINES   12       //  log lines in the live display

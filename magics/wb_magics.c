@@ -40,10 +40,10 @@
 #include "wb_training.h"
 #include "wb_models.h"
 #include "wb_sweeps.h"
-#include "wb_job.h"
-#include "wb_args.h"
-#include "wb_utf8.h"
-#include "wb_util.h"
+#include "jobs/wb_job.h"
+#include "cell/wb_args.h"
+#include "base/wb_utf8.h"
+#include "base/wb_util.h"
 
 extern char **environ;
 
@@ -247,7 +247,7 @@ static const wb_magic_t s_magics [] = {
       "at the end accuracy, precision, recall, f1 (macro), roc_auc (binary),\n"
       "log_loss and a confusion matrix for classifiers, rmse, mae, r2 for\n"
       "regressors, inertia for kmeans. The model is the run's artifact\n"
-      "outputs/model.json (format in lib/wb_model.h). Bad input (unknown\n"
+      "outputs/model.json (format in lib/train/wb_model.h). Bad input (unknown\n"
       "column, one class, a non-numeric target for regression, missing or\n"
       "infinite values, a parameter out of range) is refused before anything\n"
       "runs. An interrupt stops training at the next batch: the run is\n"

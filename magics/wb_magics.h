@@ -12,9 +12,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
-#include "wb_out.h"
-#include "wb_shell.h"
-#include "wb_store.h"
+#include "cell/wb_out.h"
+#include "cell/wb_shell.h"
+#include "store/wb_store.h"
 
 typedef struct _wb_magics_t wb_magics_t;
 

@@ -16,11 +16,11 @@
 #include <sodium.h>
 #include "wb_models.h"
 #include "wb_tracking.h"
-#include "wb_registry.h"
-#include "wb_serve.h"
-#include "wb_render.h"
-#include "wb_args.h"
-#include "wb_util.h"
+#include "serve/wb_registry.h"
+#include "serve/wb_serve.h"
+#include "render/wb_render.h"
+#include "cell/wb_args.h"
+#include "base/wb_util.h"
 
 #define S_LOG_ROWS      20      //  requests %endpoint logs shows by default
 #define S_CHART_SPAN    900     //  seconds of requests %endpoint show draws

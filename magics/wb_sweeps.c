@@ -23,13 +23,13 @@
 #include "wb_training.h"
 #include "wb_jobs.h"
 #include "wb_tracking.h"
-#include "wb_sweeper.h"
-#include "wb_sweep.h"
-#include "wb_parcoords.h"
-#include "wb_job.h"
-#include "wb_render.h"
-#include "wb_args.h"
-#include "wb_util.h"
+#include "tune/wb_sweeper.h"
+#include "tune/wb_sweep.h"
+#include "render/wb_parcoords.h"
+#include "jobs/wb_job.h"
+#include "render/wb_render.h"
+#include "cell/wb_args.h"
+#include "base/wb_util.h"
 
 #define S_REFRESH      0.5      //  seconds between live updates
 #define S_BOARD_ROWS   15       //  trials in the leaderboard

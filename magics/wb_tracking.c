@@ -15,10 +15,10 @@
 #include <unistd.h>
 #include "wb_tracking.h"
 #include "wb_models.h"
-#include "wb_render.h"
-#include "wb_args.h"
-#include "wb_utf8.h"
-#include "wb_util.h"
+#include "render/wb_render.h"
+#include "cell/wb_args.h"
+#include "base/wb_utf8.h"
+#include "base/wb_util.h"
 
 #define S_RUNS_LIMIT    50      //  rows %runs shows unless told
 #define S_LOG_TAIL      20      //  log lines %show prints

@@ -15,13 +15,13 @@
 #include <unistd.h>
 #include "wb_training.h"
 #include "wb_jobs.h"
-#include "wb_dataset.h"
-#include "wb_model.h"
-#include "wb_job.h"
-#include "wb_train.h"
-#include "wb_render.h"
-#include "wb_args.h"
-#include "wb_util.h"
+#include "data/wb_dataset.h"
+#include "train/wb_model.h"
+#include "jobs/wb_job.h"
+#include "train/wb_train.h"
+#include "render/wb_render.h"
+#include "cell/wb_args.h"
+#include "base/wb_util.h"
 
 #define S_PREVIEW_ROWS 10       //  rows %predict draws
 

@@ -13,30 +13,31 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "wb_util.h"
-#include "wb_out.h"
-#include "wb_args.h"
-#include "wb_utf8.h"
-#include "wb_shell.h"
-#include "wb_history.h"
-#include "wb_store.h"
-#include "wb_snapshot.h"
-#include "wb_job.h"
-#include "wb_msg.h"
-#include "wb_conn.h"
-#include "wb_magics.h"
-#include "wb_render.h"
-#include "wb_query.h"
-#include "wb_frame.h"
-#include "wb_dataset.h"
-#include "wb_blas.h"
-#include "wb_model.h"
-#include "wb_sweep.h"
-#include "wb_sweeper.h"
-#include "wb_parcoords.h"
-#include "wb_registry.h"
-#include "wb_scorer.h"
-#include "wb_serve.h"
+#include "base/wb_util.h"
+#include "cell/wb_out.h"
+#include "cell/wb_args.h"
+#include "base/wb_utf8.h"
+#include "cell/wb_shell.h"
+#include "cell/wb_history.h"
+#include "store/wb_store.h"
+#include "jobs/wb_snapshot.h"
+#include "jobs/wb_job.h"
+#include "kernel/wb_msg.h"
+#include "kernel/wb_conn.h"
+#include "magics/wb_magics.h"
+#include "render/wb_render.h"
+#include "store/wb_query.h"
+#include "data/wb_frame.h"
+#include "data/wb_dataset.h"
+#include "render/wb_view_data.h"
+#include "train/wb_blas.h"
+#include "train/wb_model.h"
+#include "tune/wb_sweep.h"
+#include "tune/wb_sweeper.h"
+#include "render/wb_parcoords.h"
+#include "serve/wb_registry.h"
+#include "serve/wb_scorer.h"
+#include "serve/wb_serve.h"
 
 //  name, function: one row per class with a self-test
 typedef struct {
@@ -61,6 +62,7 @@ static const s_test_t s_tests [] = {
     { "wb_query",   wb_query_test },
     { "wb_frame",   wb_frame_test },
     { "wb_dataset", wb_dataset_test },
+    { "wb_view_data", wb_view_data_test },
     { "wb_blas",    wb_blas_test },
     { "wb_model",   wb_model_test },
     { "wb_sweep",   wb_sweep_test },

@@ -8,7 +8,7 @@ new kernel).
 The samplers and policies themselves (grid enumerating exactly, random
 within bounds and q-steps, seeds reproducing, which trial each policy
 stops and when on synthetic curves) are checked by the C self-test
-(lib/wb_sweep.c).
+(lib/tune/wb_sweep.c).
 """
 
 import os

@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "wb_store.h"
+#include "store/wb_store.h"
 
 //  ---- Helpers ----
 

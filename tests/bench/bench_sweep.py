@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench_sweep - Workbench's TPE sampler (lib/wb_sweep) beside Optuna's TPE
+"""bench_sweep - Workbench's TPE sampler (lib/tune/wb_sweep) beside Optuna's TPE
 
     /usr/bin/python3 tests/bench/bench_sweep.py --workbench build/workbench [--markdown OUT.md]
 

@@ -21,9 +21,9 @@
 #include <string.h>
 #include <time.h>
 #include <jansson.h>
-#include "wb_frame.h"
-#include "wb_model.h"
-#include "wb_blas.h"
+#include "data/wb_frame.h"
+#include "train/wb_model.h"
+#include "train/wb_blas.h"
 
 static double
 s_now (void)

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "wb_util.h"
+#include "base/wb_util.h"
 
 //  A NUL-terminated copy of size bytes of data (caller frees). Parsers
 //  that take a C string see the input up to its first NUL, as they would

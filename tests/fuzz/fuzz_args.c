@@ -1,5 +1,5 @@
 /*  fuzz_args - the word splitter and flag parser of every magic line and
-    of the command-line tool (lib/wb_args.c)
+    of the command-line tool (lib/cell/wb_args.c)
 
     Input: a magic's line as typed after its name. It is split into words
     as the dispatcher does, parsed against a table with each kind of flag
@@ -7,7 +7,7 @@
     word is read as key=value, a whole number and a number, as magics do.
 */
 #include "fuzz.h"
-#include "wb_args.h"
+#include "cell/wb_args.h"
 
 static const wb_opt_t s_opts [] = {
     { "all",    'a', WB_OPT_BOOL },

@@ -10,7 +10,7 @@
     Each magic line's words are fuzzed through fuzz_args as well.
 */
 #include "fuzz.h"
-#include "wb_magics.h"
+#include "magics/wb_magics.h"
 
 static wb_magics_t *s_magics;
 

@@ -1,4 +1,4 @@
-/*  fuzz_frame - the CSV reader (lib/wb_frame.c)
+/*  fuzz_frame - the CSV reader (lib/data/wb_frame.c)
 
     Input: the bytes of a file, read from memory by wb_frame_parse_csv, the
     entry %data register and the dataset loader use; then what the dataset
@@ -8,7 +8,7 @@
 */
 #include "fuzz.h"
 #include <math.h>
-#include "wb_frame.h"
+#include "data/wb_frame.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

@@ -1,4 +1,4 @@
-/*  fuzz_model - the model file reader (lib/wb_model.c), through the two
+/*  fuzz_model - the model file reader (lib/train/wb_model.c), through the two
     programs that read model files: %predict (wb_model_load, then predict
     a row) and the endpoint server (wb_scorer_new, then score a row)
 
@@ -8,8 +8,8 @@
     scorer takes it, the same row as {"instances": [{...}]} must score.
 */
 #include "fuzz.h"
-#include "wb_model.h"
-#include "wb_scorer.h"
+#include "train/wb_model.h"
+#include "serve/wb_scorer.h"
 
 //  One row as CSV (header and values) and as a JSON object, from the
 //  feature schema [{"name", "type", "categories"?}]

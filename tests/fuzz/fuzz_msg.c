@@ -19,7 +19,7 @@
     A message that decodes must encode again and decode to the same type.
 */
 #include "fuzz.h"
-#include "wb_msg.h"
+#include "kernel/wb_msg.h"
 
 #define S_KEY "fuzz-key"
 

@@ -1,5 +1,5 @@
 /*  fuzz_query - the run filter and sort language of %runs --filter and
-    --sort (lib/wb_query.c)
+    --sort (lib/store/wb_query.c)
 
     Input: the filter, then a newline and the sort (either may be empty).
     Compiled by wb_query_new; whenever it compiles, the workspace must run
@@ -8,8 +8,8 @@
     must return a list, not an SQL error. A refused one must say so.
 */
 #include "fuzz.h"
-#include "wb_query.h"
-#include "wb_store.h"
+#include "store/wb_query.h"
+#include "store/wb_store.h"
 
 static wb_store_t *s_store;
 

@@ -1,6 +1,6 @@
 /*  fuzz_scorer - the scoring request reader of the endpoint server, both
     the fast path for the common JSON bodies and the full reader behind it
-    (lib/wb_scorer.c)
+    (lib/serve/wb_scorer.c)
 
     Input: one byte of settings, then the request body (exactly its bytes,
     not NUL-terminated, as the server hands it over):
@@ -14,7 +14,7 @@
     that is JSON; a refused one a status and a code.
 */
 #include "fuzz.h"
-#include "wb_scorer.h"
+#include "serve/wb_scorer.h"
 
 static const char *s_names [] = { "mlp", "linear", "kmeans", "logistic", "binary" };
 static wb_scorer_t *s_scorers [5];

@@ -1,5 +1,5 @@
 /*  fuzz_sweep - the search-space and early-termination policy parsers of
-    %%sweep (lib/wb_sweep.c)
+    %%sweep (lib/tune/wb_sweep.c)
 
     Input: a search space (the body of a %%sweep cell) that is also tried
     as a policy (the --policy value). A space that parses is sampled by
@@ -11,7 +11,7 @@
 */
 #include "fuzz.h"
 #include <math.h>
-#include "wb_sweep.h"
+#include "tune/wb_sweep.h"
 
 //  Check a proposal: every parameter present, finite or text
 static void
