@@ -219,15 +219,26 @@ demo: deps
 	$(MAKE) install
 	$(PYTHON) tests/demo.py --workbench $(DESTDIR)$(BINDIR)/workbench
 
+#   install and uninstall mirror each other: the binary in BINDIR, the
+#   kernelspec (kernel.json and the logos, which the binary writes) in
+#   DATADIR/jupyter/kernels/workbench.
+KERNELSPEC = $(DESTDIR)$(DATADIR)/jupyter/kernels/workbench
+SPEC_FILES = kernel.json logo-32x32.png logo-64x64.png logo-svg.svg
+
 install: $(BUILD)/workbench
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 755 $(BUILD)/workbench $(DESTDIR)$(BINDIR)/workbench
-	$(BUILD)/workbench install --prefix $(DESTDIR)$(PREFIX) \
+	rm -rf $(BUILD)/kernelspec
+	$(BUILD)/workbench install --prefix $(CURDIR)/$(BUILD)/kernelspec \
 	    --binary $(BINDIR)/workbench
+	install -d $(KERNELSPEC)
+	cd $(BUILD)/kernelspec/share/jupyter/kernels/workbench && \
+	    install -m 644 $(SPEC_FILES) $(KERNELSPEC)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/workbench
-	rm -rf $(DESTDIR)$(DATADIR)/jupyter/kernels/workbench
+	cd $(KERNELSPEC) 2>/dev/null && rm -f $(SPEC_FILES) || true
+	rmdir $(KERNELSPEC) 2>/dev/null || true
 
 clean:
 	rm -rf build build-* $(FUZZ_BUILD)
