@@ -17,6 +17,7 @@
 #include "cell/wb_out.h"
 #include "cell/wb_args.h"
 #include "base/wb_utf8.h"
+#include "base/wb_rng.h"
 #include "cell/wb_shell.h"
 #include "cell/wb_history.h"
 #include "store/wb_store.h"
@@ -50,6 +51,7 @@ static const s_test_t s_tests [] = {
     { "wb_out",     wb_out_test },
     { "wb_args",    wb_args_test },
     { "wb_utf8",    wb_utf8_test },
+    { "wb_rng",     wb_rng_test },
     { "wb_shell",   wb_shell_test },
     { "wb_history", wb_history_test },
     { "wb_store",   wb_store_test },

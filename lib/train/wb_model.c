@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include "wb_model.h"
 #include "wb_blas.h"
+#include "base/wb_rng.h"
 #include "base/wb_util.h"
 
 #define S_MAX_LAYERS    16      //  hidden layers, at most
@@ -115,81 +116,6 @@ s_double_cmp (const void *a, const void *b)
 {
     double x = *(const double *) a, y = *(const double *) b;
     return x < y? -1: x > y? 1: 0;
-}
-
-
-//  ---- A seeded random stream: xoshiro256**, seeded by splitmix64 ----
-
-typedef struct {
-    uint64_t state [4];         //  xoshiro256** state, never all zero
-} s_rng_t;
-
-static uint64_t
-s_splitmix (uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static void
-s_rng_seed (s_rng_t *rng, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++)
-        rng->state [i] = s_splitmix (&seed);
-}
-
-static inline uint64_t
-s_rotl (uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t
-s_rng_next (s_rng_t *rng)
-{
-    uint64_t *s = rng->state;
-    uint64_t result = s_rotl (s [1] * 5, 7) * 9;
-    uint64_t t = s [1] << 17;
-    s [2] ^= s [0];
-    s [3] ^= s [1];
-    s [1] ^= s [2];
-    s [0] ^= s [3];
-    s [2] ^= t;
-    s [3] = s_rotl (s [3], 45);
-    return result;
-}
-
-//  Uniform in [0, 1)
-static double
-s_rng_uniform (s_rng_t *rng)
-{
-    return (double) (s_rng_next (rng) >> 11) * 0x1.0p-53;
-}
-
-//  Uniform in [0, bound), without modulo bias
-static size_t
-s_rng_below (s_rng_t *rng, size_t bound)
-{
-    assert (bound > 0);
-    uint64_t threshold = (0 - (uint64_t) bound) % bound;
-    while (true) {
-        uint64_t value = s_rng_next (rng);
-        if (value >= threshold)
-            return (size_t) (value % bound);
-    }
-}
-
-static void
-s_shuffle (s_rng_t *rng, size_t *items, size_t count)
-{
-    for (size_t i = count; i > 1; i--) {
-        size_t j = s_rng_below (rng, i);
-        size_t swap = items [i - 1];
-        items [i - 1] = items [j];
-        items [j] = swap;
-    }
 }
 
 
@@ -2122,7 +2048,7 @@ typedef struct {
     wb_model_t *model;          //  being trained
     const wb_blas_t *blas;      //  the routines
     s_params_t *params;         //  hyperparameters
-    s_rng_t rng;                //  the one random stream
+    wb_rng_t rng;                //  the one random stream
     double *x;                  //  training rows, encoded (rows x inputs), double
     float *xf;                  //  the same as floats (mlp), else NULL
     size_t rows;                //  training rows
@@ -3027,7 +2953,7 @@ s_train_mlp (s_train_t *t, wb_error_t *err)
         double bound = sqrt (6.0 / (double) (in + out));
         float *w = s_net_weights (net, net->params, l);
         for (size_t i = 0; i < in * out + out; i++)
-            w [i] = (float) ((2 * s_rng_uniform (&t->rng) - 1) * bound);
+            w [i] = (float) ((2 * wb_rng_uniform (&t->rng) - 1) * bound);
     }
     size_t batch = (size_t) p->batch_size < t->rows? (size_t) p->batch_size: t->rows;
     mlp.workers = t->pool->count;
@@ -3066,7 +2992,7 @@ s_train_mlp (s_train_t *t, wb_error_t *err)
     s_set_stop (self, "epochs");
 
     for (int64_t epoch = 1; epoch <= p->epochs && !t->stopped; epoch++) {
-        s_shuffle (&t->rng, order, t->rows);
+        wb_rng_shuffle (&t->rng, order, t->rows);
         mlp.loss = 0;
         s_pool_run (t->pool, s_mlp_epoch_task, &mlp);
         mlp.steps += mlp.batches;
@@ -3295,7 +3221,7 @@ s_kmeans_seed (s_train_t *t, s_dist_t *o, size_t k, double *centers)
     o->out = wb_malloc (n * trials * sizeof (float));
     o->closest = NULL;
     o->labels = NULL;
-    s_row_double (t, s_rng_below (&t->rng, n), centers);
+    s_row_double (t, wb_rng_below (&t->rng, n), centers);
     s_dist_run (o, centers, 1);
     for (size_t row = 0; row < n; row++)
         closest [row] = o->out [row];
@@ -3304,7 +3230,7 @@ s_kmeans_seed (s_train_t *t, s_dist_t *o, size_t k, double *centers)
         for (size_t row = 0; row < n; row++)
             cumulative [row] = (sum += closest [row]);
         for (size_t i = 0; i < trials; i++) {
-            double target = s_rng_uniform (&t->rng) * sum;
+            double target = wb_rng_uniform (&t->rng) * sum;
             size_t low = 0, high = n - 1;
             while (low < high) {            //  the first row past target
                 size_t mid = (low + high) / 2;
@@ -3579,7 +3505,7 @@ s_train_kmeans (s_train_t *t, wb_error_t *err)
 //  Split row indexes: stratified by codes (classes 0 .. classes-1, -1 for
 //  none) when codes is not NULL. Ascending index lists.
 static void
-s_split (size_t rows, const int32_t *codes, size_t classes, double fraction, s_rng_t *rng,
+s_split (size_t rows, const int32_t *codes, size_t classes, double fraction, wb_rng_t *rng,
          size_t *train, size_t *train_count, size_t *valid, size_t *valid_count)
 {
     bool *held = wb_calloc (rows, sizeof (bool));
@@ -3597,7 +3523,7 @@ s_split (size_t rows, const int32_t *codes, size_t classes, double fraction, s_r
         }
         if (count == 0)
             continue;
-        s_shuffle (rng, members, count);
+        wb_rng_shuffle (rng, members, count);
         size_t take = (size_t) floor (fraction * (double) count + 0.5);
         if (take >= count)
             take = count - 1;
@@ -3618,7 +3544,7 @@ s_split (size_t rows, const int32_t *codes, size_t classes, double fraction, s_r
             if (row_group == largest_group)
                 members [count++] = row;
         }
-        held [members [s_rng_below (rng, count)]] = true;
+        held [members [wb_rng_below (rng, count)]] = true;
     }
     *train_count = *valid_count = 0;
     for (size_t row = 0; row < rows; row++)
@@ -3701,8 +3627,8 @@ wb_model_split_rows (wb_frame_t *frame, const char *target, double fraction, uin
             classes = s_strata (frame, (size_t) col, codes);
         }
     }
-    s_rng_t rng;
-    s_rng_seed (&rng, seed);
+    wb_rng_t rng;
+    wb_rng_seed (&rng, seed);
     *train_p = wb_malloc (rows * sizeof (size_t));
     *valid_p = wb_malloc (rows * sizeof (size_t));
     s_split (rows, codes, classes, fraction, &rng, *train_p, train_count, *valid_p, valid_count);
@@ -3783,7 +3709,7 @@ wb_model_train (wb_frame_t *train, wb_frame_t *valid, const char *target, const 
     t.params = &plan.params;
     t.fn = fn;
     t.arg = arg;
-    s_rng_seed (&t.rng, plan.params.seed);
+    wb_rng_seed (&t.rng, plan.params.seed);
     //  Training runs on its own threads, each calling OpenBLAS alone;
     //  OpenBLAS's threads, which spin for a while after each call, are
     //  stopped so as not to take the cores from ours, and come back after
@@ -4443,24 +4369,8 @@ void
 wb_model_test (bool verbose)
 {
     wb_error_t err;
-    s_rng_t rng;
-    s_rng_seed (&rng, 42);
-
-    //  ---- The random stream: seeded, reproducible, uniform, unbiased ----
-    s_rng_t a, b;
-    s_rng_seed (&a, 7);
-    s_rng_seed (&b, 7);
-    for (int i = 0; i < 100; i++)
-        assert (s_rng_next (&a) == s_rng_next (&b));
-    double mean = 0;
-    for (int i = 0; i < 10000; i++) {
-        double u = s_rng_uniform (&a);
-        assert (u >= 0 && u < 1);
-        mean += u / 10000;
-    }
-    assert (fabs (mean - 0.5) < 0.02);
-    for (int i = 0; i < 1000; i++)
-        assert (s_rng_below (&a, 3) < 3);
+    wb_rng_t rng;
+    wb_rng_seed (&rng, 42);
 
     //  ---- Exact least squares: y = 2 x1 - 3 x2 + 5 ----
     wb_buf_t *buf = wb_buf_new ();
@@ -4513,9 +4423,9 @@ wb_model_test (bool verbose)
     buf = wb_buf_new ();
     wb_buf_puts (buf, "x1,x2,y\n");
     for (int i = 0; i < 50; i++) {
-        double x1 = s_rng_uniform (&rng), x2 = s_rng_uniform (&rng);
+        double x1 = wb_rng_uniform (&rng), x2 = wb_rng_uniform (&rng);
         wb_buf_printf (buf, "%.17g,%.17g,%.17g\n", x1, x2,
-                       3 * x1 + x2 + 0.1 * (s_rng_uniform (&rng) - 0.5));
+                       3 * x1 + x2 + 0.1 * (wb_rng_uniform (&rng) - 0.5));
     }
     wb_frame_t *noisy = s_test_buf_frame (&buf);
     double last_norm = INFINITY;
@@ -4536,7 +4446,7 @@ wb_model_test (bool verbose)
     buf = wb_buf_new ();
     wb_buf_puts (buf, "a,b,label\n");
     for (int i = 0; i < 200; i++) {
-        double x = 4 * s_rng_uniform (&rng) - 2, y = 4 * s_rng_uniform (&rng) - 2;
+        double x = 4 * wb_rng_uniform (&rng) - 2, y = 4 * wb_rng_uniform (&rng) - 2;
         if (fabs (x + y) < 0.3)
             continue;           //  a margin
         wb_buf_printf (buf, "%.6f,%.6f,%d\n", x, y, x + y > 0);
@@ -4566,8 +4476,8 @@ wb_model_test (bool verbose)
     const char *names [3] = { "north", "east", "origin" };
     for (int i = 0; i < 150; i++) {
         int c = i % 3;
-        wb_buf_printf (buf, "%.6f,%.6f,%s\n", centres [c][0] + 2 * s_rng_uniform (&rng) - 1,
-                       centres [c][1] + 2 * s_rng_uniform (&rng) - 1,
+        wb_buf_printf (buf, "%.6f,%.6f,%s\n", centres [c][0] + 2 * wb_rng_uniform (&rng) - 1,
+                       centres [c][1] + 2 * wb_rng_uniform (&rng) - 1,
                        c == 0? names [2]: c == 1? names [1]: names [0]);
     }
     wb_frame_t *blobs = s_test_buf_frame (&buf);
@@ -4639,8 +4549,8 @@ wb_model_test (bool verbose)
     wb_buf_puts (buf, "p,q,xor\n");
     for (int i = 0; i < 200; i++) {
         int p = i % 2, q = (i / 2) % 2;
-        wb_buf_printf (buf, "%.4f,%.4f,%s\n", p + 0.1 * s_rng_uniform (&rng),
-                       q + 0.1 * s_rng_uniform (&rng), p != q? "yes": "no");
+        wb_buf_printf (buf, "%.4f,%.4f,%s\n", p + 0.1 * wb_rng_uniform (&rng),
+                       q + 0.1 * wb_rng_uniform (&rng), p != q? "yes": "no");
     }
     wb_frame_t *xor = s_test_buf_frame (&buf);
     model = s_test_train (xor, NULL, "xor", "mlp", "{\"hidden\": \"16\", \"epochs\": 150, "
@@ -4666,7 +4576,7 @@ wb_model_test (bool verbose)
     buf = wb_buf_new ();
     wb_buf_puts (buf, "t,wave\n");
     for (int i = 0; i < 300; i++) {
-        double t = 6 * s_rng_uniform (&rng) - 3;
+        double t = 6 * wb_rng_uniform (&rng) - 3;
         wb_buf_printf (buf, "%.17g,%.17g\n", t, sin (t) + 0.5 * t);
     }
     wb_frame_t *wave = s_test_buf_frame (&buf);
