@@ -1,6 +1,6 @@
 /*  wb_util - small helpers every file uses: allocation that aborts on out of
-    memory, string formatting, a growable byte buffer, time, files private
-    to their owner, the hash of an endpoint key.
+    memory, string formatting, numbers as text, a growable byte buffer,
+    time, files private to their owner, the hash of an endpoint key.
 */
 #include <assert.h>
 #include <dirent.h>
@@ -90,6 +90,17 @@ bool
 wb_starts_with (const char *text, const char *prefix)
 {
     return strncmp (text, prefix, strlen (prefix)) == 0;
+}
+
+void
+wb_double_text (double value, char *text, size_t size)
+{
+    assert (text && size > 0);
+    for (int precision = 15; precision <= 17; precision++) {
+        snprintf (text, size, "%.*g", precision, value);
+        if (strtod (text, NULL) == value)
+            break;
+    }
 }
 
 double
@@ -362,6 +373,24 @@ wb_util_test (bool verbose)
     free (text);
     assert (wb_starts_with ("%%bash", "%%"));
     assert (!wb_starts_with ("%bash", "%%"));
+
+    //  Numbers as the shortest text that reads back the same
+    char number [32];
+    wb_double_text (0.1, number, sizeof (number));
+    assert (streq (number, "0.1"));
+    wb_double_text (1.0 / 3, number, sizeof (number));
+    assert (streq (number, "0.3333333333333333"));         //  16 digits
+    wb_double_text (0.1 + 0.2, number, sizeof (number));
+    assert (streq (number, "0.30000000000000004"));        //  17 digits
+    wb_double_text (-2.5e-300, number, sizeof (number));
+    assert (streq (number, "-2.5e-300"));
+    wb_double_text (42, number, sizeof (number));
+    assert (streq (number, "42"));
+    for (int i = 1; i < 1000; i++) {
+        double value = (double) i / 7 * 1e5 + 1.0 / i;
+        wb_double_text (value, number, sizeof (number));
+        assert (strtod (number, NULL) == value);
+    }
 
     wb_buf_t *buf = wb_buf_new ();
     for (int i = 0; i < 1000; i++)

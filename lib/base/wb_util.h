@@ -1,6 +1,6 @@
 /*  wb_util - small helpers every file uses: allocation that aborts on out of
-    memory, string formatting, a growable byte buffer, time, files private
-    to their owner, the hash of an endpoint key.
+    memory, string formatting, numbers as text, a growable byte buffer,
+    time, files private to their owner, the hash of an endpoint key.
 */
 #ifndef WB_UTIL_H
 #define WB_UTIL_H
@@ -36,6 +36,14 @@ char *
 //  True when text starts with prefix.
 bool
     wb_starts_with (const char *text, const char *prefix);
+
+//  A number as the shortest text that reads back as the same double: "%g"
+//  with 15, 16 or 17 significant digits, the first that round-trips through
+//  strtod (so 0.1 is "0.1", not "0.10000000000000001"). NaN and infinities
+//  come out as printf writes them. text holds at least 32 bytes. Data
+//  cells, model files and the scorer all write numbers with this.
+void
+    wb_double_text (double value, char *text, size_t size);
 
 //  Wall-clock time in seconds since the epoch, and a monotonic clock in
 //  seconds, both with sub-microsecond resolution.

@@ -325,17 +325,6 @@ s_number (const char *text, size_t size, double *value)
     return isfinite (*value)? 1: -1;
 }
 
-//  A number as the shortest text that reads back as the same double
-static void
-s_format (double value, char *text, size_t size)
-{
-    for (int precision = 15; precision <= 17; precision++) {
-        snprintf (text, size, "%.*g", precision, value);
-        if (strtod (text, NULL) == value)
-            break;
-    }
-}
-
 //  ---- The CSV parser ----
 
 #define S_NEXT      1           //  a field ended with a comma: more follow
@@ -895,7 +884,7 @@ wb_frame_text (wb_frame_t *self, size_t col, size_t row)
         double value = column->numbers [row];
         if (isnan (value))
             return NULL;
-        s_format (value, self->cell, sizeof (self->cell));
+        wb_double_text (value, self->cell, sizeof (self->cell));
         return self->cell;
     }
     uint32_t code = column->codes [row];

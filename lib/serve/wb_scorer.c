@@ -312,18 +312,6 @@ s_feature_of (wb_scorer_t *self, const char *name)
     return self->target && streq (self->target, name)? -2: -1;
 }
 
-//  A number as the shortest text that reads back the same (as the model
-//  file writes numeric categories)
-static void
-s_format (double value, char *text, size_t size)
-{
-    for (int precision = 15; precision <= 17; precision++) {
-        snprintf (text, size, "%.*g", precision, value);
-        if (strtod (text, NULL) == value)
-            break;
-    }
-}
-
 //  Put one value of feature f into the encoded row x (x [f]: the number,
 //  or the category's index, -1 when unseen or missing). 0 or -1 (fault).
 //  value is a JSON value, or NULL with text (CSV).
@@ -340,7 +328,7 @@ s_encode_value (wb_scorer_t *self, size_t f, json_t *value, const char *text, do
                 category = json_string_value (value);
             else
             if (json_is_number (value)) {
-                s_format (json_number_value (value), number, sizeof (number));
+                wb_double_text (json_number_value (value), number, sizeof (number));
                 category = number;
             }
             else
@@ -1024,7 +1012,7 @@ s_json_number (wb_buf_t *buf, double value)
     if (!isfinite (value))
         wb_buf_puts (buf, "null");
     else {
-        s_format (value, text, sizeof (text));
+        wb_double_text (value, text, sizeof (text));
         wb_buf_puts (buf, text);
     }
 }

@@ -82,18 +82,6 @@ s_real (double value)
     return isfinite (value)? json_real (value): json_null ();
 }
 
-//  A number as the shortest text that reads back as the same double, as
-//  wb_frame_text gives numeric cells
-static void
-s_format (double value, char *text, size_t size)
-{
-    for (int precision = 15; precision <= 17; precision++) {
-        snprintf (text, size, "%.*g", precision, value);
-        if (strtod (text, NULL) == value)
-            break;
-    }
-}
-
 static uint64_t
 s_hash (const char *text)
 {
@@ -937,7 +925,7 @@ s_check_classes (wb_frame_t *frame, size_t col, wb_error_t *err)
                                  "kind=linear, or kind=mlp task=regression", name, S_MAX_CLASSES);
         classes = (size_t) count;
         if (count > 0)
-            s_format (values [0], first, sizeof (first));
+            wb_double_text (values [0], first, sizeof (first));
         free (values);
     }
     else {
@@ -1415,7 +1403,7 @@ s_fit_preprocessing (wb_model_t *self, s_plan_t *plan, wb_frame_t *train, s_pool
         assert (count >= 2);
         for (int64_t i = 0; i < count; i++) {
             char text [64];
-            s_format (self->class_values [i], text, sizeof (text));
+            wb_double_text (self->class_values [i], text, sizeof (text));
             s_set_add (&self->classes, text);
         }
     }
@@ -1611,7 +1599,7 @@ s_target_codes (wb_model_t *self, wb_frame_t *frame, size_t col, int32_t *codes,
                                      wb_frame_name (frame, col), table, row + 1);
             code = self->class_values? s_class_of_number (self, numbers [row]): -1;
             if (code < 0) {
-                s_format (numbers [row], text, sizeof (text));
+                wb_double_text (numbers [row], text, sizeof (text));
                 code = s_set_find (&self->classes, text);
             }
             label = text;
@@ -3590,7 +3578,7 @@ s_strata (wb_frame_t *frame, size_t col, int32_t *codes)
         const char *label = NULL;
         if (numbers) {
             if (!isnan (numbers [row])) {
-                s_format (numbers [row], text, sizeof (text));
+                wb_double_text (numbers [row], text, sizeof (text));
                 label = text;
             }
         }
