@@ -31,6 +31,10 @@
 #include "data/wb_frame.h"
 #include "data/wb_dataset.h"
 #include "render/wb_view_data.h"
+#include "render/wb_view.h"
+#include "render/wb_view_jobs.h"
+#include "render/wb_view_train.h"
+#include "render/wb_view_sweep.h"
 #include "train/wb_blas.h"
 #include "train/wb_model.h"
 #include "tune/wb_sweep.h"
@@ -65,6 +69,10 @@ static const s_test_t s_tests [] = {
     { "wb_frame",   wb_frame_test },
     { "wb_dataset", wb_dataset_test },
     { "wb_view_data", wb_view_data_test },
+    { "wb_view",    wb_view_test },
+    { "wb_view_jobs", wb_view_jobs_test },
+    { "wb_view_train", wb_view_train_test },
+    { "wb_view_sweep", wb_view_sweep_test },
     { "wb_blas",    wb_blas_test },
     { "wb_model",   wb_model_test },
     { "wb_sweep",   wb_sweep_test },
