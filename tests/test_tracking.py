@@ -698,7 +698,7 @@ SEED_C = r"""
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
-#include "wb_store.h"
+#include "store/wb_store.h"
 
 //  seed WORKSPACE RUN artifact PATH FILE | seed WORKSPACE RUN metric KEY COUNT
 int main (int argc, char **argv)
