@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "wb_util.h"
+#include "wb_fs.h"
 
 static void
 s_out_of_memory (size_t size)
@@ -320,25 +321,6 @@ wb_path_private (const char *path, bool recursive)
     return rc;
 }
 
-int
-wb_mkdir_private (const char *path)
-{
-    char *copy = wb_strdup (path);
-    int rc = 0;
-    for (char *slash = copy + 1; rc == 0; slash++)
-        if (*slash == '/' || *slash == 0) {
-            char saved = *slash;
-            *slash = 0;
-            if (mkdir (copy, 0700) && errno != EEXIST)
-                rc = -1;
-            *slash = saved;
-            if (!saved)
-                break;
-        }
-    free (copy);
-    return rc;
-}
-
 //  ---- Endpoint keys ----
 
 void
@@ -415,8 +397,7 @@ wb_util_test (bool verbose)
     char folder [] = "/tmp/wb-util-test-XXXXXX";
     assert (mkdtemp (folder));
     char *deep = wb_sprintf ("%s/a/b", folder);
-    assert (wb_mkdir_private (deep) == 0);
-    assert (wb_mkdir_private (deep) == 0);
+    assert (wb_fs_mkdirs (deep, 0700) == 0);
     struct stat info;
     assert (stat (deep, &info) == 0 && (info.st_mode & 0777) == 0700);
     char *file = wb_sprintf ("%s/a/f", folder);

@@ -109,9 +109,7 @@ char *
 //  a path that does not exist is not an error).
 int
     wb_path_private (const char *path, bool recursive);
-//  mkdir -p: the folders made are 0700. 0, or -1 (errno set).
-int
-    wb_mkdir_private (const char *path);
+//  Folders: wb_fs_mkdirs (path, 0700) in wb_fs.h.
 
 //  ---- Endpoint keys ----
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "wb_dataset.h"
+#include "base/wb_fs.h"
 #include "base/wb_utf8.h"
 #include "base/wb_util.h"
 
@@ -27,14 +28,6 @@
 #define S_NAMES_LISTED  20      //  names listed in an error message
 
 //  ---- Helpers ----
-
-//  Read a whole regular file; NULL (err) on failure, at once for a FIFO
-//  or a folder. Caller owns the return value.
-static char *
-s_read_file (const char *path, size_t *size_p, wb_error_t *err)
-{
-    return wb_frame_read_file (path, size_p, err);
-}
 
 //  Names: a letter or digit, then letters, digits, '_', '-', '.'
 static bool
@@ -120,7 +113,7 @@ wb_dataset_register (wb_store_t *store, const char *name, const char *path,
         return NULL;
     }
     size_t size;
-    char *data = s_read_file (path, &size, err);
+    char *data = wb_fs_read (path, &size, err);
     if (!data)
         return NULL;
     //  Same content as a version there is: nothing to parse or store
@@ -239,7 +232,7 @@ s_load (wb_store_t *store, json_t *record, wb_error_t *err)
     json_int_t expected = json_integer_value (json_object_get (record, "size"));
     char *path = wb_store_blob_path (store, hash);
     size_t size = 0;
-    char *data = s_read_file (path, &size, NULL);
+    char *data = wb_fs_read (path, &size, NULL);
     wb_frame_t *frame = NULL;
     if (!data || (json_int_t) size != expected)
         wb_error_set (err, "the content of dataset %s:%lld is missing or damaged in the "

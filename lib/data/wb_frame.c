@@ -18,10 +18,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "wb_frame.h"
+#include "base/wb_fs.h"
 #include "base/wb_utf8.h"
 #include "base/wb_util.h"
 
@@ -752,74 +752,12 @@ fail:
     return NULL;
 }
 
-//  What a path that is not a regular file is, for the error
-static const char *
-s_file_kind (mode_t mode)
-{
-    return S_ISFIFO (mode)? "a FIFO (named pipe)"
-         : S_ISDIR (mode)?  "a folder"
-         : S_ISCHR (mode) || S_ISBLK (mode)? "a device"
-         : S_ISSOCK (mode)? "a socket": "not a regular file";
-}
-
-char *
-wb_frame_read_file (const char *path, size_t *size_p, wb_error_t *err)
-{
-    assert (path && size_p);
-    //  O_NONBLOCK: opening a FIFO must not wait for a writer (it would hang
-    //  the cell beyond an interrupt); fstat then refuses anything that is
-    //  not a regular file before a byte is read
-    int fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        wb_error_set (err, "cannot read '%s': %s", path, strerror (errno));
-        return NULL;
-    }
-    struct stat info;
-    if (fstat (fd, &info)) {
-        wb_error_set (err, "cannot read '%s': %s", path, strerror (errno));
-        close (fd);
-        return NULL;
-    }
-    if (!S_ISREG (info.st_mode)) {
-        const char *kind = s_file_kind (info.st_mode);
-        wb_error_set (err, "cannot read '%s': it is %s%s, not a regular file; "
-                      "give the path of a CSV file", path, kind,
-                      streq (kind, "not a regular file")? " (unknown kind)": "");
-        close (fd);
-        return NULL;
-    }
-    size_t size = (size_t) info.st_size;
-    char *data = wb_malloc (size + 1);
-    size_t got = 0;
-    int error = 0;
-    while (got < size) {
-        ssize_t rc = read (fd, data + got, size - got);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc <= 0) {
-            error = rc < 0? errno: 0;
-            break;
-        }
-        got += (size_t) rc;
-    }
-    close (fd);
-    if (got != size) {
-        wb_error_set (err, "cannot read '%s': %s", path, error? strerror (error):
-                      "the file changed while it was read");
-        free (data);
-        return NULL;
-    }
-    data [size] = 0;
-    *size_p = size;
-    return data;
-}
-
 wb_frame_t *
 wb_frame_read_csv (const char *path, wb_error_t *err)
 {
     assert (path);
     size_t size;
-    char *data = wb_frame_read_file (path, &size, err);
+    char *data = wb_fs_read (path, &size, err);
     if (!data)
         return NULL;
     wb_frame_t *self = wb_frame_parse_csv (data, size, path, err);
@@ -1331,10 +1269,8 @@ wb_frame_test (bool verbose)
     assert (mkdtemp (fifo_dir));
     char *fifo = wb_sprintf ("%s/pipe.csv", fifo_dir);
     assert (mkfifo (fifo, 0600) == 0);
-    size_t fifo_size;
-    assert (!wb_frame_read_file (fifo, &fifo_size, &err));
-    assert (strstr (err.text, "pipe.csv': it is a FIFO (named pipe), not a regular file"));
     assert (!wb_frame_read_csv (fifo, &err));
+    assert (strstr (err.text, "pipe.csv': it is a FIFO (named pipe), not a regular file"));
     unlink (fifo);
     rmdir (fifo_dir);
     free (fifo);

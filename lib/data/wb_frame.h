@@ -28,15 +28,10 @@ typedef struct _wb_frame_t wb_frame_t;
 //  expected 5 fields as in the header, found 6"). NULL with err filled.
 wb_frame_t *
     wb_frame_parse_csv (const char *data, size_t size, const char *origin, wb_error_t *err);
-//  The same from a file (read with wb_frame_read_file).
+//  The same from a file (read with wb_fs_read: a FIFO, a folder or a
+//  device is refused at once).
 wb_frame_t *
     wb_frame_read_csv (const char *path, wb_error_t *err);
-//  The whole of the regular file at path, NUL-terminated, its size in
-//  *size_p. Anything else (a FIFO, a folder, a device) is refused at once
-//  with an error naming what it is; opening never waits (a FIFO with no
-//  writer). NULL with err filled. Caller owns the return value.
-char *
-    wb_frame_read_file (const char *path, size_t *size_p, wb_error_t *err);
 void
     wb_frame_destroy (wb_frame_t **self_p);
 

@@ -23,6 +23,7 @@
 #include "wb_job.h"
 #include "wb_snapshot.h"
 #include "base/wb_embedded.h"
+#include "base/wb_fs.h"
 #include "base/wb_interrupt.h"
 #include "base/wb_utf8.h"
 #include "base/wb_util.h"
@@ -99,24 +100,6 @@ char *
 wb_job_log_path (wb_store_t *store, const char *id)
 {
     return wb_sprintf ("%s/jobs/%s/output.log", wb_store_path (store), id);
-}
-
-static int
-s_mkdirs (const char *path)
-{
-    char *copy = wb_strdup (path);
-    for (char *slash = copy + 1; *slash; slash++)
-        if (*slash == '/') {
-            *slash = 0;
-            if (mkdir (copy, 0700) && errno != EEXIST) {
-                free (copy);
-                return -1;
-            }
-            *slash = '/';
-        }
-    int rc = mkdir (copy, 0700) && errno != EEXIST? -1: 0;
-    free (copy);
-    return rc;
 }
 
 static void
@@ -461,7 +444,7 @@ s_local_submit (wb_store_t *store, const char *id, json_t *target, const char *b
         return wb_error_set (err, "cannot start the job: the workbench binary '%s' is gone (%s)",
                              binary, strerror (errno));
     char *dir = s_job_dir (wb_store_path (store), id);
-    if (s_mkdirs (dir)) {
+    if (wb_fs_mkdirs (dir, 0700)) {
         wb_error_set (err, "cannot create the job folder '%s': %s", dir, strerror (errno));
         free (dir);
         return -1;
@@ -1015,13 +998,13 @@ wb_job_supervise (const char *path, const char *id)
     json_t *run = wb_store_run_get (store, id, NULL);
     const char *snapshot = json_string_value (json_object_get (run, "snapshot"));
     int rc = 0;
-    if (s_mkdirs (outputs) || s_mkdirs (pylib))
+    if (wb_fs_mkdirs (outputs, 0700) || wb_fs_mkdirs (pylib, 0700))
         rc = wb_error_set (&err, "cannot create the job folder '%s': %s", dir, strerror (errno));
     else
     if (snapshot)
         rc = wb_snapshot_restore (store, snapshot, code, &err);
     else
-    if (s_mkdirs (code))
+    if (wb_fs_mkdirs (code, 0700))
         rc = wb_error_set (&err, "cannot create '%s': %s", code, strerror (errno));
     for (const wb_embedded_t *file = wb_pylib; rc == 0 && file->name; file++) {
         char *target_path = wb_sprintf ("%s/%s", pylib, file->name);

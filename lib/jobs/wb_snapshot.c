@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "wb_snapshot.h"
+#include "base/wb_fs.h"
 #include "base/wb_util.h"
 
 //  What a walk over the folder carries along.
@@ -206,24 +207,6 @@ wb_snapshot_take (wb_store_t *store, const char *dir, char *hash, size_t *files_
 }
 
 static int
-s_mkdirs (const char *path)
-{
-    char *copy = wb_strdup (path);
-    for (char *slash = copy + 1; *slash; slash++)
-        if (*slash == '/') {
-            *slash = 0;
-            if (mkdir (copy, 0700) && errno != EEXIST) {
-                free (copy);
-                return -1;
-            }
-            *slash = '/';
-        }
-    int rc = mkdir (copy, 0700) && errno != EEXIST? -1: 0;
-    free (copy);
-    return rc;
-}
-
-static int
 s_copy (const char *from, const char *to, int mode)
 {
     int in = open (from, O_RDONLY | O_CLOEXEC);
@@ -262,7 +245,7 @@ wb_snapshot_restore (wb_store_t *store, const char *hash, const char *dest, wb_e
         json_decref (manifest);
         return wb_error_set (err, "snapshot %.12s is missing or damaged in the workspace", hash);
     }
-    int rc = s_mkdirs (dest)? wb_error_set (err, "cannot create '%s': %s", dest, strerror (errno)): 0;
+    int rc = wb_fs_mkdirs (dest, 0700)? wb_error_set (err, "cannot create '%s': %s", dest, strerror (errno)): 0;
     size_t index;
     json_t *file;
     json_array_foreach (json_object_get (manifest, "files"), index, file) {
@@ -276,7 +259,7 @@ wb_snapshot_restore (wb_store_t *store, const char *hash, const char *dest, wb_e
         char *target = wb_sprintf ("%s/%s", dest, path);
         char *slash = strrchr (target, '/');
         *slash = 0;
-        if (s_mkdirs (target))
+        if (wb_fs_mkdirs (target, 0700))
             rc = wb_error_set (err, "cannot create '%s': %s", target, strerror (errno));
         *slash = '/';
         char *blob = wb_store_blob_path (store, json_string_value (json_object_get (file, "hash")));
