@@ -276,18 +276,7 @@ wb_self_path (char *buf, size_t size)
 char *
 wb_file_read (const char *path, size_t *size_p)
 {
-    FILE *file = fopen (path, "rb");
-    if (!file)
-        return NULL;
-    wb_buf_t *buf = wb_buf_new ();
-    char chunk [65536];
-    size_t got;
-    while ((got = fread (chunk, 1, sizeof (chunk), file)) > 0)
-        wb_buf_append (buf, chunk, got);
-    fclose (file);
-    if (size_p)
-        *size_p = wb_buf_size (buf);
-    return wb_buf_detach (&buf);
+    return wb_fs_read (path, size_p, NULL);
 }
 
 //  ---- Files private to their owner ----
@@ -392,6 +381,29 @@ wb_util_test (bool verbose)
     wb_time_iso (0.5, iso, sizeof (iso));
     assert (streq (iso, "1970-01-01T00:00:00.500000Z"));
     assert (wb_time_mono () > 0);
+
+    //  A whole file; a FIFO with no writer or a folder is refused at once
+    //  (a FIFO hung the reader, a folder read as empty)
+    char scratch [] = "/tmp/wb-util-read-XXXXXX";
+    assert (mkdtemp (scratch));
+    char *fifo = wb_sprintf ("%s/pipe", scratch);
+    assert (mkfifo (fifo, 0600) == 0);
+    size_t size = 1;
+    assert (!wb_file_read (fifo, &size) && errno == EINVAL && size == 1);
+    assert (!wb_file_read (scratch, &size) && errno == EISDIR);
+    unlink (fifo);
+    free (fifo);
+    char *note = wb_sprintf ("%s/note", scratch);
+    FILE *out = fopen (note, "w");
+    assert (out);
+    fputs ("hello", out);
+    fclose (out);
+    text = wb_file_read (note, &size);
+    assert (text && size == 5 && streq (text, "hello"));
+    free (text);
+    unlink (note);
+    free (note);
+    rmdir (scratch);
 
     //  Private files: made 0700/0600, loose ones tightened, symlinks left
     char folder [] = "/tmp/wb-util-test-XXXXXX";

@@ -93,7 +93,9 @@ char *
 bool
     wb_self_path (char *buf, size_t size);
 
-//  Read a whole file into a new string; NULL (errno set) on failure.
+//  Read a whole regular file into a new string (wb_fs_read without the
+//  error text): a FIFO, a folder or a device is refused at once. NULL
+//  (errno set) on failure.
 char *
     wb_file_read (const char *path, size_t *size_p);
 
