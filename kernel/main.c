@@ -279,7 +279,7 @@ s_magic (int argc, char **argv)
     }
     wb_interrupt_install ();
     wb_magics_t *magics = wb_magics_new ();
-    wb_magics_set_terminal (magics, true);
+    wb_session_set_terminal (wb_magics_session (magics), true);
     wb_out_t *out = wb_out_new_terminal ();
     int rc = wb_magics_call (magics, argc, argv, body, out);
     wb_out_destroy (&out);

@@ -13,12 +13,13 @@
     but keeps serving control and stdin.
 
     What main may do while a cell runs (the decision, issue 12): the
-    interpreter (wb_magics_t: its shell session, workspace connection,
-    experiment, active run) belongs to the executor thread, and main never
-    reads or changes it, with three exceptions that are safe by design:
+    interpreter (wb_magics_t and its wb_session_t: the shell session,
+    workspace connection, experiment, active run) belongs to the executor
+    thread, and main never reads or changes it, with three exceptions that are safe by design:
       complete_request     wb_magics_complete reads only a copy of the
                            session (directory, workspace folder) that the
-                           executor publishes under a lock after each cell,
+                           executor publishes under a lock after each cell
+                           (wb_session_publish, wb_session_seen),
                            and queries the workspace through a connection of
                            its own (SQLite connections here are opened
                            NOMUTEX: one per thread, never shared)

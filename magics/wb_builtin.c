@@ -21,11 +21,11 @@ s_shell_output (void *arg, const char *name, const char *data, size_t size)
 }
 
 int
-wb_builtin_shell (wb_magics_t *self, const char *script, wb_out_t *out)
+wb_builtin_shell (wb_session_t *session, const char *script, wb_out_t *out)
 {
     wb_shell_result_t result;
     wb_error_t err;
-    if (wb_shell_run (wb_magics_shell (self), script, 0, s_shell_output, out,
+    if (wb_shell_run (wb_session_shell (session), script, 0, s_shell_output, out,
                       &result, &err)) {
         wb_out_error (out, "ShellError", "%s", err.text);
         return -1;
@@ -44,9 +44,9 @@ wb_builtin_shell (wb_magics_t *self, const char *script, wb_out_t *out)
 //  ---- %lsmagic and %help ----
 
 int
-wb_magic_lsmagic (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_lsmagic (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    (void) self; (void) call;
+    (void) session; (void) call;
     wb_buf_t *plain = wb_buf_new ();
     wb_buf_t *html = wb_buf_new ();
     wb_buf_puts (html, "<table><thead><tr><th style=\"text-align:left\">magic</th>"
@@ -94,9 +94,9 @@ static const char *s_overview =
     "------\n";
 
 int
-wb_magic_help (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_help (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    (void) self;
+    (void) session;
     wb_buf_t *text = wb_buf_new ();
     if (call->argc == 1) {
         wb_buf_puts (text, s_overview);
@@ -128,13 +128,13 @@ wb_magic_help (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 //  ---- Cell magics ----
 
 int
-wb_magic_bash (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_bash (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    return wb_builtin_shell (self, call->body, out);
+    return wb_builtin_shell (session, call->body, out);
 }
 
 int
-wb_magic_writefile (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_writefile (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "append", 'a', WB_OPT_BOOL }, { NULL, 0, 0 }
@@ -149,7 +149,7 @@ wb_magic_writefile (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     }
     const char *name = wb_args_pos (args, 0);
     bool append = wb_args_has (args, "append");
-    char *path = wb_shell_path (wb_magics_shell (self), name);
+    char *path = wb_shell_path (wb_session_shell (session), name);
     bool exists = access (path, F_OK) == 0;
     FILE *file = fopen (path, append? "a": "w");
     int rc = 0;
@@ -186,23 +186,23 @@ s_display_body (wb_call_t *call, wb_out_t *out, const char *mime, const char *pl
 }
 
 int
-wb_magic_html (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_html (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    (void) self;
+    (void) session;
     return s_display_body (call, out, "text/html", "<HTML content>");
 }
 
 int
-wb_magic_markdown (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_markdown (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    (void) self;
+    (void) session;
     return s_display_body (call, out, "text/markdown", call->body);
 }
 
 int
-wb_magic_svg (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_svg (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    (void) self;
+    (void) session;
     return s_display_body (call, out, "image/svg+xml", "<SVG image>");
 }
 
@@ -230,14 +230,15 @@ s_print_duration (wb_buf_t *buf, double seconds)
 }
 
 int
-wb_magic_time (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_time (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
+    (void) session;             //  the line runs through the interpreter
     const char *code = call->body? call->body: call->line;
     if (!call->body && !*code)
         return wb_magics_usage (call, out, "%%time needs a command to time");
     double cpu_start = s_children_cpu ();
     double start = wb_time_mono ();
-    int rc = wb_magics_execute (self, code, out);
+    int rc = wb_magics_execute (call->magics, code, out);
     double wall = wb_time_mono () - start;
     double cpu = s_children_cpu () - cpu_start;
     wb_buf_t *line = wb_buf_new ();
@@ -266,9 +267,9 @@ s_valid_name (const char *name, size_t size)
 }
 
 int
-wb_magic_env (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_env (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    wb_shell_t *shell = wb_magics_shell (self);
+    wb_shell_t *shell = wb_session_shell (session);
     if (call->argc == 1) {
         wb_buf_t *text = wb_buf_new ();
         for (char **entry = wb_shell_environ (shell); *entry; entry++)
@@ -314,9 +315,9 @@ wb_magic_env (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 //  ---- %clear ----
 
 int
-wb_magic_clear (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_clear (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    (void) self; (void) call;
+    (void) session; (void) call;
     wb_out_clear (out, false);
     return 0;
 }

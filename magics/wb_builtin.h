@@ -10,17 +10,17 @@
 //  Run script in the session's shell, streaming its output to out; a
 //  non-zero exit or an interrupt is reported as an error. 0 or -1.
 int
-    wb_builtin_shell (wb_magics_t *self, const char *script, wb_out_t *out);
+    wb_builtin_shell (wb_session_t *session, const char *script, wb_out_t *out);
 
-int wb_magic_lsmagic (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_help (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_bash (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_writefile (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_html (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_markdown (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_svg (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_time (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_env (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_clear (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_lsmagic (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_help (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_bash (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_writefile (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_html (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_markdown (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_svg (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_time (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_env (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_clear (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
 #endif

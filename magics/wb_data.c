@@ -15,7 +15,7 @@
 #define S_HEAD_ROWS  10         //  rows %data show draws unless told
 
 int
-wb_magic_data (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_data (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "description", 'd', WB_OPT_VALUE }, { "rows", 'n', WB_OPT_VALUE },
@@ -48,11 +48,11 @@ wb_magic_data (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     &&  (wb_args_long (wb_args_get (args, "rows"), "--rows", &rows, &err) || rows < 0))
         rc = wb_magics_usage (call, out, "--rows wants a whole number >= 0, got '%s'",
                               wb_args_get (args, "rows"));
-    wb_store_t *store = rc == 0? wb_magics_store (self, out): NULL;
+    wb_store_t *store = rc == 0? wb_session_open (session, out): NULL;
     if (rc == 0 && !store)
         rc = -1;
     if (rc == 0 && streq (verb, "register")) {
-        char *path = wb_shell_path (wb_magics_shell (self), wb_args_pos (args, 2));
+        char *path = wb_shell_path (wb_session_shell (session), wb_args_pos (args, 2));
         json_t *record = wb_dataset_register (store, wb_args_pos (args, 1), path,
                                               wb_args_get (args, "description"), &err);
         if (!record) {

@@ -5,6 +5,6 @@
 
 #include "wb_magics.h"
 
-int wb_magic_data (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_data (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
 #endif

@@ -310,9 +310,9 @@ s_job_over (json_t *run)
 }
 
 int
-wb_jobs_watch (wb_magics_t *self, const char *id, bool cancel_on_interrupt, wb_out_t *out)
+wb_jobs_watch (wb_session_t *session, const char *id, bool cancel_on_interrupt, wb_out_t *out)
 {
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     if (!store)
         return -1;
     wb_error_t err;
@@ -352,7 +352,7 @@ wb_jobs_watch (wb_magics_t *self, const char *id, bool cancel_on_interrupt, wb_o
 //  ---- %%job ----
 
 json_t *
-wb_jobs_request (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_jobs_request (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "name", 'n', WB_OPT_VALUE }, { "experiment", 'e', WB_OPT_VALUE },
@@ -398,16 +398,16 @@ wb_jobs_request (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     if (rc == 0) {
         char *code = wb_args_has (args, "no-code")? NULL
                    : wb_args_has (args, "code")
-                   ? wb_shell_path (wb_magics_shell (self), wb_args_get (args, "code"))
-                   : wb_strdup (wb_magics_home (self));
+                   ? wb_shell_path (wb_session_shell (session), wb_args_get (args, "code"))
+                   : wb_strdup (wb_session_home (session));
         //  The job sees the session's environment, then --env on top
-        json_t *job_env = wb_magics_environment (self);
+        json_t *job_env = wb_session_environment (session);
         json_object_update (job_env, env);
         request = json_pack ("{s:s, s:s, s:O, s:o, s:s?, s:s?, s:f, s:s, s:s?, s:b}",
             "kind", "job", "script", call->body, "params", params, "env", job_env,
             "compute", wb_args_get (args, "compute"), "code", code, "timeout", timeout,
             "experiment", wb_args_has (args, "experiment")? wb_args_get (args, "experiment")
-                                                          : wb_magics_experiment (self),
+                                                          : wb_session_experiment (session),
             "name", wb_args_get (args, "name"), "no_wait", wb_args_has (args, "no-wait"));
         free (code);
     }
@@ -418,9 +418,9 @@ wb_jobs_request (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 }
 
 static int
-s_submit (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+s_submit (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    json_t *request = wb_jobs_request (self, call, out);
+    json_t *request = wb_jobs_request (session, call, out);
     if (!request)
         return -1;
     wb_error_t err;
@@ -431,7 +431,7 @@ s_submit (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         wb_out_error (out, "UsageError", "%s", err.text);
         rc = -1;
     }
-    wb_store_t *store = rc == 0? wb_magics_store (self, out): NULL;
+    wb_store_t *store = rc == 0? wb_session_open (session, out): NULL;
     if (rc == 0 && !store)
         rc = -1;
     char id [9] = "";
@@ -452,7 +452,7 @@ s_submit (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
             wb_out_printf (out, "Submitted job %s to %s: %%job logs %s --follow, %%job wait %s, "
                            "%%job cancel %s\n", id, compute? compute: "local", id, id, id);
         else
-            rc = wb_jobs_watch (self, id, true, out);
+            rc = wb_jobs_watch (session, id, true, out);
     }
     free (script);
     json_decref (request);
@@ -462,9 +462,9 @@ s_submit (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 //  ---- %job list|show|logs|wait|cancel ----
 
 static int
-s_list (wb_magics_t *self, wb_args_t *args, wb_out_t *out)
+s_list (wb_session_t *session, wb_args_t *args, wb_out_t *out)
 {
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     if (!store)
         return -1;
     wb_error_t err;
@@ -511,9 +511,9 @@ s_list (wb_magics_t *self, wb_args_t *args, wb_out_t *out)
 }
 
 static int
-s_logs (wb_magics_t *self, const char *id, bool follow, wb_out_t *out)
+s_logs (wb_session_t *session, const char *id, bool follow, wb_out_t *out)
 {
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     size_t sent = 0;
     bool line_open = false;     //  the last byte sent was not a newline
     while (true) {
@@ -554,7 +554,7 @@ s_logs (wb_magics_t *self, const char *id, bool follow, wb_out_t *out)
 }
 
 static int
-s_job_command (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+s_job_command (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "follow", 'f', WB_OPT_BOOL }, { "all", 'a', WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
@@ -573,7 +573,7 @@ s_job_command (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         rc = wb_magics_usage (call, out, "say list, show, logs, wait or cancel");
     else
     if (streq (verb, "list"))
-        rc = wb_args_npos (args) == 1? s_list (self, args, out)
+        rc = wb_args_npos (args) == 1? s_list (session, args, out)
            : wb_magics_usage (call, out, "%%job list takes no run");
     else
     if (wb_args_npos (args) != 2)
@@ -582,7 +582,7 @@ s_job_command (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     if (wb_args_has (args, "follow") && !streq (verb, "logs"))
         rc = wb_magics_usage (call, out, "--follow goes with %%job logs");
     else {
-        wb_store_t *store = wb_magics_store (self, out);
+        wb_store_t *store = wb_session_open (session, out);
         char *id = store? wb_store_run_resolve (store, wb_args_pos (args, 1), &err): NULL;
         json_t *job = id? wb_store_job_get (store, id, &err): NULL;
         if (!job) {
@@ -593,14 +593,14 @@ s_job_command (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         else
         if (streq (verb, "show")) {
             char *argv [] = { "show", id, NULL };
-            rc = wb_magics_call (self, 2, argv, NULL, out);
+            rc = wb_magics_call (call->magics, 2, argv, NULL, out);
         }
         else
         if (streq (verb, "logs"))
-            rc = s_logs (self, id, wb_args_has (args, "follow"), out);
+            rc = s_logs (session, id, wb_args_has (args, "follow"), out);
         else
         if (streq (verb, "wait"))
-            rc = wb_jobs_watch (self, id, false, out);
+            rc = wb_jobs_watch (session, id, false, out);
         else {
             char *before = wb_store_run_state (store, id, NULL);
             if (wb_job_cancel (store, id, &err)) {
@@ -622,22 +622,22 @@ s_job_command (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 }
 
 int
-wb_magic_job (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_job (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    return call->body? s_submit (self, call, out): s_job_command (self, call, out);
+    return call->body? s_submit (session, call, out): s_job_command (session, call, out);
 }
 
 //  ---- %compute ----
 
 int
-wb_magic_compute (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_compute (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = { { "max-jobs", 0, WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL } };
     wb_error_t err;
     wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     int rc = store? 0: -1;
     if (rc == 0 && wb_args_has (args, "max-jobs")) {
         long max_jobs;

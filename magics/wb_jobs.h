@@ -7,15 +7,15 @@
 
 #include "wb_magics.h"
 
-int wb_magic_job (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_compute (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_job (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_compute (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
 //  Parse a %%job call without submitting it: a new request {"kind": "job",
 //  "script" (the body, ${{params.NAME}} not yet filled in), "params",
 //  "env" (the session's, then --env), "compute", "code" (a folder or
 //  null), "timeout", "experiment", "name", "no_wait"}; NULL after reporting.
 json_t *
-    wb_jobs_request (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+    wb_jobs_request (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
 //  A live display of something that ends (a job, a sweep), id of store:
 //  how to fetch its state again, draw it (note: "canceling", "still
@@ -49,7 +49,7 @@ json_t *
 //  interrupt cancels it when cancel_on_interrupt, else stops watching.
 //  Returns 0 when it completed, -1 after reporting how it did not.
 int
-    wb_jobs_watch (wb_magics_t *self, const char *id, bool cancel_on_interrupt,
+    wb_jobs_watch (wb_session_t *session, const char *id, bool cancel_on_interrupt,
                    wb_out_t *out);
 
 //  A confusion matrix ({"labels", "matrix": rows true, columns predicted})

@@ -5,13 +5,16 @@
     A cell is either a cell magic (`%%name args` on its first line, the rest
     is its body) or a sequence of lines: runs of ordinary lines go to the
     shell as one script, and each `%name args` line is a line magic, in
-    order; the first error stops the cell.
+    order; the first error stops the cell. The dispatcher hands each
+    handler the session (wb_session_t) and the call, which carries the
+    magic's own row of the table; a magic that needs the workspace opens
+    it (wb_session_open), nothing opens it on the side.
 
     Threads: a wb_magics_t belongs to the thread that runs its cells (the
     kernel's executor). Completion, inspection and is_complete may be asked
     from one other thread while a cell runs: they never touch the shell
     session or the cell's workspace connection. After each cell the
-    running thread publishes, under a lock, a copy of what completion
+    running thread publishes (wb_session_publish), under a lock, a copy of what completion
     needs (the shell's directory and the workspace folder); completion
     reads that copy and queries the workspace through a connection of its
     own, opened read-mostly on the published folder. SQLite connections are
@@ -40,7 +43,6 @@
 #include "wb_training.h"
 #include "wb_models.h"
 #include "wb_sweeps.h"
-#include "jobs/wb_job.h"
 #include "cell/wb_args.h"
 #include "base/wb_utf8.h"
 #include "base/wb_util.h"
@@ -48,16 +50,7 @@
 extern char **environ;
 
 struct _wb_magics_t {
-    wb_shell_t *shell;          //  the shell session: cwd and exported env
-    char *home;                 //  the folder the session started in
-    wb_store_t *store;          //  the open workspace, NULL until first use
-    char *experiment;           //  the current experiment
-    char *active_run;           //  the interactive run logged to, or NULL
-    bool terminal;              //  a command-line session, not a notebook
-    //  What completion reads, from whichever thread asks (see the top)
-    pthread_mutex_t seen_lock;  //  guards seen_cwd and seen_store
-    char *seen_cwd;             //  the shell's directory after the last cell
-    char *seen_store;           //  the open workspace's folder, NULL if none
+    wb_session_t *session;      //  shell, workspace, experiment, active run
     //  Completion's own, used only by the completing thread
     wb_store_t *lookup;         //  its workspace connection, or NULL
     char *lookup_path;          //  the folder lookup is open on
@@ -381,31 +374,11 @@ wb_magics_lookup (const char *name)
 
 //  ---- Life cycle ----
 
-//  Copy what completion needs for other threads to read (see the top).
-static void
-s_publish (wb_magics_t *self)
-{
-    char *cwd = wb_strdup (wb_shell_cwd (self->shell));
-    char *store = self->store? wb_strdup (wb_store_path (self->store)): NULL;
-    pthread_mutex_lock (&self->seen_lock);
-    char *old_cwd = self->seen_cwd;
-    char *old_store = self->seen_store;
-    self->seen_cwd = cwd;
-    self->seen_store = store;
-    pthread_mutex_unlock (&self->seen_lock);
-    free (old_cwd);
-    free (old_store);
-}
-
 wb_magics_t *
 wb_magics_new (void)
 {
     wb_magics_t *self = wb_calloc (1, sizeof (wb_magics_t));
-    self->shell = wb_shell_new ();
-    self->home = wb_strdup (wb_shell_cwd (self->shell));
-    self->experiment = wb_strdup ("Default");
-    pthread_mutex_init (&self->seen_lock, NULL);
-    s_publish (self);
+    self->session = wb_session_new ();
     return self;
 }
 
@@ -415,140 +388,29 @@ wb_magics_destroy (wb_magics_t **self_p)
     assert (self_p);
     wb_magics_t *self = *self_p;
     if (self) {
-        //  Taken once so that everything the last cell did (on another
-        //  thread, which published under the lock) is seen from here
-        pthread_mutex_lock (&self->seen_lock);
-        pthread_mutex_unlock (&self->seen_lock);
-        wb_tracking_close (self);
-        wb_shell_destroy (&self->shell);
-        wb_store_destroy (&self->store);
-        free (self->home);
-        free (self->experiment);
-        free (self->active_run);
+        wb_session_destroy (&self->session);
         wb_store_destroy (&self->lookup);
         free (self->lookup_path);
-        free (self->seen_cwd);
-        free (self->seen_store);
-        pthread_mutex_destroy (&self->seen_lock);
         free (self);
         *self_p = NULL;
     }
 }
 
-wb_shell_t *
-wb_magics_shell (wb_magics_t *self)
+wb_session_t *
+wb_magics_session (wb_magics_t *self)
 {
     assert (self);
-    return self->shell;
-}
-
-//  ---- Session state: workspace, experiment, active run ----
-
-wb_store_t *
-wb_magics_store (wb_magics_t *self, wb_out_t *out)
-{
-    if (self->store)
-        return self->store;
-    char *path = wb_store_locate (self->home);
-    wb_error_t err;
-    self->store = wb_store_open (path, out != NULL, &err);
-    if (!self->store && out)
-        wb_out_error (out, "WorkspaceError", "%s", err.text);
-    if (self->store)
-        wb_job_recover (self->store);
-    free (path);
-    return self->store;
-}
-
-int
-wb_magics_open_store (wb_magics_t *self, const char *path, wb_out_t *out)
-{
-    char *full = wb_shell_path (self->shell, path);
-    wb_error_t err;
-    wb_store_t *store = wb_store_open (full, true, &err);
-    free (full);
-    if (!store) {
-        wb_out_error (out, "WorkspaceError", "%s", err.text);
-        return -1;
-    }
-    //  A run left open in the old workspace ends there, as at shutdown
-    wb_tracking_close (self);
-    wb_store_destroy (&self->store);
-    self->store = store;
-    wb_job_recover (store);
-    //  `workbench ...` commands in shell lines use the same workspace
-    wb_shell_setenv (self->shell, "WORKBENCH_WORKSPACE", wb_store_path (store));
-    return 0;
-}
-
-const char *
-wb_magics_experiment (wb_magics_t *self)
-{
-    return self->experiment;
-}
-
-void
-wb_magics_set_experiment (wb_magics_t *self, const char *name)
-{
-    free (self->experiment);
-    self->experiment = wb_strdup (name);
-}
-
-json_t *
-wb_magics_environment (wb_magics_t *self)
-{
-    json_t *env = json_object ();
-    for (char **entry = wb_shell_environ (self->shell); *entry; entry++) {
-        char *equals = strchr (*entry, '=');
-        if (equals) {
-            char *name = wb_strndup (*entry, (size_t) (equals - *entry));
-            json_object_set_new (env, name, json_string (equals + 1));
-            free (name);
-        }
-    }
-    return env;
-}
-
-const char *
-wb_magics_active_run (wb_magics_t *self)
-{
-    return self->active_run;
-}
-
-void
-wb_magics_set_active_run (wb_magics_t *self, const char *id)
-{
-    free (self->active_run);
-    self->active_run = id? wb_strdup (id): NULL;
-}
-
-void
-wb_magics_set_terminal (wb_magics_t *self, bool terminal)
-{
-    self->terminal = terminal;
-}
-
-bool
-wb_magics_terminal (wb_magics_t *self)
-{
-    return self->terminal;
-}
-
-const char *
-wb_magics_home (wb_magics_t *self)
-{
-    return self->home;
+    return self->session;
 }
 
 int
 wb_magics_usage (wb_call_t *call, wb_out_t *out, const char *format, ...)
 {
-    const wb_magic_t *magic = wb_magics_lookup (call->argv [0]);
     va_list args;
     va_start (args, format);
     char *what = wb_vsprintf (format, args);
     va_end (args);
-    wb_out_error (out, "UsageError", "%s\nusage: %s", what, magic? magic->usage: call->argv [0]);
+    wb_out_error (out, "UsageError", "%s\nusage: %s", what, call->magic->usage);
     free (what);
     return -1;
 }
@@ -614,7 +476,7 @@ s_dispatch (wb_magics_t *self, const char *header, const char *body, wb_out_t *o
     argv [0] = name;
     for (int i = 0; i < argc; i++)
         argv [i + 1] = words [i];
-    wb_call_t call = { argc + 1, argv, line, body };
+    wb_call_t call = { self, magic, argc + 1, argv, line, body };
 
     int rc;
     bool arity_ok = (magic->flags & WB_MAGIC_RAW)
@@ -624,7 +486,7 @@ s_dispatch (wb_magics_t *self, const char *header, const char *body, wb_out_t *o
             prefix, name, magic->arity >= 0? "exactly": "at least",
             abs (magic->arity) - 1, abs (magic->arity) == 2? "": "s", call.argc - 1);
     else
-        rc = magic->handler (self, &call, out);
+        rc = magic->handler (self->session, &call, out);
 
     free (argv);
     wb_words_free (&words);
@@ -676,7 +538,7 @@ s_execute (wb_magics_t *self, const char *code, wb_out_t *out)
             text++;
         if (*text == '%' && text [1] != '%') {
             if (!s_blank (wb_buf_data (script), wb_buf_size (script)))
-                rc = wb_builtin_shell (self, wb_buf_data (script), out);
+                rc = wb_builtin_shell (self->session, wb_buf_data (script), out);
             wb_buf_reset (script);
             if (rc == 0) {
                 char *header = wb_strndup (text + 1, size - (size_t) (text + 1 - cursor));
@@ -691,7 +553,7 @@ s_execute (wb_magics_t *self, const char *code, wb_out_t *out)
         cursor = eol? eol + 1: cursor + size;
     }
     if (rc == 0 && !s_blank (wb_buf_data (script), wb_buf_size (script)))
-        rc = wb_builtin_shell (self, wb_buf_data (script), out);
+        rc = wb_builtin_shell (self->session, wb_buf_data (script), out);
     wb_buf_destroy (&script);
     wb_out_flush (out);
     return rc;
@@ -702,7 +564,7 @@ wb_magics_execute (wb_magics_t *self, const char *code, wb_out_t *out)
 {
     assert (self && code && out);
     int rc = s_execute (self, code, out);
-    s_publish (self);
+    wb_session_publish (self->session);
     return rc;
 }
 
@@ -734,7 +596,7 @@ wb_magics_call (wb_magics_t *self, int argc, char **argv, const char *body, wb_o
     }
     int rc = s_dispatch (self, wb_buf_data (header), body, out);
     wb_buf_destroy (&header);
-    s_publish (self);
+    wb_session_publish (self->session);
     return rc;
 }
 
@@ -872,7 +734,7 @@ s_add_match (json_t *matches, const char *candidate, const char *prefix)
 static wb_store_t *
 s_lookup_store (wb_magics_t *self, const char *folder)
 {
-    char *path = folder? wb_strdup (folder): wb_store_locate (self->home);
+    char *path = folder? wb_strdup (folder): wb_store_locate (wb_session_home (self->session));
     if (self->lookup && !streq (self->lookup_path, path)) {
         wb_store_destroy (&self->lookup);
         free (self->lookup_path);
@@ -999,10 +861,8 @@ wb_magics_complete (wb_magics_t *self, const char *code, size_t cursor,
         token_start--;
     char *token = wb_strndup (code + token_start, cursor - token_start);
     //  The session as the last cell left it (a cell may be running)
-    pthread_mutex_lock (&self->seen_lock);
-    char *cwd = wb_strdup (self->seen_cwd);
-    char *folder = self->seen_store? wb_strdup (self->seen_store): NULL;
-    pthread_mutex_unlock (&self->seen_lock);
+    char *cwd, *folder;
+    wb_session_seen (self->session, &cwd, &folder);
     *start = token_start;
     *end = cursor;
     json_t *matches = json_array ();
@@ -1257,6 +1117,7 @@ s_test_completer (void *arg)
 void
 wb_magics_test (bool verbose)
 {
+    wb_session_test (verbose);
     //  Every row is well-formed: usage starts with its name, help is there
     for (const wb_magic_t *magic = s_magics; magic->name; magic++) {
         assert (magic->handler && magic->usage && magic->help);
@@ -1270,7 +1131,7 @@ wb_magics_test (bool verbose)
     char scratch [] = "/tmp/wb-magics-XXXXXX";
     assert (mkdtemp (scratch));
     wb_magics_t *magics = wb_magics_new ();
-    wb_shell_chdir (wb_magics_shell (magics), scratch, NULL);
+    wb_shell_chdir (wb_session_shell (wb_magics_session (magics)), scratch, NULL);
     wb_out_t *out = wb_out_new_test (NULL);
 
     //  Shell lines and line magics interleave, in order
@@ -1377,7 +1238,7 @@ wb_magics_test (bool verbose)
     json_array_clear (wb_out_log (out));
     char *argv [] = { "env", "WB_Y=it's", NULL };
     assert (wb_magics_call (magics, 2, argv, NULL, out) == 0);
-    assert (streq (wb_shell_getenv (wb_magics_shell (magics), "WB_Y"), "it's"));
+    assert (streq (wb_shell_getenv (wb_session_shell (wb_magics_session (magics)), "WB_Y"), "it's"));
 
     //  Completion from another thread while cells change the session (as
     //  the kernel's control channel asks): it sees the session the last

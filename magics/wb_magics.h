@@ -2,9 +2,10 @@
     everything that reads the table (completion, inspection, %lsmagic,
     %help, the command-line tool)
 
-    A wb_magics_t is the interpreter state a notebook keeps between cells:
-    the shell session and, later, the open workspace. It knows nothing of
-    Jupyter: it writes through an output sink (wb_out_t).
+    A wb_magics_t is the interpreter: it owns the session (wb_session_t:
+    shell, workspace, experiment, active run) and hands it to each magic's
+    handler with the call and the magic's own row of the table. It knows
+    nothing of Jupyter: it writes through an output sink (wb_out_t).
 */
 #ifndef WB_MAGICS_H
 #define WB_MAGICS_H
@@ -15,11 +16,16 @@
 #include "cell/wb_out.h"
 #include "cell/wb_shell.h"
 #include "store/wb_store.h"
+#include "wb_session.h"
 
 typedef struct _wb_magics_t wb_magics_t;
+typedef struct _wb_magic_t wb_magic_t;
 
 //  One invocation of a magic.
 typedef struct {
+    wb_magics_t *magics;        //  the interpreter running it (for magics
+                                //  that run other magics: %time, %job show)
+    const wb_magic_t *magic;    //  its row of the magic table
     int argc;                   //  words including the name
     char **argv;                //  argv[0] is the name without %; shell-like words
     const char *line;           //  the raw text after the name, untokenised
@@ -28,7 +34,7 @@ typedef struct {
 
 //  A handler does the work and reports through out. Returns 0, or -1 after
 //  it has reported an error through out.
-typedef int (wb_magic_fn) (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+typedef int (wb_magic_fn) (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
 //  Flags of a magic.
 #define WB_MAGIC_LINE    1      //  usable as %name on a line
@@ -47,7 +53,7 @@ typedef enum {
 } wb_args_kind_t;
 
 //  One row of the magic table.
-typedef struct {
+struct _wb_magic_t {
     const char *name;           //  without % or %%
     wb_magic_fn *handler;       //  does the work
     int arity;                  //  words incl. name; -N = at least N
@@ -55,7 +61,7 @@ typedef struct {
     wb_args_kind_t args;        //  what its positional words are (completion)
     const char *usage;          //  one line: "%%writefile [-a] PATH"
     const char *help;           //  a paragraph for %help and inspection
-} wb_magic_t;
+};
 
 wb_magics_t *
     wb_magics_new (void);
@@ -94,42 +100,9 @@ char *
 const char *
     wb_magics_is_complete (wb_magics_t *self, const char *code);
 
-//  The shell session (lent).
-wb_shell_t *
-    wb_magics_shell (wb_magics_t *self);
-
-//  The open workspace, opening (creating) it on first use; NULL after
-//  reporting an error through out (out may be NULL: then nothing is
-//  created and NULL means "no workspace yet").
-wb_store_t *
-    wb_magics_store (wb_magics_t *self, wb_out_t *out);
-//  Switch to the workspace folder at path (created if missing). 0 or -1
-//  after reporting through out.
-int
-    wb_magics_open_store (wb_magics_t *self, const char *path, wb_out_t *out);
-//  The current experiment (lent; "Default" until set).
-const char *
-    wb_magics_experiment (wb_magics_t *self);
-void
-    wb_magics_set_experiment (wb_magics_t *self, const char *name);
-//  The shell session's exported environment as a JSON object of strings
-//  (what jobs start with; caller owns).
-json_t *
-    wb_magics_environment (wb_magics_t *self);
-//  The active interactive run id (lent), or NULL.
-const char *
-    wb_magics_active_run (wb_magics_t *self);
-void
-    wb_magics_set_active_run (wb_magics_t *self, const char *id);
-//  Terminal sessions (the command-line tool) do not start interactive
-//  runs on their own: each command is a process of its own.
-void
-    wb_magics_set_terminal (wb_magics_t *self, bool terminal);
-bool
-    wb_magics_terminal (wb_magics_t *self);
-//  The folder the session started in (the notebook's folder; lent).
-const char *
-    wb_magics_home (wb_magics_t *self);
+//  The session its magics run in (lent).
+wb_session_t *
+    wb_magics_session (wb_magics_t *self);
 
 //  Report a usage error for call's magic through out; returns -1.
 int

@@ -173,12 +173,12 @@ s_model_table (wb_out_t *out, json_t *model)
 }
 
 static int
-s_model_register (wb_magics_t *self, wb_call_t *call, wb_args_t *args, wb_store_t *store,
+s_model_register (wb_session_t *session, wb_call_t *call, wb_args_t *args, wb_store_t *store,
                   wb_out_t *out)
 {
     if (wb_args_npos (args) != 2 || !wb_args_has (args, "run"))
         return wb_magics_usage (call, out, "give a name and --run RUN");
-    (void) self;
+    (void) session;
     wb_error_t err;
     char *run = wb_store_run_resolve (store, wb_args_get (args, "run"), &err);
     if (!run) {
@@ -331,7 +331,7 @@ s_model_show (wb_call_t *call, wb_args_t *args, wb_store_t *store, wb_out_t *out
 }
 
 int
-wb_magic_model (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_model (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "run", 'r', WB_OPT_VALUE }, { "path", 'p', WB_OPT_VALUE },
@@ -343,13 +343,13 @@ wb_magic_model (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "list";
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     int rc = -1;
     if (!store)
         ;
     else
     if (streq (verb, "register"))
-        rc = s_model_register (self, call, args, store, out);
+        rc = s_model_register (session, call, args, store, out);
     else
     if (streq (verb, "list"))
         rc = s_model_list (args, store, out);
@@ -460,7 +460,7 @@ s_endpoint_summary (wb_out_t *out, json_t *endpoint)
 }
 
 int
-wb_magic_deploy (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_deploy (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "endpoint", 'e', WB_OPT_VALUE }, { "deployment", 'd', WB_OPT_VALUE },
@@ -486,7 +486,7 @@ wb_magic_deploy (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     && (wb_args_long (wb_args_get (args, "port"), "--port", &port, &err)
     ||  port < 1 || port > 65535))
         rc = wb_magics_usage (call, out, "--port is a TCP port, 1 to 65535");
-    wb_store_t *store = rc? NULL: wb_magics_store (self, out);
+    wb_store_t *store = rc? NULL: wb_session_open (session, out);
     if (!store) {
         wb_args_destroy (&args);
         return -1;
@@ -585,18 +585,18 @@ wb_magic_deploy (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 //  ---- %endpoint ----
 
 bool
-wb_models_is_endpoint (wb_magics_t *self, const char *name)
+wb_models_is_endpoint (wb_session_t *session, const char *name)
 {
-    wb_store_t *store = wb_magics_store (self, NULL);
+    wb_store_t *store = wb_session_store (session);
     json_t *endpoint = store? wb_registry_endpoint_get (store, name, NULL): NULL;
     json_decref (endpoint);
     return endpoint != NULL;
 }
 
 int
-wb_models_show_endpoint (wb_magics_t *self, const char *name, wb_out_t *out)
+wb_models_show_endpoint (wb_session_t *session, const char *name, wb_out_t *out)
 {
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     if (!store)
         return -1;
     wb_error_t err;
@@ -709,7 +709,7 @@ s_endpoint_list (wb_store_t *store, wb_out_t *out)
 }
 
 static int
-s_endpoint_invoke (wb_magics_t *self, wb_call_t *call, wb_args_t *args, wb_store_t *store,
+s_endpoint_invoke (wb_session_t *session, wb_call_t *call, wb_args_t *args, wb_store_t *store,
                    json_t *endpoint, wb_out_t *out)
 {
     if (wb_args_npos (args) != 3)
@@ -718,7 +718,7 @@ s_endpoint_invoke (wb_magics_t *self, wb_call_t *call, wb_args_t *args, wb_store
     char *body;
     size_t size;
     if (given [0] == '@') {
-        char *path = wb_shell_path (wb_magics_shell (self), given + 1);
+        char *path = wb_shell_path (wb_session_shell (session), given + 1);
         body = wb_file_read (path, &size);
         free (path);
         if (!body) {
@@ -915,7 +915,7 @@ s_endpoint_retention (wb_call_t *call, wb_args_t *args, wb_store_t *store, const
 }
 
 int
-wb_magic_endpoint (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_endpoint (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "regenerate", 0, WB_OPT_BOOL }, { "key", 0, WB_OPT_VALUE },
@@ -929,7 +929,7 @@ wb_magic_endpoint (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "list";
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     int rc = -1;
     if (!store) {
         wb_args_destroy (&args);
@@ -964,10 +964,10 @@ wb_magic_endpoint (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         return -1;
     }
     if (streq (verb, "show"))
-        rc = wb_models_show_endpoint (self, name, out);
+        rc = wb_models_show_endpoint (session, name, out);
     else
     if (streq (verb, "invoke"))
-        rc = s_endpoint_invoke (self, call, args, store, endpoint, out);
+        rc = s_endpoint_invoke (session, call, args, store, endpoint, out);
     else
     if (streq (verb, "logs"))
         rc = s_endpoint_logs (call, args, store, name, out);

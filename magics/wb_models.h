@@ -8,16 +8,16 @@
 
 #include "wb_magics.h"
 
-int wb_magic_model (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_deploy (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_endpoint (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_model (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_deploy (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_endpoint (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
 //  Is name an endpoint of the open workspace? (for %show)
 bool
-    wb_models_is_endpoint (wb_magics_t *self, const char *name);
+    wb_models_is_endpoint (wb_session_t *session, const char *name);
 //  Draw an endpoint: its state, deployments, request rate and latency.
 //  0, or -1 after reporting.
 int
-    wb_models_show_endpoint (wb_magics_t *self, const char *name, wb_out_t *out);
+    wb_models_show_endpoint (wb_session_t *session, const char *name, wb_out_t *out);
 
 #endif

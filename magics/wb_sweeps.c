@@ -395,9 +395,9 @@ s_live_over (json_t *state)
 
 //  Draw sweep id until it ends; an interrupt cancels it and its trials.
 static int
-s_watch (wb_magics_t *self, const char *id, wb_out_t *out)
+s_watch (wb_session_t *session, const char *id, wb_out_t *out)
 {
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     if (!store)
         return -1;
     wb_error_t err;
@@ -456,7 +456,7 @@ s_trial_line (const char *body)
 }
 
 static int
-s_create (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+s_create (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "metric", 'm', WB_OPT_VALUE }, { "goal", 'g', WB_OPT_VALUE },
@@ -527,9 +527,10 @@ s_create (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         else {
             const char *name = argv [0];
             size_t skip = strlen (name);
-            wb_call_t inner = { argc, argv, first + skip, end? end + 1: "" };
-            request = streq (name, "train")? wb_training_request (self, &inner, true, out)
-                                           : wb_jobs_request (self, &inner, out);
+            wb_call_t inner = { call->magics, wb_magics_lookup (name), argc, argv,
+                                first + skip, end? end + 1: "" };
+            request = streq (name, "train")? wb_training_request (session, &inner, true, out)
+                                           : wb_jobs_request (session, &inner, out);
             if (!request)
                 rc = -1;
             else
@@ -545,7 +546,7 @@ s_create (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         }
         free (first);
     }
-    wb_store_t *store = rc == 0? wb_magics_store (self, out): NULL;
+    wb_store_t *store = rc == 0? wb_session_open (session, out): NULL;
     if (rc == 0 && !store)
         rc = -1;
     json_t *spec = NULL;
@@ -555,7 +556,7 @@ s_create (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         const char *experiment = wb_args_has (args, "experiment")? wb_args_get (args, "experiment")
                                : json_string_value (json_object_get (request, "experiment"));
         json_t *env = json_object_get (trial, "env");
-        env = env? json_incref (env): wb_magics_environment (self);
+        env = env? json_incref (env): wb_session_environment (session);
         json_object_del (trial, "env");
         json_object_del (trial, "experiment");
         json_object_del (trial, "name");
@@ -596,7 +597,7 @@ s_create (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         if (wb_args_has (args, "no-wait"))
             wb_out_printf (out, "Started sweep %s: %%sweep show %s, %%sweep cancel %s\n", id, id, id);
         else
-            rc = s_watch (self, id, out);
+            rc = s_watch (session, id, out);
     }
     json_decref (spec);
     json_decref (request);
@@ -607,9 +608,9 @@ s_create (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 //  ---- %sweep list|show|cancel|resume ----
 
 static int
-s_list (wb_magics_t *self, wb_out_t *out)
+s_list (wb_session_t *session, wb_out_t *out)
 {
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     if (!store)
         return -1;
     wb_error_t err;
@@ -653,7 +654,7 @@ s_list (wb_magics_t *self, wb_out_t *out)
 }
 
 static int
-s_command (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+s_command (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "no-wait", 0, WB_OPT_BOOL }, { "all", 'a', WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
@@ -665,11 +666,11 @@ s_command (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     const char *what = wb_args_npos (args)? wb_args_pos (args, 0): "";
     int rc = 0;
     if (streq (what, "list") && wb_args_npos (args) == 1)
-        rc = s_list (self, out);
+        rc = s_list (session, out);
     else
     if ((streq (what, "show") || streq (what, "cancel") || streq (what, "resume"))
     &&  wb_args_npos (args) == 2) {
-        wb_store_t *store = wb_magics_store (self, out);
+        wb_store_t *store = wb_session_open (session, out);
         char *id = store? wb_store_run_resolve (store, wb_args_pos (args, 1), &err): NULL;
         json_t *state = id? wb_sweeper_state (store, id, &err): NULL;
         if (!state) {
@@ -708,7 +709,7 @@ s_command (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
             else {
                 if (running)
                     wb_out_printf (out, "Sweep %s is running already; watching it\n", id);
-                rc = s_watch (self, id, out);
+                rc = s_watch (session, id, out);
             }
         }
         json_decref (state);
@@ -721,7 +722,7 @@ s_command (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 }
 
 int
-wb_magic_sweep (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_sweep (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    return call->body? s_create (self, call, out): s_command (self, call, out);
+    return call->body? s_create (session, call, out): s_command (session, call, out);
 }

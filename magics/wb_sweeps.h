@@ -7,6 +7,6 @@
 
 #include "wb_magics.h"
 
-int wb_magic_sweep (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_sweep (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
 #endif

@@ -99,10 +99,10 @@ s_is_nan (const char *text)
 //  The run ref names, with its id (caller owns both); NULL after
 //  reporting through out (no workspace, no such run).
 static json_t *
-s_run_arg (wb_magics_t *self, const char *ref, char **id_p, wb_out_t *out)
+s_run_arg (wb_session_t *session, const char *ref, char **id_p, wb_out_t *out)
 {
     *id_p = NULL;
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     char *id = store? s_resolve (store, ref, out): NULL;
     wb_error_t err;
     json_t *run = id? wb_store_run_get (store, id, &err): NULL;
@@ -194,9 +194,9 @@ s_card_id (const char *id)
 
 //  Start an interactive run in the current experiment; NULL after reporting.
 static const char *
-s_start_run (wb_magics_t *self, wb_store_t *store, const char *name, wb_out_t *out)
+s_start_run (wb_session_t *session, wb_store_t *store, const char *name, wb_out_t *out)
 {
-    wb_run_spec_t spec = { wb_magics_experiment (self), name, "interactive", "running",
+    wb_run_spec_t spec = { wb_session_experiment (session), name, "interactive", "running",
                            NULL, "local", NULL, getpid () };
     char id [9];
     wb_error_t err;
@@ -204,28 +204,28 @@ s_start_run (wb_magics_t *self, wb_store_t *store, const char *name, wb_out_t *o
         wb_out_error (out, "RunError", "%s", err.text);
         return NULL;
     }
-    wb_magics_set_active_run (self, id);
+    wb_session_set_active_run (session, id);
     char *card = s_card_id (id);
     wb_out_display_new (out, s_run_card (store, id), card);
     free (card);
-    return wb_magics_active_run (self);
+    return wb_session_active_run (session);
 }
 
 //  The run to log to: $WORKBENCH_RUN_ID (inside a job), else the active
 //  interactive run, else a new one when start is true. NULL after reporting.
 static const char *
-s_target_run (wb_magics_t *self, wb_store_t *store, bool start, wb_out_t *out)
+s_target_run (wb_session_t *session, wb_store_t *store, bool start, wb_out_t *out)
 {
     const char *env = getenv ("WORKBENCH_RUN_ID");
     if (env && *env) {
         //  An id or a name, as --run takes; kept as the active run
         char *id = s_resolve (store, env, out);
         if (id)
-            wb_magics_set_active_run (self, id);
+            wb_session_set_active_run (session, id);
         free (id);
-        return id? wb_magics_active_run (self): NULL;
+        return id? wb_session_active_run (session): NULL;
     }
-    const char *active = wb_magics_active_run (self);
+    const char *active = wb_session_active_run (session);
     if (active) {
         json_t *run = wb_store_run_get (store, active, NULL);
         const char *status = run? s_text (json_object_get (run, "status")): "";
@@ -233,9 +233,9 @@ s_target_run (wb_magics_t *self, wb_store_t *store, bool start, wb_out_t *out)
         json_decref (run);
         if (live)
             return active;
-        wb_magics_set_active_run (self, NULL);
+        wb_session_set_active_run (session, NULL);
     }
-    if (wb_magics_terminal (self)) {
+    if (wb_session_terminal (session)) {
         wb_out_error (out, "RunError", "no run to log to: give --run RUN, or run this inside "
                       "a job (it sets WORKBENCH_RUN_ID)");
         return NULL;
@@ -244,13 +244,13 @@ s_target_run (wb_magics_t *self, wb_store_t *store, bool start, wb_out_t *out)
         wb_out_error (out, "RunError", "no active run: start one with %%run start, or %%log starts one");
         return NULL;
     }
-    return s_start_run (self, store, NULL, out);
+    return s_start_run (session, store, NULL, out);
 }
 
 static void
-s_update_card (wb_magics_t *self, wb_store_t *store, const char *id, wb_out_t *out)
+s_update_card (wb_session_t *session, wb_store_t *store, const char *id, wb_out_t *out)
 {
-    if (!wb_magics_active_run (self) || !streq (wb_magics_active_run (self), id))
+    if (!wb_session_active_run (session) || !streq (wb_session_active_run (session), id))
         return;
     char *card = s_card_id (id);
     wb_out_update_new (out, s_run_card (store, id), card);
@@ -260,11 +260,11 @@ s_update_card (wb_magics_t *self, wb_store_t *store, const char *id, wb_out_t *o
 //  ---- %workspace ----
 
 int
-wb_magic_workspace (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_workspace (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    if (call->argc == 2 && wb_magics_open_store (self, call->argv [1], out))
+    if (call->argc == 2 && wb_session_open_at (session, call->argv [1], out))
         return -1;
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     if (!store)
         return -1;
     wb_error_t err;
@@ -297,7 +297,7 @@ wb_magic_workspace (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     wb_table_cellf (table, "%.1f MiB", (double) json_integer_value (json_object_get (summary, "size")) / 1048576.0);
     wb_table_row (table);
     wb_table_cell (table, "experiment");
-    wb_table_cell (table, wb_magics_experiment (self));
+    wb_table_cell (table, wb_session_experiment (session));
     wb_out_display_new (out, wb_table_bundle (table), NULL);
     wb_table_destroy (&table);
     json_decref (summary);
@@ -307,17 +307,17 @@ wb_magic_workspace (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 //  ---- %experiment ----
 
 int
-wb_magic_experiment (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_experiment (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     if (call->argc == 2) {
         const char *name = call->argv [1];
         if (!*name)
             return wb_magics_usage (call, out, "an experiment needs a name");
-        wb_magics_set_experiment (self, name);
+        wb_session_set_experiment (session, name);
         wb_out_printf (out, "Experiment: %s\n", name);
         return 0;
     }
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     if (!store)
         return -1;
     wb_error_t err;
@@ -327,7 +327,7 @@ wb_magic_experiment (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         return -1;
     }
     char caption [300];
-    snprintf (caption, sizeof (caption), "Current experiment: %s", wb_magics_experiment (self));
+    snprintf (caption, sizeof (caption), "Current experiment: %s", wb_session_experiment (session));
     wb_table_t *table = wb_table_new (caption);
     wb_table_column (table, "experiment", WB_ALIGN_LEFT);
     wb_table_column (table, "runs", WB_ALIGN_RIGHT);
@@ -351,7 +351,7 @@ wb_magic_experiment (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 //  ---- %run start | end ----
 
 int
-wb_magic_run (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_run (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "name", 'n', WB_OPT_VALUE }, { "tag", 't', WB_OPT_MULTI },
@@ -370,7 +370,7 @@ wb_magic_run (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     if (wb_args_npos (args) != 1)
         rc = wb_magics_usage (call, out, "unexpected '%s'", wb_args_pos (args, 1));
     else
-    if (!(store = wb_magics_store (self, out)))
+    if (!(store = wb_session_open (session, out)))
         rc = -1;
     else
     if (streq (verb, "start")) {
@@ -387,13 +387,13 @@ wb_magic_run (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
             free (key);
         }
         //  A run still open is finished first, as MLflow's start_run would refuse
-        const char *active = wb_magics_active_run (self);
+        const char *active = wb_session_active_run (session);
         if (rc == 0 && active) {
             wb_store_run_status (store, active, "completed", NULL, NULL);
             wb_out_printf (out, "Ended run %s (completed)\n", active);
-            wb_magics_set_active_run (self, NULL);
+            wb_session_set_active_run (session, NULL);
         }
-        const char *id = rc == 0? s_start_run (self, store, wb_args_get (args, "name"), out): NULL;
+        const char *id = rc == 0? s_start_run (session, store, wb_args_get (args, "name"), out): NULL;
         if (rc == 0 && !id)
             rc = -1;
         if (rc == 0 && json_object_size (tags)) {
@@ -402,13 +402,13 @@ wb_magic_run (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
                 rc = -1;
             }
             else
-                s_update_card (self, store, id, out);
+                s_update_card (session, store, id, out);
         }
         json_decref (tags);
     }
     else {
         const char *status = wb_args_has (args, "status")? wb_args_get (args, "status"): "completed";
-        const char *active = wb_magics_active_run (self);
+        const char *active = wb_session_active_run (session);
         if (wb_args_count (args, "tag") || wb_args_has (args, "name"))
             rc = wb_magics_usage (call, out, "--name and --tag go with %%run start");
         else
@@ -424,8 +424,8 @@ wb_magic_run (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         }
         else {
             char *id = wb_strdup (active);
-            s_update_card (self, store, id, out);
-            wb_magics_set_active_run (self, NULL);
+            s_update_card (session, store, id, out);
+            wb_session_set_active_run (session, NULL);
             wb_out_printf (out, "Ended run %s (%s)\n", id, status);
             free (id);
         }
@@ -434,26 +434,10 @@ wb_magic_run (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     return rc;
 }
 
-void
-wb_tracking_close (wb_magics_t *self)
-{
-    //  A terminal session never owns a run: inside a job, the run it logs
-    //  to is the job's, which its supervisor ends
-    if (wb_magics_terminal (self)) {
-        wb_magics_set_active_run (self, NULL);
-        return;
-    }
-    const char *active = wb_magics_active_run (self);
-    wb_store_t *store = active? wb_magics_store (self, NULL): NULL;
-    if (store)
-        wb_store_run_status (store, active, "completed", NULL, NULL);
-    wb_magics_set_active_run (self, NULL);
-}
-
 //  ---- %log, %param, %tag ----
 
 int
-wb_magic_log (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_log (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "step", 's', WB_OPT_VALUE }, { "run", 'r', WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL }
@@ -471,10 +455,10 @@ wb_magic_log (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         return -1;
     }
     json_t *values = s_key_values (call, args, true, out);
-    wb_store_t *store = values? wb_magics_store (self, out): NULL;
+    wb_store_t *store = values? wb_session_open (session, out): NULL;
     char *resolved = store && wb_args_has (args, "run")? s_resolve (store, wb_args_get (args, "run"), out): NULL;
     const char *id = !store || (wb_args_has (args, "run") && !resolved)? NULL
-                   : resolved? resolved: s_target_run (self, store, true, out);
+                   : resolved? resolved: s_target_run (session, store, true, out);
     int rc = -1;
     if (id) {
         size_t count = json_object_size (values), index = 0;
@@ -490,7 +474,7 @@ wb_magic_log (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
             wb_out_error (out, "RunError", "%s", err.text);
         else {
             rc = 0;
-            s_update_card (self, store, id, out);
+            s_update_card (session, store, id, out);
         }
         free (points);
     }
@@ -501,7 +485,7 @@ wb_magic_log (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 }
 
 static int
-s_key_value_magic (wb_magics_t *self, wb_call_t *call, wb_out_t *out, bool params)
+s_key_value_magic (wb_session_t *session, wb_call_t *call, wb_out_t *out, bool params)
 {
     static const wb_opt_t opts [] = { { "run", 'r', WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL } };
     wb_error_t err;
@@ -509,10 +493,10 @@ s_key_value_magic (wb_magics_t *self, wb_call_t *call, wb_out_t *out, bool param
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     json_t *values = s_key_values (call, args, false, out);
-    wb_store_t *store = values? wb_magics_store (self, out): NULL;
+    wb_store_t *store = values? wb_session_open (session, out): NULL;
     char *resolved = store && wb_args_has (args, "run")? s_resolve (store, wb_args_get (args, "run"), out): NULL;
     const char *id = !store || (wb_args_has (args, "run") && !resolved)? NULL
-                   : resolved? resolved: s_target_run (self, store, true, out);
+                   : resolved? resolved: s_target_run (session, store, true, out);
     int rc = -1;
     if (id) {
         rc = params? wb_store_params (store, id, values, &err): wb_store_tags (store, id, values, &err);
@@ -526,15 +510,15 @@ s_key_value_magic (wb_magics_t *self, wb_call_t *call, wb_out_t *out, bool param
 }
 
 int
-wb_magic_param (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_param (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    return s_key_value_magic (self, call, out, true);
+    return s_key_value_magic (session, call, out, true);
 }
 
 int
-wb_magic_tag (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_tag (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    return s_key_value_magic (self, call, out, false);
+    return s_key_value_magic (session, call, out, false);
 }
 
 //  ---- %runs ----
@@ -572,7 +556,7 @@ s_common_keys (json_t *runs, const char *field, size_t most)
 }
 
 int
-wb_magic_runs (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_runs (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "experiment", 'e', WB_OPT_VALUE }, { "filter", 'f', WB_OPT_VALUE },
@@ -593,7 +577,7 @@ wb_magic_runs (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     &&  (wb_args_long (wb_args_get (args, "limit"), "--limit", &limit, &err) || limit <= 0))
         rc = wb_magics_usage (call, out, "--limit wants a whole number > 0, got '%s'",
                               wb_args_get (args, "limit"));
-    wb_store_t *store = rc == 0? wb_magics_store (self, out): NULL;
+    wb_store_t *store = rc == 0? wb_session_open (session, out): NULL;
     if (rc || !store) {
         wb_args_destroy (&args);
         return -1;
@@ -785,7 +769,7 @@ s_logs_tail (wb_store_t *store, json_t *run, wb_out_t *out)
 }
 
 int
-wb_magic_show (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "log", 0, WB_OPT_BOOL }, { "metric", 'm', WB_OPT_MULTI }, { NULL, 0, WB_OPT_BOOL }
@@ -799,22 +783,26 @@ wb_magic_show (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         return wb_magics_usage (call, out, "give one run id or name");
     }
     //  An endpoint's name that is no run's: draw the endpoint
-    wb_store_t *found = wb_magics_store (self, NULL);
+    wb_store_t *found = wb_session_open (session, out);
+    if (!found) {
+        wb_args_destroy (&args);
+        return -1;
+    }
     char *as_run = found? wb_store_run_resolve (found, wb_args_pos (args, 0), NULL): NULL;
-    bool endpoint = !as_run && wb_models_is_endpoint (self, wb_args_pos (args, 0));
+    bool endpoint = !as_run && wb_models_is_endpoint (session, wb_args_pos (args, 0));
     free (as_run);
     if (endpoint) {
-        int shown = wb_models_show_endpoint (self, wb_args_pos (args, 0), out);
+        int shown = wb_models_show_endpoint (session, wb_args_pos (args, 0), out);
         wb_args_destroy (&args);
         return shown;
     }
     char *id;
-    json_t *run = s_run_arg (self, wb_args_pos (args, 0), &id, out);
+    json_t *run = s_run_arg (session, wb_args_pos (args, 0), &id, out);
     if (!run) {
         wb_args_destroy (&args);
         return -1;
     }
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     //  Summary
     char caption [256], created [32], started [32], ended [32], duration [32];
     snprintf (caption, sizeof (caption), "Run %s (%s)", s_text (json_object_get (run, "name")), id);
@@ -907,7 +895,7 @@ wb_magic_show (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 //  ---- %compare ----
 
 int
-wb_magic_compare (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_compare (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "metric", 'm', WB_OPT_MULTI }, { "log", 0, WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
@@ -920,7 +908,7 @@ wb_magic_compare (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         wb_args_destroy (&args);
         return wb_magics_usage (call, out, "give at least two runs to compare");
     }
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     json_t *runs = json_array (), *ids = json_array (), *labels = json_array ();
     int rc = store? 0: -1;
     for (size_t i = 0; rc == 0 && i < wb_args_npos (args); i++) {
@@ -1056,7 +1044,7 @@ s_is_text (const char *data, size_t size)
 }
 
 int
-wb_magic_artifacts (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_artifacts (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = { { "to", 'o', WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL } };
     wb_error_t err;
@@ -1070,8 +1058,8 @@ wb_magic_artifacts (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
                                 : "give a run, and a PATH to show or copy --to a file");
     }
     char *id;
-    json_t *run = s_run_arg (self, wb_args_pos (args, 0), &id, out);
-    wb_store_t *store = run? wb_magics_store (self, out): NULL;
+    json_t *run = s_run_arg (session, wb_args_pos (args, 0), &id, out);
+    wb_store_t *store = run? wb_session_open (session, out): NULL;
     int rc = run? 0: -1;
     json_t *artifacts = run? json_object_get (run, "artifacts"): NULL;
     if (rc == 0 && npos == 1) {
@@ -1101,7 +1089,7 @@ wb_magic_artifacts (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
             }
             else
             if (wb_args_has (args, "to")) {
-                char *dest = wb_shell_path (wb_magics_shell (self), wb_args_get (args, "to"));
+                char *dest = wb_shell_path (wb_session_shell (session), wb_args_get (args, "to"));
                 FILE *handle = fopen (dest, "wb");
                 if (!handle || fwrite (data, 1, size, handle) != size) {
                     wb_out_error (out, "OSError", "cannot write '%s': %s", wb_args_get (args, "to"), strerror (errno));
@@ -1137,7 +1125,7 @@ wb_magic_artifacts (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 //  ---- %delete ----
 
 int
-wb_magic_delete (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_delete (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = { { "yes", 'y', WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL } };
     wb_error_t err;
@@ -1149,11 +1137,11 @@ wb_magic_delete (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
         return wb_magics_usage (call, out, "give one run id or name");
     }
     char *id;
-    json_t *run = s_run_arg (self, wb_args_pos (args, 0), &id, out);
-    wb_store_t *store = run? wb_magics_store (self, out): NULL;
+    json_t *run = s_run_arg (session, wb_args_pos (args, 0), &id, out);
+    wb_store_t *store = run? wb_session_open (session, out): NULL;
     int rc = run? 0: -1;
     if (rc == 0 && streq (s_text (json_object_get (run, "status")), "running")
-    &&  wb_magics_active_run (self) && streq (wb_magics_active_run (self), id)) {
+    &&  wb_session_active_run (session) && streq (wb_session_active_run (session), id)) {
         wb_out_error (out, "RunError", "run %s is the active run: end it first with %%run end", id);
         rc = -1;
     }

@@ -6,21 +6,17 @@
 
 #include "wb_magics.h"
 
-int wb_magic_workspace (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_experiment (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_run (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_log (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_param (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_tag (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_runs (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_show (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_compare (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_artifacts (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_delete (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-
-//  End the active interactive run as completed (the session ends).
-void
-    wb_tracking_close (wb_magics_t *self);
+int wb_magic_workspace (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_experiment (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_run (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_log (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_param (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_tag (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_runs (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_show (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_compare (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_artifacts (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_delete (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
 //  Short text for a time ("2026-11-22 08:10:03", local) and a duration
 //  ("1.2 s", "3 min 04 s", "2 h 05 min") into buf.

@@ -26,7 +26,7 @@
 #define S_PREVIEW_ROWS 10       //  rows %predict draws
 
 json_t *
-wb_training_request (wb_magics_t *self, wb_call_t *call, bool template, wb_out_t *out)
+wb_training_request (wb_session_t *session, wb_call_t *call, bool template, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "data", 'd', WB_OPT_VALUE }, { "target", 't', WB_OPT_VALUE },
@@ -83,7 +83,7 @@ wb_training_request (wb_magics_t *self, wb_call_t *call, bool template, wb_out_t
             json_object_set_new (params, key, json_string (value));
         free (key);
     }
-    wb_store_t *store = rc == 0? wb_magics_store (self, out): NULL;
+    wb_store_t *store = rc == 0? wb_session_open (session, out): NULL;
     if (rc == 0 && !store)
         rc = -1;
     json_t *record = rc == 0? wb_dataset_resolve (store, wb_args_get (args, "data"), &err): NULL;
@@ -100,7 +100,7 @@ wb_training_request (wb_magics_t *self, wb_call_t *call, bool template, wb_out_t
             "validation", validation, "seed", (json_int_t) seed, "params", params,
             "body", call->body? call->body: "",
             "experiment", wb_args_has (args, "experiment")? wb_args_get (args, "experiment")
-                                                          : wb_magics_experiment (self),
+                                                          : wb_session_experiment (session),
             "name", wb_args_get (args, "name"), "no_wait", wb_args_has (args, "no-wait"));
         free (data_ref);
     }
@@ -111,14 +111,14 @@ wb_training_request (wb_magics_t *self, wb_call_t *call, bool template, wb_out_t
 }
 
 int
-wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_train (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    json_t *request = wb_training_request (self, call, false, out);
+    json_t *request = wb_training_request (session, call, false, out);
     if (!request)
         return -1;
     //  Check everything before anything is submitted
     wb_error_t err;
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     const char *data = json_string_value (json_object_get (request, "data"));
     const char *target = json_string_value (json_object_get (request, "target"));
     const char *kind = json_string_value (json_object_get (request, "model"));
@@ -139,7 +139,7 @@ wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     wb_frame_destroy (&frame);
     char id [9] = "";
     if (rc == 0) {
-        json_t *env = wb_magics_environment (self);
+        json_t *env = wb_session_environment (session);
         wb_train_job_t job = {
             json_string_value (json_object_get (request, "experiment")),
             json_string_value (json_object_get (request, "name")), "train", NULL, data, target, kind,
@@ -157,7 +157,7 @@ wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
             wb_out_printf (out, "Submitted training %s: %%job wait %s, %%show %s, %%job cancel %s\n",
                            id, id, id, id);
         else
-            rc = wb_jobs_watch (self, id, true, out);
+            rc = wb_jobs_watch (session, id, true, out);
     }
     json_decref (request);
     return rc;
@@ -166,10 +166,10 @@ wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
 //  ---- %predict ----
 
 char *
-wb_training_model_file (wb_magics_t *self, const char *ref, size_t *size,
+wb_training_model_file (wb_session_t *session, const char *ref, size_t *size,
                         char **run_id_p, wb_out_t *out)
 {
-    wb_store_t *store = wb_magics_store (self, out);
+    wb_store_t *store = wb_session_open (session, out);
     if (!store)
         return NULL;
     wb_error_t err;
@@ -234,7 +234,7 @@ s_write_predictions (const char *path, wb_frame_t *frame, wb_model_t *model,
 }
 
 int
-wb_magic_predict (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
+wb_magic_predict (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "data", 'd', WB_OPT_VALUE }, { "output", 'o', WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL }
@@ -249,13 +249,13 @@ wb_magic_predict (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
     }
     size_t size;
     char *run_id = NULL;
-    char *data = wb_training_model_file (self, wb_args_pos (args, 0), &size, &run_id, out);
+    char *data = wb_training_model_file (session, wb_args_pos (args, 0), &size, &run_id, out);
     wb_model_t *model = data? wb_model_load (data, size, &err): NULL;
     int rc = model? 0: -1;
     if (data && !model)
         wb_out_error (out, "ModelError", "%s", err.text);
     free (data);
-    wb_store_t *store = wb_magics_store (self, NULL);
+    wb_store_t *store = wb_session_store (session);
     json_t *record = rc == 0? wb_dataset_resolve (store, wb_args_get (args, "data"), &err): NULL;
     wb_frame_t *frame = record? wb_dataset_load (store, json_string_value (json_object_get (record, "name")),
                                                  json_integer_value (json_object_get (record, "version")), &err): NULL;
@@ -329,7 +329,7 @@ wb_magic_predict (wb_magics_t *self, wb_call_t *call, wb_out_t *out)
             }
         }
         if (rc == 0 && wb_args_has (args, "output")) {
-            char *path = wb_shell_path (wb_magics_shell (self), wb_args_get (args, "output"));
+            char *path = wb_shell_path (wb_session_shell (session), wb_args_get (args, "output"));
             if (s_write_predictions (path, frame, model, values, proba, &err)) {
                 wb_out_error (out, "OSError", "%s", err.text);
                 rc = -1;

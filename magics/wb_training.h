@@ -7,8 +7,8 @@
 
 #include "wb_magics.h"
 
-int wb_magic_train (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
-int wb_magic_predict (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
+int wb_magic_train (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_predict (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
 //  Parse and check a %%train call without submitting it: a new request
 //  {"kind": "train", "data": "NAME:VERSION" (resolved), "target", "model",
@@ -17,12 +17,12 @@ int wb_magic_predict (wb_magics_t *self, wb_call_t *call, wb_out_t *out);
 //  after reporting. With template, the body is kept as text for a sweep
 //  to fill in (${{params.NAME}}).
 json_t *
-    wb_training_request (wb_magics_t *self, wb_call_t *call, bool template, wb_out_t *out);
+    wb_training_request (wb_session_t *session, wb_call_t *call, bool template, wb_out_t *out);
 
 //  The model file of a reference: a run id or name (its artifact
 //  outputs/model.json). Caller owns; NULL after reporting.
 char *
-    wb_training_model_file (wb_magics_t *self, const char *ref, size_t *size,
+    wb_training_model_file (wb_session_t *session, const char *ref, size_t *size,
                             char **run_id_p, wb_out_t *out);
 
 #endif
