@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include "wb_scorer.h"
+#include "data/wb_frame.h"
 
 typedef struct {
     char *name;                 //  column name
@@ -978,6 +979,59 @@ s_forward (wb_scorer_t *self, const double *x, double *a, double *b, double **ou
     *out_p = output;
 }
 
+//  Score one encoded row (a and b: widest + 1 doubles of room): *value
+//  gets the value (regression), the class index or the cluster; proba
+//  (room for the classes; may be NULL) the class probabilities of a
+//  classifier; *distance (may be NULL) a cluster's squared distance to
+//  the row in the encoded space.
+static void
+s_score_row (wb_scorer_t *self, const double *x, double *a, double *b, double *value,
+             double *proba, double *distance)
+{
+    if (self->task == S_CLUSTERING) {
+        size_t best = 0;
+        double nearest = 0;
+        for (size_t j = 0; j < self->k; j++) {
+            const double *c = self->centers + j * self->inputs;
+            double dot = 0, input;
+            size_t f = 0, i;
+            while (s_next_input (self, x, &f, &i, &input))
+                dot += input * c [i];
+            double squared = -2 * dot + self->norms [j];
+            if (j == 0 || squared < nearest) {
+                nearest = squared;
+                best = j;
+            }
+        }
+        *value = (double) best;
+        if (distance) {
+            double squares = 0, input;
+            size_t f = 0, i;
+            while (s_next_input (self, x, &f, &i, &input))
+                squares += input * input;
+            *distance = squares + nearest > 0? squares + nearest: 0;
+        }
+        return;
+    }
+    double *out;
+    s_forward (self, x, a, b, &out);
+    if (self->task == S_REGRESSION) {
+        *value = out [0] * self->target_std + self->target_mean;
+        return;
+    }
+    size_t best = 0;
+    bool sigmoid = self->layers [self->nlayers - 1].activation == S_SIGMOID;
+    if (sigmoid)
+        best = out [0] > 0.5? 1: 0;
+    else
+        for (size_t j = 1; j < self->nclasses; j++)
+            if (out [j] > out [best])
+                best = j;
+    for (size_t j = 0; proba && j < self->nclasses; j++)
+        proba [j] = sigmoid? (j? out [0]: 1 - out [0]): out [j];
+    *value = (double) best;
+}
+
 static void
 s_json_string (wb_buf_t *buf, const char *text)
 {
@@ -1053,53 +1107,33 @@ wb_scorer_score (wb_scorer_t *self, const char *content_type, const char *body, 
     //  Probabilities are written as they come, after the predictions
     wb_buf_t *proba = with_proba? wb_buf_new (): NULL;
     wb_buf_puts (answer, "{\"predictions\":[");
+    double *scores = wb_malloc ((self->nclasses + 1) * sizeof (double));
     for (size_t row = 0; row < rows.rows; row++) {
         const double *x = rows.x + row * self->nfeatures;
         if (row)
             wb_buf_append (answer, ",", 1);
+        double value;
+        s_score_row (self, x, a, b, &value, proba? scores: NULL, NULL);
         if (self->task == S_CLUSTERING) {
-            size_t best = 0;
-            double nearest = 0;
-            for (size_t j = 0; j < self->k; j++) {
-                const double *c = self->centers + j * self->inputs;
-                double dot = 0, value;
-                size_t f = 0, i;
-                while (s_next_input (self, x, &f, &i, &value))
-                    dot += value * c [i];
-                double distance = -2 * dot + self->norms [j];
-                if (j == 0 || distance < nearest) {
-                    nearest = distance;
-                    best = j;
-                }
-            }
-            wb_buf_printf (answer, "%zu", best);
+            wb_buf_printf (answer, "%zu", (size_t) value);
             continue;
         }
-        double *out;
-        s_forward (self, x, a, b, &out);
         if (self->task == S_REGRESSION) {
-            s_json_number (answer, out [0] * self->target_std + self->target_mean);
+            s_json_number (answer, value);
             continue;
         }
-        size_t best = 0;
-        bool sigmoid = self->layers [self->nlayers - 1].activation == S_SIGMOID;
-        if (sigmoid)
-            best = out [0] > 0.5? 1: 0;
-        else
-            for (size_t j = 1; j < self->nclasses; j++)
-                if (out [j] > out [best])
-                    best = j;
         if (proba) {
             wb_buf_puts (proba, row? ",[": "[");
             for (size_t j = 0; j < self->nclasses; j++) {
                 if (j)
                     wb_buf_append (proba, ",", 1);
-                s_json_number (proba, sigmoid? (j? out [0]: 1 - out [0]): out [j]);
+                s_json_number (proba, scores [j]);
             }
             wb_buf_append (proba, "]", 1);
         }
-        s_json_label (self, answer, best);
+        s_json_label (self, answer, (size_t) value);
     }
+    free (scores);
     wb_buf_append (answer, "]", 1);
     if (with_proba) {
         wb_buf_puts (answer, ",\"classes\":[");
@@ -1118,6 +1152,128 @@ wb_scorer_score (wb_scorer_t *self, const char *content_type, const char *body, 
     wb_buf_destroy (&proba);
     free (rows.x);
     return (int) rows.rows;
+}
+
+//  ---- Scoring a table ----
+
+//  Whether text reads as a number, as a numeric column's cells must
+static bool
+s_is_number (const char *text)
+{
+    char *end;
+    double value = strtod (text, &end);
+    while (*end == ' ')
+        end++;
+    return end != text && !*end && isfinite (value);
+}
+
+//  The rows of frame encoded as the requests are (rows x nfeatures); NULL
+//  with err, in the words training uses for the same faults
+static double *
+s_encode_frame (wb_scorer_t *self, wb_frame_t *frame, wb_error_t *err)
+{
+    size_t rows = wb_frame_rows (frame), width = self->nfeatures;
+    double *x = wb_malloc ((rows? rows: 1) * (width? width: 1) * sizeof (double));
+    size_t bad_row = SIZE_MAX, bad_feature = 0;
+    for (size_t f = 0; f < width; f++) {
+        s_feature_t *feature = &self->features [f];
+        int col = wb_frame_find (frame, feature->name);
+        if (col < 0) {
+            free (x);
+            wb_error_set (err, "column '%s' that the model needs is missing from the table",
+                          feature->name);
+            return NULL;
+        }
+        if (feature->categorical) {
+            //  a column's strings are interned: equal pointers, equal text
+            const char *last = NULL;
+            double last_index = -1;
+            for (size_t row = 0; row < rows; row++) {
+                const char *text = wb_frame_text (frame, (size_t) col, row);
+                if (!text || text != last) {
+                    last_index = -1;
+                    for (size_t c = 0; text && c < feature->ncategories; c++)
+                        if (streq (feature->categories [c], text)) {
+                            last_index = (double) c;
+                            break;
+                        }
+                    last = text;
+                }
+                x [row * width + f] = last_index;
+            }
+            continue;
+        }
+        const double *numbers = wb_frame_numbers (frame, (size_t) col);
+        if (!numbers) {
+            for (size_t row = 0; row < rows; row++) {
+                const char *text = wb_frame_text (frame, (size_t) col, row);
+                if (text && !s_is_number (text)) {
+                    wb_error_set (err, "column '%s' in the table must be numeric, as in "
+                                  "training, but row %zu holds '%s': fix that value",
+                                  feature->name, row + 1, text);
+                    free (x);
+                    return NULL;
+                }
+            }
+            free (x);
+            wb_error_set (err, "column '%s' in the table must be numeric, as in training",
+                          feature->name);
+            return NULL;
+        }
+        for (size_t row = 0; row < rows; row++) {
+            if (!isfinite (numbers [row])) {
+                if (row < bad_row) {
+                    bad_row = row;
+                    bad_feature = f;
+                }
+                x [row * width + f] = 0;
+            }
+            else
+                x [row * width + f] = (numbers [row] - feature->mean) * feature->scale;
+        }
+    }
+    if (bad_row != SIZE_MAX) {
+        wb_error_set (err, "column '%s' in the table has a missing value at row %zu: fill or "
+                      "drop it first", self->features [bad_feature].name, bad_row + 1);
+        free (x);
+        return NULL;
+    }
+    return x;
+}
+
+int
+wb_scorer_frame (wb_scorer_t *self, wb_frame_t *frame, double **values_p, double **proba_p,
+                 double **distances_p, wb_error_t *err)
+{
+    assert (self && frame && values_p);
+    *values_p = NULL;
+    if (proba_p)
+        *proba_p = NULL;
+    if (distances_p)
+        *distances_p = NULL;
+    double *x = s_encode_frame (self, frame, err);
+    if (!x)
+        return -1;
+    size_t rows = wb_frame_rows (frame);
+    double *values = wb_malloc ((rows? rows: 1) * sizeof (double));
+    double *proba = proba_p && self->task == S_CLASSIFICATION
+                  ? wb_malloc ((rows? rows: 1) * self->nclasses * sizeof (double)): NULL;
+    double *distances = distances_p && self->task == S_CLUSTERING
+                      ? wb_malloc ((rows? rows: 1) * sizeof (double)): NULL;
+    double *a = wb_malloc ((self->widest + 1) * sizeof (double));
+    double *b = wb_malloc ((self->widest + 1) * sizeof (double));
+    for (size_t row = 0; row < rows; row++)
+        s_score_row (self, x + row * self->nfeatures, a, b, values + row,
+                     proba? proba + row * self->nclasses: NULL, distances? distances + row: NULL);
+    free (a);
+    free (b);
+    free (x);
+    *values_p = values;
+    if (proba_p)
+        *proba_p = proba;
+    if (distances_p)
+        *distances_p = distances;
+    return 0;
 }
 
 //  ---- Self-test ----
@@ -1211,6 +1367,50 @@ wb_scorer_test (bool verbose)
         }
         json_decref (answer);
         wb_buf_destroy (&body);
+        //  The table scored at once: the same predictions again, and for
+        //  k-means the distances the inertia sums
+        double *scored, *scored_proba, *distances;
+        assert (wb_scorer_frame (scorer, frame, &scored, &scored_proba, &distances, &err) == 0);
+        json_t *metrics = wb_model_evaluate (model, frame, NULL, &err);
+        assert (metrics);
+        double inertia = 0;
+        for (size_t row = 0; row < wb_frame_rows (frame); row++) {
+            if (streq (kinds [k], "linear"))
+                assert (fabs (scored [row] - values [row]) <= 1e-9 * (1 + fabs (values [row])));
+            else
+                assert (scored [row] == values [row]);
+            if (proba)
+                for (size_t c = 0; c < 2; c++)
+                    assert (fabs (scored_proba [row * 2 + c] - proba [row * 2 + c]) < 1e-9);
+            if (distances)
+                inertia += distances [row];
+        }
+        assert (!proba == !scored_proba && !distances == !streq (kinds [k], "kmeans"));
+        if (distances) {
+            double expected = json_number_value (json_object_get (metrics, "inertia"));
+            assert (fabs (inertia - expected) <= 1e-9 * (1 + expected));
+        }
+        json_decref (metrics);
+        free (scored);
+        free (scored_proba);
+        free (distances);
+        //  Scoring a table says what is wrong with it as training does
+        const char *partial = "x,colour\n1,red\n";
+        wb_frame_t *table = wb_frame_parse_csv (partial, strlen (partial), "test", &err);
+        assert (wb_scorer_frame (scorer, table, &scored, NULL, NULL, &err) == -1 && !scored);
+        assert (strstr (err.text, "column 'y' that the model needs is missing from the table"));
+        wb_frame_destroy (&table);
+        const char *gaps = "x,y,colour\n1,2,red\n3,,blue\n";
+        table = wb_frame_parse_csv (gaps, strlen (gaps), "test", &err);
+        assert (wb_scorer_frame (scorer, table, &scored, NULL, NULL, &err) == -1);
+        assert (strstr (err.text, "column 'y' in the table has a missing value at row 2"));
+        wb_frame_destroy (&table);
+        const char *words = "x,y,colour\n1,two,red\n";
+        table = wb_frame_parse_csv (words, strlen (words), "test", &err);
+        assert (wb_scorer_frame (scorer, table, &scored, NULL, NULL, &err) == -1);
+        assert (strstr (err.text, "column 'y' in the table must be numeric, as in training, "
+                        "but row 1 holds 'two'"));
+        wb_frame_destroy (&table);
         //  Every shape gives the same first prediction
         const char *shapes [] = {
             "{\"input_data\":{\"columns\":[\"colour\",\"x\",\"y\"],\"data\":[[\"red\",1,2]]}}",

@@ -41,6 +41,7 @@
 #include <jansson.h>
 #include "base/wb_error.h"
 #include "base/wb_util.h"
+#include "data/wb_frame.h"
 
 typedef struct _wb_scorer_t wb_scorer_t;
 
@@ -64,6 +65,19 @@ int
     wb_scorer_score (wb_scorer_t *self, const char *content_type, const char *body,
                      size_t size, bool probabilities, wb_buf_t *answer,
                      wb_scorer_fault_t *fault);
+//  Score every row of frame with the same loops (for %predict, which so
+//  needs no OpenBLAS in the kernel): frame needs the model's columns
+//  (others, the target among them, are ignored), read as training reads
+//  them. *values_p gets one number a row: the value (regression), the
+//  class index (classification: see wb_scorer_expects's "classes") or
+//  the cluster; *proba_p (may be NULL) rows x classes probabilities for a
+//  classifier, else NULL; *distances_p (may be NULL) each row's squared
+//  distance to its cluster's centre (clustering), else NULL. Caller frees
+//  them. 0, or -1 with err (a missing column, a missing or non-numeric
+//  value in a numeric feature).
+int
+    wb_scorer_frame (wb_scorer_t *self, wb_frame_t *frame, double **values_p,
+                     double **proba_p, double **distances_p, wb_error_t *err);
 //  What the model takes, for error bodies and OpenAPI: {"columns": [{name,
 //  type, categories?}], "task", "kind", "target", "classes"} (lent).
 json_t *
