@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "wb_store_int.h"
+#include "base/wb_fs.h"
 #include "base/wb_utf8.h"
 #include "base/wb_util.h"
 
@@ -105,19 +106,20 @@ wb_store_locate (const char *start_dir)
     return result;
 }
 
-//  mkdir -p
+//  mkdir -p: folders above the workspace that are missing are made as
+//  ordinary ones (0755; a failure shows in the mkdir that follows), the
+//  workspace folder itself is its owner's only (0700)
 static int
 s_mkdir (const char *path, wb_error_t *err)
 {
-    char *copy = wb_strdup (path);
-    for (char *slash = copy + 1; *slash; slash++)
-        if (*slash == '/') {
-            *slash = 0;
-            mkdir (copy, 0755);
-            *slash = '/';
-        }
-    free (copy);
-    if (mkdir (path, 0700) && errno != EEXIST)     //  the workspace: its owner's only
+    char *parent = wb_strdup (path);
+    char *slash = strrchr (parent, '/');
+    if (slash && slash > parent) {
+        *slash = 0;
+        wb_fs_mkdirs (parent, 0755);
+    }
+    free (parent);
+    if (mkdir (path, 0700) && errno != EEXIST)
         return wb_error_set (err, "cannot create workspace folder '%s': %s", path, strerror (errno));
     return 0;
 }
