@@ -1390,6 +1390,19 @@ wb_scorer_test (bool verbose)
             double expected = json_number_value (json_object_get (metrics, "inertia"));
             assert (fabs (inertia - expected) <= 1e-9 * (1 + expected));
         }
+        //  and the metrics of these scores are wb_model_evaluate's
+        json_t *same = wb_model_evaluate_scores (model, frame, NULL, scored, scored_proba,
+                                                 distances, &err);
+        assert (same && json_object_size (same) == json_object_size (metrics));
+        const char *key;
+        json_t *number;
+        json_object_foreach (metrics, key, number)
+            if (json_is_number (number))
+                assert (fabs (json_number_value (json_object_get (same, key)) - json_number_value (number))
+                        <= 1e-9 * (1 + fabs (json_number_value (number))));
+            else
+                assert (json_equal (json_object_get (same, key), number));
+        json_decref (same);
         json_decref (metrics);
         free (scored);
         free (scored_proba);

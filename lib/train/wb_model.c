@@ -1942,62 +1942,57 @@ s_reg_metrics (const double *predicted, const double *truth, size_t rows)
     return metrics;
 }
 
-json_t *
-wb_model_evaluate (wb_model_t *self, wb_frame_t *frame, const char *target, wb_error_t *err)
+//  The column of the truth in frame for metrics (target NULL: the
+//  model's), checked; -1 for clustering, which has none; -2 with err
+static int
+s_truth_column (wb_model_t *self, wb_frame_t *frame, const char *target, wb_error_t *err)
 {
-    assert (self && frame);
-    const wb_blas_t *blas = wb_blas (err);
-    if (!blas)
-        return NULL;
+    if (self->task == S_CLUSTERING)
+        return -1;
     if (!target)
         target = self->target;
-    int col = -1;
-    if (self->task != S_CLUSTERING) {
-        col = wb_frame_find (frame, target);
-        if (col < 0)
-            return s_unknown_column (frame, target, "the table", err), NULL;
-        if (self->task == S_REGRESSION
-        &&  s_check_numeric_target (frame, (size_t) col, self->kind, "the table", err))
-            return NULL;
-    }
-    double *x = s_encode (self, frame, false, NULL, "the table", err);
-    if (!x)
-        return NULL;
+    int col = wb_frame_find (frame, target);
+    if (col < 0)
+        return s_unknown_column (frame, target, "the table", err), -2;
+    if (self->task == S_REGRESSION
+    &&  s_check_numeric_target (frame, (size_t) col, self->kind, "the table", err))
+        return -2;
+    return col;
+}
+
+//  Metrics from predictions (values, proba, distances as
+//  wb_model_evaluate_scores takes them) against the truth in column col
+static json_t *
+s_metrics (wb_model_t *self, wb_frame_t *frame, int col, const double *values,
+           const double *proba, const double *distances, wb_error_t *err)
+{
     size_t rows = wb_frame_rows (frame);
     json_t *metrics = NULL;
     if (self->task == S_CLUSTERING) {
-        int32_t *labels = wb_malloc ((rows? rows: 1) * sizeof (int32_t));
-        double *distances = wb_malloc ((rows? rows: 1) * sizeof (double));
-        s_nearest (blas, x, rows, self->inputs, self->centers, self->k, labels, distances);
         double inertia = 0;
         json_t *sizes = json_array ();
         size_t *counts = wb_calloc (self->k, sizeof (size_t));
         for (size_t row = 0; row < rows; row++) {
             inertia += distances [row];
-            counts [labels [row]]++;
+            counts [(size_t) values [row]]++;
         }
         for (size_t j = 0; j < self->k; j++)
             json_array_append_new (sizes, json_integer ((json_int_t) counts [j]));
         metrics = json_pack ("{s:I, s:o, s:o}", "rows", (json_int_t) rows,
                              "inertia", s_real (inertia), "sizes", sizes);
         free (counts);
-        free (labels);
-        free (distances);
     }
     else
     if (self->task == S_REGRESSION) {
         const double *truth = wb_frame_numbers (frame, (size_t) col);
         for (size_t row = 0; row < rows; row++)
             if (isnan (truth [row])) {
-                free (x);
                 wb_error_set (err, "target '%s' in the table is missing at row %zu: drop the "
-                              "rows without a target first", target, row + 1);
+                              "rows without a target first", wb_frame_name (frame, (size_t) col),
+                              row + 1);
                 return NULL;
             }
-        double *values = wb_malloc ((rows? rows: 1) * sizeof (double));
-        s_predict_encoded (self, blas, x, rows, values, NULL);
         metrics = s_reg_metrics (values, truth, rows);
-        free (values);
     }
     else {
         size_t classes = self->classes.count;
@@ -2005,13 +2000,9 @@ wb_model_evaluate (wb_model_t *self, wb_frame_t *frame, const char *target, wb_e
         s_set_t unseen = { 0 };
         if (s_target_codes (self, frame, (size_t) col, truth, &unseen, "the table", err)) {
             free (truth);
-            free (x);
             s_set_free (&unseen);
             return NULL;
         }
-        double *values = wb_malloc ((rows? rows: 1) * sizeof (double));
-        double *proba = wb_malloc ((rows? rows: 1) * classes * sizeof (double));
-        s_predict_encoded (self, blas, x, rows, values, proba);
         size_t nlabels = classes + unseen.count;
         char **labels = wb_malloc (nlabels * sizeof (char *));
         memcpy (labels, self->classes.items, classes * sizeof (char *));
@@ -2019,13 +2010,59 @@ wb_model_evaluate (wb_model_t *self, wb_frame_t *frame, const char *target, wb_e
             memcpy (labels + classes, unseen.items, unseen.count * sizeof (char *));
         metrics = s_class_metrics (proba, truth, rows, classes, labels, nlabels);
         free (labels);
-        free (values);
-        free (proba);
         free (truth);
         s_set_free (&unseen);
     }
-    free (x);
     return metrics;
+}
+
+json_t *
+wb_model_evaluate (wb_model_t *self, wb_frame_t *frame, const char *target, wb_error_t *err)
+{
+    assert (self && frame);
+    const wb_blas_t *blas = wb_blas (err);
+    if (!blas)
+        return NULL;
+    int col = s_truth_column (self, frame, target, err);
+    if (col == -2)
+        return NULL;
+    double *x = s_encode (self, frame, false, NULL, "the table", err);
+    if (!x)
+        return NULL;
+    size_t rows = wb_frame_rows (frame);
+    double *values = wb_malloc ((rows? rows: 1) * sizeof (double));
+    double *proba = NULL, *distances = NULL;
+    if (self->task == S_CLUSTERING) {
+        int32_t *labels = wb_malloc ((rows? rows: 1) * sizeof (int32_t));
+        distances = wb_malloc ((rows? rows: 1) * sizeof (double));
+        s_nearest (blas, x, rows, self->inputs, self->centers, self->k, labels, distances);
+        for (size_t row = 0; row < rows; row++)
+            values [row] = labels [row];
+        free (labels);
+    }
+    else {
+        if (self->task == S_CLASSIFICATION)
+            proba = wb_malloc ((rows? rows: 1) * self->classes.count * sizeof (double));
+        s_predict_encoded (self, blas, x, rows, values, proba);
+    }
+    free (x);
+    json_t *metrics = s_metrics (self, frame, col, values, proba, distances, err);
+    free (values);
+    free (proba);
+    free (distances);
+    return metrics;
+}
+
+json_t *
+wb_model_evaluate_scores (wb_model_t *self, wb_frame_t *frame, const char *target,
+                          const double *values, const double *proba, const double *distances,
+                          wb_error_t *err)
+{
+    assert (self && frame && values);
+    assert (self->task != S_CLASSIFICATION || proba);
+    assert (self->task != S_CLUSTERING || distances);
+    int col = s_truth_column (self, frame, target, err);
+    return col == -2? NULL: s_metrics (self, frame, col, values, proba, distances, err);
 }
 
 

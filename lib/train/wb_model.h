@@ -244,6 +244,16 @@ json_t *
     wb_model_evaluate (wb_model_t *self, wb_frame_t *frame, const char *target,
                        wb_error_t *err);
 
+//  The same metrics of predictions made elsewhere (by lib/serve/wb_scorer's
+//  plain loops, so that the kernel needs no OpenBLAS): values and proba
+//  as wb_model_predict gives them (proba needed for classifiers),
+//  distances each row's squared distance to its centre (needed for
+//  k-means). Does not load OpenBLAS. Caller owns; NULL with err.
+json_t *
+    wb_model_evaluate_scores (wb_model_t *self, wb_frame_t *frame, const char *target,
+                              const double *values, const double *proba,
+                              const double *distances, wb_error_t *err);
+
 //  The model file (see above); caller frees. *size_p (may be NULL) gets
 //  its length.
 char *
