@@ -83,10 +83,17 @@ const wb_magic_t *
 //  The whole table, ended by a row with name NULL.
 const wb_magic_t *
     wb_magics_table (void);
+//  How many bytes of text are a magic name (letters, digits, _ and -).
+size_t
+    wb_magics_name_size (const char *text);
+//  The table's self-test (every row well-formed), run by wb_magics_test.
+void
+    wb_magics_table_test (bool verbose);
 
-//  Completion, inspection and is_complete may be called from one other
-//  thread while a cell runs (the kernel's control channel): they read only
-//  what the last cell published, never the session the cell is changing.
+//  Completion, inspection and is_complete (wb_complete) may be called from
+//  one other thread while a cell runs (the kernel's control channel): they
+//  read only what the last cell published, never the session the cell is
+//  changing.
 //
 //  Completion at byte offset cursor: fills *start and *end (byte offsets of
 //  the text the matches replace) and returns a new JSON array of strings.

@@ -1,0 +1,369 @@
+/*  wb_magics_table - the magic table: one row per magic, the one place a
+    magic is added. The dispatcher (wb_magics.c), completion and inspection
+    (wb_complete.c), %lsmagic and %help (wb_builtin.c) and the command-line
+    tool (kernel/main.c) all read these rows.
+
+    Each row names its handler, which lives in the magics file of its
+    family: wb_builtin (the cell language), wb_tracking (workspace, runs),
+    wb_jobs (jobs, compute), wb_data (datasets), wb_training (train,
+    predict), wb_models (registry, endpoints), wb_sweeps (sweeps).
+*/
+#include <assert.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include "wb_magics.h"
+#include "wb_builtin.h"
+#include "wb_tracking.h"
+#include "wb_jobs.h"
+#include "wb_data.h"
+#include "wb_training.h"
+#include "wb_models.h"
+#include "wb_sweeps.h"
+#include "base/wb_util.h"
+
+//  ---- The magic table ----
+//
+//  name:    what follows % or %% (letters, digits, _ and -)
+//  handler: does the work, reports through the output sink
+//  arity:   number of words including the name; -N means at least N
+//  flags:   WB_MAGIC_LINE and/or WB_MAGIC_CELL say where it may stand;
+//           READS/WRITES say what it does to the workspace or session;
+//           RAW means it takes the rest of its line as text (no arity check)
+//  args:    what its positional words are, for completion (paths, runs,
+//           experiments, metric keys, or the subcommands in its usage)
+//  usage:   one line, the synopsis shown in errors and completion
+//  help:    what %help NAME and inspection show
+
+static const wb_magic_t s_magics [] = {
+    { "lsmagic", wb_magic_lsmagic, 1, WB_MAGIC_LINE, WB_ARGS_PATH,
+      "%lsmagic",
+      "List every magic, line and cell." },
+    { "help", wb_magic_help, -1, WB_MAGIC_LINE, WB_ARGS_PATH,
+      "%help [MAGIC]",
+      "Show the cell language and every magic, or the usage and help of one\n"
+      "magic (with or without its %), in the pager." },
+    { "bash", wb_magic_bash, 1, WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      "%%bash",
+      "Run the cell body as a bash script in the notebook's shell session\n"
+      "(the same as a cell without magics, but % lines are not magics here).\n"
+      "The working directory and exported variables it leaves behind persist." },
+    { "writefile", wb_magic_writefile, -2, WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      "%%writefile [-a] PATH",
+      "Write the cell body to PATH (relative to the shell session's working\n"
+      "directory), replacing the file, or appending to it with -a/--append." },
+    { "html", wb_magic_html, 1, WB_MAGIC_CELL, WB_ARGS_PATH,
+      "%%html",
+      "Display the cell body as HTML." },
+    { "markdown", wb_magic_markdown, 1, WB_MAGIC_CELL, WB_ARGS_PATH,
+      "%%markdown",
+      "Display the cell body as Markdown." },
+    { "svg", wb_magic_svg, 1, WB_MAGIC_CELL, WB_ARGS_PATH,
+      "%%svg",
+      "Display the cell body as an SVG image." },
+    { "time", wb_magic_time, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_RAW, WB_ARGS_PATH,
+      "%time COMMAND  |  %%time",
+      "Run a line (%time, a shell command or a magic) or the cell body\n"
+      "(%%time) and print its wall time and the CPU time of the processes it ran." },
+    { "env", wb_magic_env, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      "%env [NAME[=VALUE]]",
+      "Without arguments, list the session's environment. With NAME, show\n"
+      "its value. With NAME=VALUE (or NAME VALUE), set it for every later\n"
+      "shell line and job." },
+    { "clear", wb_magic_clear, 1, WB_MAGIC_LINE, WB_ARGS_PATH,
+      "%clear",
+      "Clear the output of the current cell." },
+    { "workspace", wb_magic_workspace, -1, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_PATH,
+      "%workspace [PATH]",
+      "Show the workspace: its folder, counts of experiments, runs, metric\n"
+      "points and artifacts, runs by status, size on disk. With PATH, open the\n"
+      "workspace folder there (created if missing). Without it, the workspace is\n"
+      "$WORKBENCH_WORKSPACE, else the nearest .workbench/ above the notebook's\n"
+      "folder, else a new .workbench/ in it." },
+    { "experiment", wb_magic_experiment, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_EXPERIMENT,
+      "%experiment [NAME]",
+      "With NAME, make it the current experiment: runs started from now on go\n"
+      "into it (it is created with its first run). Without, list the\n"
+      "experiments with their run counts. The default experiment is Default." },
+    { "run", wb_magic_run, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+      "%run start|end [--name N] [--tag K=V ...] [--status S]",
+      "%run start begins an interactive run in the current experiment: %log,\n"
+      "%param and %tag go to it, and its card (latest metrics) updates in place\n"
+      "as you log. %run end finishes it (--status completed, failed or\n"
+      "canceled; default completed). %log starts a run when none is active; a\n"
+      "run left open ends as completed when the kernel shuts down, and as\n"
+      "failed if the kernel dies." },
+    { "log", wb_magic_log, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_METRIC,
+      "%log KEY=VALUE ... [--step N] [--run RUN]",
+      "Log metric values (numbers, or nan) to the active run (started if\n"
+      "none), at --step N or the step after the last one of each key. Inside a\n"
+      "job, `workbench log KEY=VALUE ...` logs to the job's run." },
+    { "param", wb_magic_param, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      "%param KEY=VALUE ... [--run RUN]",
+      "Record parameters of the active run. A parameter is set once per run:\n"
+      "setting it again to another value is an error." },
+    { "tag", wb_magic_tag, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      "%tag KEY=VALUE ... [--run RUN]",
+      "Set tags on the active run (or --run RUN); a tag may change." },
+    { "runs", wb_magic_runs, -1, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_PATH,
+      "%runs [--experiment E] [--filter EXPR] [--sort KEY] [--limit N] [--all]",
+      "List runs, newest first (50 unless --limit N or --all), with their most\n"
+      "common params and latest metrics as columns.\n"
+      "--filter takes expressions as in MLflow search, joined with and, or, not\n"
+      "and parentheses:\n"
+      "  metrics.acc > 0.9 and params.model = 'mlp' and status = 'completed'\n"
+      "  keys: metrics.KEY (latest value; .min and .max too), params.KEY,\n"
+      "  tags.KEY, and status, name, id, kind, experiment, compute, parent,\n"
+      "  created, started, ended (unix seconds or '2026-05-01 12:00'), duration\n"
+      "  operators: = != < <= > >= LIKE ILIKE IN (...) NOT IN (...) IS [NOT] NULL\n"
+      "  a key with other characters goes in backticks: metrics.`val loss`\n"
+      "--sort takes keys separated by commas, each with - or DESC for\n"
+      "descending: --sort '-metrics.acc, created'. Runs lacking a key sort last." },
+    { "show", wb_magic_show, -2, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_RUN,
+      "%show RUN|ENDPOINT [--metric M ...] [--log]",
+      "Show a run: its fields, params, latest/min/max of every metric, a chart\n"
+      "per metric (--metric picks some, --log for a log scale), tags,\n"
+      "artifacts, lineage and the tail of its logs. RUN is an id, a unique id\n"
+      "prefix (4+ digits) or a run name." },
+    { "compare", wb_magic_compare, -3, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_RUN,
+      "%compare RUN RUN ... [--metric M ...] [--log]",
+      "Compare runs: params and latest metrics side by side (≠ marks what\n"
+      "differs), and each metric they share (or each --metric) overlaid on one\n"
+      "chart." },
+    { "artifacts", wb_magic_artifacts, -2, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_RUN,
+      "%artifacts RUN [PATH] [--to FILE]",
+      "List a run's artifacts (path, size, content hash); with PATH, show it\n"
+      "(text, SVG) or copy it --to FILE. Artifacts are stored by content: the\n"
+      "same file in many runs takes space once." },
+    { "delete", wb_magic_delete, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_RUN,
+      "%delete RUN [--yes]",
+      "Delete a run with its params, metrics, tags and artifact records, and\n"
+      "the artifact files no other run uses. Asks for confirmation unless\n"
+      "--yes is given." },
+    { "job", wb_magic_job, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+      "%%job [--name N] [--experiment E] [--compute local] [--code DIR | --no-code] [--param K=V ...] [--env K=V ...] [--timeout SECONDS] [--no-wait]  |  %job list|show|logs|wait|cancel [RUN] [--follow] [--all]",
+      "%%job runs the cell body (a bash script: python3 train.py, any program) as\n"
+      "a tracked run on a compute target (local: a process pool on this\n"
+      "machine, at most one job per core unless %compute says otherwise; more\n"
+      "wait in order). The job runs in its own process group, in a fresh folder\n"
+      "made from a snapshot of --code (default: the notebook's folder, without\n"
+      "the workspace, .git and what .workbenchignore names; --no-code for an\n"
+      "empty folder), with the session's environment plus --env.\n"
+      "--param NAME=VALUE is recorded on the run, replaces ${{params.NAME}} in\n"
+      "the body and is an environment variable NAME in the job.\n"
+      "Metrics: `workbench log loss=0.3 --step 5` from the job, or the line\n"
+      "protocol: print `##metric loss=0.3 step=5` (also ##param, ##tag), or\n"
+      "write `metric loss=0.3 step=5` lines to the descriptor in\n"
+      "$WORKBENCH_METRICS_FD; Python: `import workbench; workbench.log(loss=0.3,\n"
+      "step=5)` (stdlib only, on the job's PYTHONPATH).\n"
+      "Files written to $WORKBENCH_OUTPUTS become the run's artifacts\n"
+      "(outputs/...), the log becomes logs/output.log.\n"
+      "The cell shows one live display (status, time, metrics, log tail) until\n"
+      "the job ends; interrupting the cell cancels the job (SIGTERM, SIGKILL 3 s\n"
+      "later). --no-wait returns at once and the job carries on, even if the\n"
+      "kernel stops. --timeout SECONDS cancels a job that runs longer. A\n"
+      "non-zero exit fails the run with the tail of stderr as its error.\n"
+      "%job list shows jobs; %job show RUN, %job logs RUN [--follow], %job wait\n"
+      "RUN (an interrupt stops waiting, not the job), %job cancel RUN." },
+    { "compute", wb_magic_compute, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      "%compute [NAME] [--max-jobs N]",
+      "List compute targets with their job limits and how many jobs run and\n"
+      "wait on each; --max-jobs N sets a target's limit (0: one per core)." },
+    { "data", wb_magic_data, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+      "%data register|list|show [NAME[:VERSION]] [PATH] [--description TEXT] [--rows N]",
+      "%data register NAME PATH makes the CSV at PATH a version of dataset NAME:\n"
+      "the same content is the same version, new content a new one. The CSV has\n"
+      "a header row; quoted fields, CRLF, a UTF-8 BOM and missing values (empty,\n"
+      "NA, N/A, NaN, null, None, ?) are understood; each column is inferred as\n"
+      "numeric, categorical or text. A broken file is refused with the line and\n"
+      "column of the problem, and nothing is registered; so is a file that is not\n"
+      "UTF-8 (Latin-1: save it as UTF-8 first). PATH must be a regular file: a\n"
+      "FIFO, a folder or a device is refused at once.\n"
+      "%data list shows the datasets (latest version, rows, columns, versions).\n"
+      "%data show NAME[:VERSION] draws the first rows (--rows N) and a profile of\n"
+      "every column: type, missing, distinct, min/max/mean/std with a histogram,\n"
+      "or the most common values. Runs that read a version record it (lineage)." },
+    { "train", wb_magic_train, -1, WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      "%%train --data NAME[:VERSION] --target COLUMN --model linear|logistic|mlp|kmeans [--name N] [--experiment E] [--validation FRACTION] [--seed N] [--param K=V ...] [--no-wait]",
+      "Train a built-in model on a dataset version as a job (its own process,\n"
+      "OpenBLAS underneath), drawn live: a progress bar, the loss and validation\n"
+      "curves, then the metric table and, for classifiers, a confusion matrix.\n"
+      "Hyperparameters go in the body, one `name = value` a line (# comments),\n"
+      "or as --param name=value:\n"
+      "  linear    least squares; ridge with l2 > 0\n"
+      "  logistic  binary or multinomial, L2 (l2 = 1/C), max_iter, tol\n"
+      "  mlp       hidden = 128,64 (ReLU layers), learning_rate (Adam), epochs,\n"
+      "            batch_size, l2, patience (early stopping on validation loss),\n"
+      "            task = classification|regression (auto by default)\n"
+      "  kmeans    k, max_iter, tol, n_init (k-means++ starts); no --target\n"
+      "  all       features = a,b,c (default: every column but the target and\n"
+      "            free text), standardize, threads\n"
+      "Numeric columns are standardised and categorical ones one-hot encoded;\n"
+      "both are recorded in the model, and a category unseen in training is\n"
+      "all zeros at prediction time. --validation holds out a stratified\n"
+      "fraction (default 0.2; 0 for kmeans); the same --seed gives the same\n"
+      "model, bit for bit. Metrics: loss, val_loss, val_accuracy per step;\n"
+      "at the end accuracy, precision, recall, f1 (macro), roc_auc (binary),\n"
+      "log_loss and a confusion matrix for classifiers, rmse, mae, r2 for\n"
+      "regressors, inertia for kmeans. The model is the run's artifact\n"
+      "outputs/model.json (format in lib/train/wb_model.h). Bad input (unknown\n"
+      "column, one class, a non-numeric target for regression, missing or\n"
+      "infinite values, a parameter out of range) is refused before anything\n"
+      "runs. An interrupt stops training at the next batch: the run is\n"
+      "canceled and keeps its metrics and model so far." },
+    { "predict", wb_magic_predict, -2, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_RUN,
+      "%predict RUN --data NAME[:VERSION] [--output PATH]",
+      "Score every row of a dataset version with the model a run trained:\n"
+      "the first predictions (with their probability for classifiers), and\n"
+      "metrics and a confusion matrix when the dataset has the target column.\n"
+      "--output writes the rows with their predictions (and class\n"
+      "probabilities) as CSV." },
+    { "model", wb_magic_model, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+      "%model register|list|show|alias|archive [NAME[:VERSION|@ALIAS]] [--run RUN] [--path ARTIFACT] [--tag K=V ...] [--description TEXT] [--all]",
+      "The model registry. %model register NAME --run RUN adds a version of\n"
+      "NAME (1, 2, ...) from the run's model (outputs/model.json, or --path\n"
+      "ARTIFACT), with --tag K=V and --description; the version keeps the run,\n"
+      "its metrics and the dataset versions it read (lineage).\n"
+      "%model list shows every name with its latest version (--all: archived\n"
+      "too). %model show NAME[:VERSION|@ALIAS] draws a version, all versions\n"
+      "and the alias history. %model alias NAME:VERSION ALIAS points an alias\n"
+      "(e.g. production) at a version; every move is kept, so which version\n"
+      "was production on a given day has an answer. %model archive\n"
+      "NAME:VERSION retires a version (it can no longer be deployed)." },
+    { "deploy", wb_magic_deploy, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      "%deploy MODEL[:VERSION|@ALIAS] --endpoint EP [--deployment NAME] [--traffic PERCENT] [--port PORT] [--auth key|none]",
+      "Serve a registered model as a REST endpoint on 127.0.0.1: a `workbench\n"
+      "serve` process that outlives the kernel and is found again through the\n"
+      "workspace. The first %deploy creates the endpoint (two keys, shown this\n"
+      "once: the workspace keeps only their hashes; --auth none to go without)\n"
+      "and its deployment (default blue) with all the traffic;\n"
+      "deploying to an existing deployment updates it to the new version\n"
+      "without dropping a request; a new --deployment NAME gets --traffic\n"
+      "PERCENT (default 0), the others share the rest. --port picks the port\n"
+      "(default: a free one, kept across restarts). On a down endpoint it\n"
+      "starts the server again.\n"
+      "Routes: POST /score ({\"input_data\": {\"columns\": [...], \"data\": [[...]]}},\n"
+      "{\"input_data\": [[...]]}, {\"data\": [[...]]}, dataframe_split,\n"
+      "dataframe_records, instances, inputs, or text/csv with a header) ->\n"
+      "{\"predictions\": [...]} (?probabilities=true adds class probabilities);\n"
+      "GET / (liveness), /health (readiness), /swagger.json (OpenAPI),\n"
+      "/metrics (Prometheus). Send `Authorization: Bearer KEY`; the header\n"
+      "X-Deployment: NAME pins a deployment. Bad bodies get 400/413/415 with a\n"
+      "JSON error saying what was wrong and what the model expects." },
+    { "endpoint", wb_magic_endpoint, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+      "%endpoint list|show|invoke|logs|keys|retention|traffic|mirror|delete [EP] [JSON|@FILE] [NAME=PERCENT ...] [--regenerate] [--key 1|2] [--json] [--rows N] [--days D] [--default] [--limit N] [--deployment NAME] [--probabilities]",
+      "Endpoints and their deployments.\n"
+      "  list                      every endpoint, up or down, with its URL\n"
+      "  show EP                   state, deployments, request rate and latency\n"
+      "                            (also %show EP)\n"
+      "  invoke EP JSON|@FILE      score a body (CSV when it is not JSON) with the\n"
+      "                            endpoint's key; --deployment pins one\n"
+      "  logs EP [--limit N]       the last requests: time, deployment, status,\n"
+      "                            latency, and a sample of inputs and outputs\n"
+      "  keys EP --regenerate      new keys (--key 1|2 for one), shown this once\n"
+      "                            with the scoring URL (--json: as JSON); the\n"
+      "                            old ones stop working at once. Without\n"
+      "                            --regenerate: the URL (keys are kept only as\n"
+      "                            hashes and cannot be shown again)\n"
+      "  retention EP [--rows N] [--days D] [--default]   how much of the\n"
+      "                            request log is kept (default: the newest\n"
+      "                            1000000 rows of the last 30 days)\n"
+      "  traffic EP blue=90 green=10   the split (whole percents summing to 100)\n"
+      "  mirror EP green=10        copy 10% of requests to green after answering;\n"
+      "                            its answers are logged, never returned\n"
+      "  delete EP                 stop the server and forget the endpoint" },
+    { "sweep", wb_magic_sweep, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+      "%%sweep --metric NAME --goal max|min [--sampler grid|random|sobol|bayesian] [--trials N] [--parallel N] [--timeout S] [--trial-timeout S] [--policy POLICY] [--seed N] [--name N] [--experiment E] [--no-wait]  |  %sweep list|show|cancel|resume [SWEEP] [--all] [--no-wait]",
+      "Tune a %%train or %%job cell: the body is the search space, one\n"
+      "`name = expression` a line, then the %%train or %%job line and its body\n"
+      "as the trial. Each trial is a child run (kind trial) of the sweep (kind\n"
+      "sweep), run as a job; ${{params.NAME}} in the trial's body is the\n"
+      "sampled value; for %%train, sampled params the body does not name are\n"
+      "hyperparameters, and the cores are shared (threads = cores / parallel).\n"
+      "  %%sweep --metric val_accuracy --goal max --trials 20 --policy \"median()\"\n"
+      "  learning_rate = loguniform(1e-4, 1e-1)\n"
+      "  hidden = choice('32', '64,64')\n"
+      "  %%train --data iris --target species --model mlp\n"
+      "  epochs = 40\n"
+      "Space: choice(a, b, ...), randint(upper) (0..upper-1), uniform(lo, hi),\n"
+      "quniform(lo, hi, q), loguniform(lo, hi), qloguniform(lo, hi, q),\n"
+      "normal(mu, sigma), qnormal(mu, sigma, q), lognormal(mu, sigma),\n"
+      "qlognormal(mu, sigma, q), or a constant. loguniform takes the bounds\n"
+      "themselves (1e-4, 1e-1), not exponents; q- forms round to a multiple of\n"
+      "q. Samplers: grid (choices only, every point once; --trials defaults to\n"
+      "their number), random (seeded), sobol (a scrambled Sobol sequence),\n"
+      "bayesian (default: a tree-structured Parzen estimator after 10 random\n"
+      "trials; running trials count as bad, so parallel ones spread out).\n"
+      "A trial's value is the latest value of --metric it logged; a trial\n"
+      "that ends without logging it is marked so (note column) and ranks\n"
+      "nowhere. Defaults: --trials 20, --parallel the target's job limit,\n"
+      "--seed 0, no policy, no timeout. --timeout ends the sweep (running\n"
+      "trials canceled); --trial-timeout cancels one trial.\n"
+      "Early termination (--policy), judged at step s of trial T against the\n"
+      "trials that logged the metric at steps <= s, when s >= delay_evaluation\n"
+      "and s %% evaluation_interval == 0 (defaults 1 and 0):\n"
+      "  bandit(slack_factor=F | slack_amount=A, evaluation_interval,\n"
+      "    delay_evaluation): stop T when its best so far is worse than the\n"
+      "    best of all divided by (1+F) (goal max; times (1+F) for min), or\n"
+      "    more than A from it\n"
+      "  median(evaluation_interval, delay_evaluation): stop T when its best\n"
+      "    so far is worse than the median of the other trials' running\n"
+      "    averages\n"
+      "  truncation(truncation_percentage=P, evaluation_interval,\n"
+      "    delay_evaluation): rank by best so far; stop T when it is in the\n"
+      "    worst P percent\n"
+      "A stopped trial is canceled with the reason in its note (tag\n"
+      "sweep.stop_reason). The cell draws a leaderboard, the best-so-far curve\n"
+      "and a parallel-coordinates chart, updated in place, then the best trial\n"
+      "and the line to register its model. The sweep runs in a process of its\n"
+      "own: an interrupt cancels it and its trials, --no-wait returns at once,\n"
+      "and it carries on if the kernel stops. %sweep list; %sweep show SWEEP\n"
+      "[--all]; %sweep cancel SWEEP; %sweep resume SWEEP continues a stopped\n"
+      "sweep (canceled, timed out, or its process gone) with its trials so far." },
+    { NULL, NULL, 0, 0, 0, NULL, NULL }
+};
+
+const wb_magic_t *
+wb_magics_table (void)
+{
+    return s_magics;
+}
+
+const wb_magic_t *
+wb_magics_lookup (const char *name)
+{
+    for (const wb_magic_t *magic = s_magics; magic->name; magic++)
+        if (streq (magic->name, name))
+            return magic;
+    return NULL;
+}
+
+size_t
+wb_magics_name_size (const char *text)
+{
+    size_t size = 0;
+    while (isalnum ((unsigned char) text [size]) || text [size] == '_' || text [size] == '-')
+        size++;
+    return size;
+}
+
+//  @selftest
+void
+wb_magics_table_test (bool verbose)
+{
+    (void) verbose;
+    //  Every row is well-formed: usage starts with its name, help is there
+    for (const wb_magic_t *magic = s_magics; magic->name; magic++) {
+        assert (magic->handler && magic->usage && magic->help);
+        assert (magic->flags & (WB_MAGIC_LINE | WB_MAGIC_CELL));
+        assert (wb_magics_name_size (magic->name) == strlen (magic->name));
+        char *line_form = wb_sprintf ("%%%s", magic->name);
+        char *cell_form = wb_sprintf ("%%%%%s", magic->name);
+        assert (wb_starts_with (magic->usage, line_form) || wb_starts_with (magic->usage, cell_form));
+        free (line_form);
+        free (cell_form);
+        assert (wb_magics_lookup (magic->name) == magic);
+    }
+    assert (wb_magics_lookup ("nosuch") == NULL);
+    assert (wb_magics_name_size ("run-x start") == 5);
+}
+//  @end
