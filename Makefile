@@ -55,7 +55,12 @@ LDFLAGS   += -fsanitize=$(SANITIZER)
 ifeq ($(SANITIZER),thread)
 export TSAN_OPTIONS ?= halt_on_error=1 exitcode=66 second_deadlock_stack=1 \
                        suppressions=$(CURDIR)/tests/tsan.supp
+#   ThreadSanitizer runs the code 5-15 times slower: the tests' time limits
+#   stretch (tests/wbtest.py)
+export WORKBENCH_TIME_FACTOR ?= 4
 endif
+#   The tests that measure memory know what the build is (tests/wbtest.py)
+export WORKBENCH_SANITIZER = $(SANITIZER)
 endif
 
 #   Includes name their folder: "store/wb_store.h" (lib/), "magics/wb_session.h"

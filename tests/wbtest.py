@@ -31,6 +31,8 @@ PREFIX_WORDS = shlex.split(os.environ.get("WORKBENCH_KERNEL_PREFIX", ""))
 TIME_FACTOR = float(os.environ.get("WORKBENCH_TIME_FACTOR")
                     or (10 if PREFIX_WORDS else 1))
 TIMEOUT = 20 * TIME_FACTOR          # a reply that takes longer is a failure
+#   The sanitizer the binary was built with (make test SANITIZER=...), if any
+SANITIZER = os.environ.get("WORKBENCH_SANITIZER", "")
 VALGRIND_ERROR_CODE = 99            # --error-exitcode in the Makefile
 
 JUPYTER = "/usr/bin/jupyter"
