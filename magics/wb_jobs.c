@@ -3,37 +3,20 @@
     for and cancels jobs; %compute shows and sets compute targets
 */
 #include <assert.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "wb_jobs.h"
-#include "wb_tracking.h"
 #include "jobs/wb_job.h"
 #include "render/wb_render.h"
+#include "render/wb_view_jobs.h"
+#include "render/wb_view_train.h"
 #include "cell/wb_args.h"
 #include "base/wb_interrupt.h"
 #include "base/wb_util.h"
 
 #define S_REFRESH      0.3      //  seconds between live updates
-#define S_TAIL_LINES   12       //  log lines in the live display
 #define S_GIVE_UP      15.0     //  seconds to wait for a canceled job to end
-
-//  The last lines of text (a pointer into it).
-static const char *
-s_tail (const char *text, size_t size, int lines)
-{
-    const char *start = text + size;
-    if (start > text && start [-1] == '\n')
-        start--;
-    int seen = 0;
-    while (start > text) {
-        if (start [-1] == '\n' && ++seen == lines)
-            break;
-        start--;
-    }
-    return start;
-}
 
 //  The job's log so far: the live file while it runs, the artifact after.
 static char *
@@ -51,191 +34,14 @@ s_job_log (wb_store_t *store, const char *id, json_t *run, size_t *size)
     return wb_strdup ("");
 }
 
-//  Which metrics share a chart: a metric and its val_ twin (loss and
-//  val_loss, the training curve beside the validation one); progress and
-//  single end-of-training values get none.
+//  The live picture of a job: its card, with the log so far
 static json_t *
-s_chart_groups (json_t *metrics)
+s_job_draw (wb_store_t *store, const char *id, json_t *run, const char *note)
 {
-    json_t *groups = json_array ();
-    const char *key;
-    json_t *metric;
-    json_object_foreach (metrics, key, metric) {
-        if (streq (key, "progress") || json_integer_value (json_object_get (metric, "count")) < 2)
-            continue;
-        if (wb_starts_with (key, "val_")) {
-            if (json_object_get (metrics, key + 4)
-            &&  json_integer_value (json_object_get (json_object_get (metrics, key + 4), "count")) >= 2)
-                continue;       //  drawn with its twin
-            json_array_append_new (groups, json_pack ("[s]", key));
-        }
-        else {
-            char *twin = wb_sprintf ("val_%s", key);
-            json_array_append_new (groups, json_object_get (metrics, twin)
-                ? json_pack ("[s, s]", key, twin): json_pack ("[s]", key));
-            free (twin);
-        }
-    }
-    return groups;
-}
-
-//  The live picture of a job: header, metrics (table and small charts),
-//  the tail of its log.
-static json_t *
-s_job_bundle (wb_store_t *store, const char *id, json_t *run, const char *note)
-{
-    const char *status = json_string_value (json_object_get (run, "status"));
-    double started = json_is_number (json_object_get (run, "started"))
-                   ? json_number_value (json_object_get (run, "started")): NAN;
-    double ended = json_is_number (json_object_get (run, "ended"))
-                 ? json_number_value (json_object_get (run, "ended")): NAN;
-    char elapsed [32] = "";
-    if (!isnan (started))
-        wb_tracking_duration ((isnan (ended)? wb_time_now (): ended) - started, elapsed, sizeof (elapsed));
-    wb_buf_t *plain = wb_buf_new ();
-    wb_buf_t *html = wb_buf_new ();
-    wb_buf_printf (plain, "Job %s (%s) · %s%s%s%s%s\n",
-        json_string_value (json_object_get (run, "name")), id, status,
-        *elapsed? " · ": "", elapsed, note? " · ": "", note? note: "");
-    wb_buf_puts (html, "<div><b>Job ");
-    wb_buf_html (html, json_string_value (json_object_get (run, "name")));
-    wb_buf_printf (html, "</b> <code>%s</code> · <b>", id);
-    wb_buf_html (html, status);
-    wb_buf_printf (html, "</b>%s%s", *elapsed? " · ": "", elapsed);
-    if (note) {
-        wb_buf_puts (html, " · ");
-        wb_buf_html (html, note);
-    }
-    wb_buf_puts (html, "</div>");
-    json_t *progress = json_object_get (json_object_get (json_object_get (run, "metrics"), "progress"), "value");
-    if (json_is_number (progress)) {
-        double done = json_number_value (progress);
-        done = done < 0? 0: done > 1? 1: done;
-        int filled = (int) (done * 30 + 0.5);
-        wb_buf_puts (plain, "[");
-        for (int i = 0; i < 30; i++)
-            wb_buf_puts (plain, i < filled? "#": "-");
-        wb_buf_printf (plain, "] %3.0f%%\n", done * 100);
-        wb_buf_printf (html, "<div style=\"width:320px;height:10px;background:#e6e6e6;border-radius:5px\">"
-                       "<div style=\"width:%.0f%%;height:10px;background:#1f4e9a;border-radius:5px\"></div>"
-                       "</div><div>%.0f%%</div>", done * 100, done * 100);
-    }
-    const char *error = json_string_value (json_object_get (run, "error"));
-    if (error && *error) {
-        wb_buf_printf (plain, "error: %s\n", error);
-        wb_buf_puts (html, "<div style=\"color:#b00020\">error: ");
-        wb_buf_html (html, error);
-        wb_buf_puts (html, "</div>");
-    }
-    //  Metrics: latest values, and a small chart of each
-    json_t *metrics = json_object_get (run, "metrics");
-    if (json_object_size (metrics)) {
-        wb_table_t *table = wb_table_new (NULL);
-        wb_table_column (table, "metric", WB_ALIGN_LEFT);
-        wb_table_column (table, "latest", WB_ALIGN_RIGHT);
-        wb_table_column (table, "step", WB_ALIGN_RIGHT);
-        wb_table_column (table, "min", WB_ALIGN_RIGHT);
-        wb_table_column (table, "max", WB_ALIGN_RIGHT);
-        const char *key;
-        json_t *metric;
-        json_object_foreach (metrics, key, metric) {
-            wb_table_row (table);
-            wb_table_cell (table, key);
-            json_t *value = json_object_get (metric, "value");
-            wb_table_number (table, json_is_number (value)? json_number_value (value): NAN);
-            wb_table_number (table, (double) json_integer_value (json_object_get (metric, "step")));
-            value = json_object_get (metric, "min");
-            wb_table_number (table, json_is_number (value)? json_number_value (value): NAN);
-            value = json_object_get (metric, "max");
-            wb_table_number (table, json_is_number (value)? json_number_value (value): NAN);
-        }
-        char *text = wb_table_plain (table);
-        wb_buf_puts (plain, text);
-        free (text);
-        text = wb_table_html (table);
-        wb_buf_puts (html, text);
-        free (text);
-        wb_table_destroy (&table);
-        wb_buf_puts (html, "<div>");
-        json_t *groups = s_chart_groups (metrics);
-        size_t index;
-        json_t *group;
-        json_array_foreach (groups, index, group) {
-            if (index == 4)
-                break;
-            wb_chart_t *chart = wb_chart_new (json_string_value (json_array_get (group, 0)),
-                                              NULL, NULL);
-            wb_chart_set_size (chart, json_array_size (group) > 1? 340: 260, 160);
-            wb_chart_set_max_points (chart, 200);
-            size_t position;
-            json_t *series;
-            json_array_foreach (group, position, series) {
-                double *steps, *values;
-                size_t count;
-                if (wb_store_history (store, id, json_string_value (series), &steps, &values,
-                                      NULL, &count, NULL))
-                    continue;
-                wb_chart_series (chart, json_string_value (series), steps, values, count);
-                free (steps);
-                free (values);
-            }
-            char *svg = wb_chart_svg (chart);
-            wb_buf_puts (html, "<span style=\"display:inline-block\">");
-            wb_buf_puts (html, svg);
-            wb_buf_puts (html, "</span>");
-            free (svg);
-            wb_chart_destroy (&chart);
-        }
-        json_decref (groups);
-        wb_buf_puts (html, "</div>");
-    }
-    //  The end of the log
     size_t size;
     char *log = s_job_log (store, id, run, &size);
-    const char *tail = s_tail (log, size, S_TAIL_LINES);
-    if (*tail) {
-        wb_buf_puts (plain, tail);
-        if (tail [strlen (tail) - 1] != '\n')
-            wb_buf_puts (plain, "\n");
-        wb_buf_puts (html, "<pre style=\"max-height:16em;overflow:auto\">");
-        wb_buf_html (html, tail);
-        wb_buf_puts (html, "</pre>");
-    }
+    json_t *bundle = wb_view_job (store, id, run, log, size, note);
     free (log);
-    size_t artifacts = json_array_size (json_object_get (run, "artifacts"));
-    if (wb_store_status_final (status)) {
-        wb_buf_printf (plain, "%zu artifact%s · %%show %s for everything\n",
-                       artifacts, artifacts == 1? "": "s", id);
-        wb_buf_printf (html, "<div>%zu artifact%s · <code>%%show %s</code> for everything</div>",
-                       artifacts, artifacts == 1? "": "s", id);
-    }
-    json_t *bundle = wb_bundle_new (wb_buf_data (plain));
-    wb_bundle_set (bundle, "text/html", wb_buf_data (html));
-    wb_buf_destroy (&plain);
-    wb_buf_destroy (&html);
-    return bundle;
-}
-
-json_t *
-wb_jobs_confusion_bundle (json_t *confusion, const char *title)
-{
-    json_t *labels = json_object_get (confusion, "labels");
-    json_t *matrix = json_object_get (confusion, "matrix");
-    size_t n = json_array_size (labels);
-    if (!n || json_array_size (matrix) != n)
-        return NULL;
-    const char **names = wb_calloc (n, sizeof (char *));
-    double *cells = wb_calloc (n * n, sizeof (double));
-    for (size_t i = 0; i < n; i++) {
-        names [i] = json_string_value (json_array_get (labels, i));
-        if (!names [i])
-            names [i] = "?";
-        for (size_t j = 0; j < n; j++)
-            cells [i * n + j] = json_number_value (json_array_get (json_array_get (matrix, i), j));
-    }
-    json_t *bundle = wb_heatmap_bundle (title, "true", "predicted", names, names, cells, n, n);
-    free (names);
-    free (cells);
     return bundle;
 }
 
@@ -247,7 +53,7 @@ s_confusion (wb_store_t *store, json_t *run, wb_out_t *out)
     char *text = wb_store_artifact_read (store, run, "outputs/confusion_matrix.json", NULL);
     json_t *confusion = text? json_loads (text, 0, NULL): NULL;
     free (text);
-    json_t *bundle = wb_jobs_confusion_bundle (confusion, "Confusion matrix (validation rows)");
+    json_t *bundle = wb_view_confusion (confusion, "Confusion matrix (validation rows)");
     if (bundle)
         wb_out_display_new (out, bundle, NULL);
     json_decref (confusion);
@@ -322,7 +128,7 @@ wb_jobs_watch (wb_session_t *session, const char *id, bool cancel_on_interrupt, 
         return -1;
     }
     char *display_id = wb_sprintf ("wb-job-%s", id);
-    wb_live_t live = { store, id, s_job_fetch, s_job_bundle, s_job_over, wb_job_cancel,
+    wb_live_t live = { store, id, s_job_fetch, s_job_draw, s_job_over, wb_job_cancel,
                        S_REFRESH };
     wb_live_end_t end;
     run = wb_jobs_live (&live, run, display_id, cancel_on_interrupt, &end, out);
@@ -475,37 +281,7 @@ s_list (wb_session_t *session, wb_args_t *args, wb_out_t *out)
         wb_out_error (out, "JobError", "%s", err.text);
         return -1;
     }
-    char caption [64];
-    snprintf (caption, sizeof (caption), "%zu job%s", json_array_size (runs),
-              json_array_size (runs) == 1? "": "s");
-    wb_table_t *table = wb_table_new (caption);
-    wb_table_column (table, "id", WB_ALIGN_LEFT);
-    wb_table_column (table, "name", WB_ALIGN_LEFT);
-    wb_table_column (table, "kind", WB_ALIGN_LEFT);
-    wb_table_column (table, "experiment", WB_ALIGN_LEFT);
-    wb_table_column (table, "status", WB_ALIGN_LEFT);
-    wb_table_column (table, "submitted", WB_ALIGN_LEFT);
-    wb_table_column (table, "duration", WB_ALIGN_RIGHT);
-    size_t index;
-    json_t *run;
-    json_array_foreach (runs, index, run) {
-        char when [32], duration [32] = "";
-        wb_tracking_when (json_number_value (json_object_get (run, "created")), when, sizeof (when));
-        json_t *started = json_object_get (run, "started"), *ended = json_object_get (run, "ended");
-        if (json_is_number (started))
-            wb_tracking_duration ((json_is_number (ended)? json_number_value (ended): wb_time_now ())
-                                  - json_number_value (started), duration, sizeof (duration));
-        wb_table_row (table);
-        wb_table_cell (table, json_string_value (json_object_get (run, "id")));
-        wb_table_cell (table, json_string_value (json_object_get (run, "name")));
-        wb_table_cell (table, json_string_value (json_object_get (run, "kind")));
-        wb_table_cell (table, json_string_value (json_object_get (run, "experiment")));
-        wb_table_cell (table, json_string_value (json_object_get (run, "status")));
-        wb_table_cell (table, when);
-        wb_table_cell (table, duration);
-    }
-    wb_out_display_new (out, wb_table_bundle (table), NULL);
-    wb_table_destroy (&table);
+    wb_out_display_new (out, wb_view_job_list (runs), NULL);
     json_decref (runs);
     return 0;
 }

@@ -52,9 +52,4 @@ int
     wb_jobs_watch (wb_session_t *session, const char *id, bool cancel_on_interrupt,
                    wb_out_t *out);
 
-//  A confusion matrix ({"labels", "matrix": rows true, columns predicted})
-//  as a heatmap bundle, or NULL when it is not one.
-json_t *
-    wb_jobs_confusion_bundle (json_t *confusion, const char *title);
-
 #endif

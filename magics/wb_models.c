@@ -15,10 +15,10 @@
 #include <string.h>
 #include <sodium.h>
 #include "wb_models.h"
-#include "wb_tracking.h"
 #include "serve/wb_registry.h"
 #include "serve/wb_serve.h"
 #include "render/wb_render.h"
+#include "render/wb_view.h"
 #include "cell/wb_args.h"
 #include "base/wb_util.h"
 
@@ -44,7 +44,7 @@ s_field (wb_table_t *table, const char *name, const char *value)
 static void
 s_when (json_t *value, char *buf, size_t size)
 {
-    wb_tracking_when (json_is_number (value)? json_number_value (value): 0, buf, size);
+    wb_view_when (json_is_number (value)? json_number_value (value): 0, buf, size);
 }
 
 //  NAME:VERSION into a fresh name and a version; NULL after reporting

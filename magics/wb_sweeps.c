@@ -14,7 +14,6 @@
 */
 #include <assert.h>
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +21,10 @@
 #include "wb_sweeps.h"
 #include "wb_training.h"
 #include "wb_jobs.h"
-#include "wb_tracking.h"
 #include "tune/wb_sweeper.h"
 #include "tune/wb_sweep.h"
-#include "render/wb_parcoords.h"
+#include "render/wb_view_sweep.h"
 #include "jobs/wb_job.h"
-#include "render/wb_render.h"
 #include "cell/wb_args.h"
 #include "base/wb_util.h"
 
@@ -36,346 +33,52 @@
 
 //  ---- The picture of a sweep ----
 
-static const char *
-s_note (json_t *trial)
-{
-    json_t *note = json_object_get (trial, "stop_reason");
-    if (!json_is_string (note))
-        note = json_object_get (trial, "note");
-    if (!json_is_string (note))
-        note = json_object_get (trial, "error");
-    return json_is_string (note)? json_string_value (note): "";
-}
-
-//  Trials best first: completed ones with a value by value, then those
-//  still running by their latest value, then the rest by number.
-typedef struct {
-    json_t *trial;
-    int group;
-    double value;
-    json_int_t number;
-} s_rank_t;
-
-static bool s_maximize;
-
-static int
-s_compare_rank (const void *a, const void *b)
-{
-    const s_rank_t *x = a, *y = b;
-    if (x->group != y->group)
-        return x->group - y->group;
-    if (x->group < 2 && x->value != y->value)
-        return (s_maximize? x->value < y->value: x->value > y->value)? 1: -1;
-    return x->number < y->number? -1: x->number > y->number;
-}
-
-static s_rank_t *
-s_ranked (json_t *trials, bool maximize)
-{
-    size_t count = json_array_size (trials);
-    s_rank_t *ranks = wb_calloc (count? count: 1, sizeof (s_rank_t));
-    for (size_t i = 0; i < count; i++) {
-        json_t *trial = json_array_get (trials, i);
-        const char *status = json_string_value (json_object_get (trial, "status"));
-        json_t *value = json_object_get (trial, "value");
-        ranks [i].trial = trial;
-        ranks [i].value = json_is_number (value)? json_number_value (value): NAN;
-        ranks [i].group = !json_is_number (value)? 3
-                        : streq (status, "completed")? 0: !wb_store_status_final (status)? 1: 2;
-        ranks [i].number = json_integer_value (json_object_get (trial, "number"));
-    }
-    s_maximize = maximize;
-    qsort (ranks, count, sizeof (s_rank_t), s_compare_rank);
-    return ranks;
-}
-
-//  The names of the space's parameters that vary, in the order written.
+//  The space's parameters that vary, in the order written, as the sweep
+//  views take them: [{"name", "log"}]
 static json_t *
-s_axes (json_t *spec, json_t **log_p)
-{
-    json_t *names = json_array ();
-    *log_p = json_array ();
-    wb_space_t *space = wb_space_parse (json_string_value (json_object_get (spec, "space")), NULL);
-    for (size_t i = 0; space && i < wb_space_size (space); i++)
-        if (!wb_space_constant (space, i)) {
-            json_array_append_new (names, json_string (wb_space_name (space, i)));
-            json_array_append_new (*log_p, json_boolean (wb_space_log (space, i)));
-        }
-    wb_space_destroy (&space);
-    return names;
-}
-
-static char *
-s_param_text (json_t *value)
-{
-    return json_is_string (value)? wb_strdup (json_string_value (value))
-         : json_is_integer (value)? wb_sprintf ("%lld", (long long) json_integer_value (value))
-         : json_is_number (value)? wb_sprintf ("%.4g", json_number_value (value))
-         : wb_strdup ("");
-}
-
-//  Parameters against the metric, one line per trial with a value.
-static wb_parcoords_t *
-s_parcoords (json_t *state)
+s_axes (json_t *state)
 {
     json_t *spec = json_object_get (state, "spec");
-    const char *metric = json_string_value (json_object_get (spec, "metric"));
-    char *title = wb_sprintf ("Parameters and %s", metric);
-    wb_parcoords_t *parcoords = wb_parcoords_new (title, metric,
-        streq (json_string_value (json_object_get (spec, "goal")), "max"));
-    free (title);
-    json_t *log_axes;
-    json_t *axes = s_axes (spec, &log_axes);
-    size_t index;
-    json_t *axis;
-    json_array_foreach (axes, index, axis)
-        wb_parcoords_axis (parcoords, json_string_value (axis), json_is_true (json_array_get (log_axes, index)));
-    json_t *trial;
-    json_array_foreach (json_object_get (state, "trials"), index, trial)
-        if (json_is_number (json_object_get (trial, "value")))
-            wb_parcoords_line (parcoords, json_string_value (json_object_get (trial, "name")),
-                               json_object_get (trial, "params"),
-                               json_number_value (json_object_get (trial, "value")));
-    json_decref (axes);
-    json_decref (log_axes);
-    return parcoords;
+    json_t *axes = json_array ();
+    wb_space_t *space = wb_space_parse (json_string_value (json_object_get (spec, "space")), NULL);
+    for (size_t i = 0; space && i < wb_space_size (space); i++)
+        if (!wb_space_constant (space, i))
+            json_array_append_new (axes, json_pack ("{s:s, s:b}", "name", wb_space_name (space, i),
+                                                    "log", wb_space_log (space, i)));
+    wb_space_destroy (&space);
+    return axes;
 }
 
-//  The same chart as an output of its own (SVG, Vega-Lite and text), for
-//  the front ends that draw Vega-Lite; nothing when fewer than 2 lines.
-static void
-s_parcoords_display (json_t *state, wb_out_t *out)
-{
-    wb_parcoords_t *parcoords = s_parcoords (state);
-    json_t *bundle = wb_parcoords_lines (parcoords) >= 2? wb_parcoords_bundle (parcoords): NULL;
-    if (bundle)
-        wb_out_display_new (out, bundle, NULL);
-    wb_parcoords_destroy (&parcoords);
-}
-
-//  The sweep's card. The parallel-coordinates chart is drawn in it while
-//  the sweep runs; a completed sweep and %sweep show send that chart as an
-//  output of its own (SVG + Vega-Lite), so with_parcoords is false there
-//  and the chart is not drawn twice.
+//  The sweep's card (see wb_view_sweep)
 static json_t *
 s_sweep_bundle (wb_store_t *store, json_t *state, const char *note, size_t rows,
                 bool with_parcoords)
 {
-    json_t *sweep = json_object_get (state, "sweep");
-    json_t *spec = json_object_get (state, "spec");
-    json_t *trials = json_object_get (state, "trials");
-    json_t *counts = json_object_get (state, "counts");
-    const char *id = json_string_value (json_object_get (sweep, "id"));
-    const char *status = json_string_value (json_object_get (sweep, "status"));
-    const char *metric = json_string_value (json_object_get (spec, "metric"));
-    bool maximize = streq (json_string_value (json_object_get (spec, "goal")), "max");
-    double started = json_is_number (json_object_get (sweep, "started"))
-                   ? json_number_value (json_object_get (sweep, "started")): NAN;
-    double ended = json_is_number (json_object_get (sweep, "ended"))
-                 ? json_number_value (json_object_get (sweep, "ended")): NAN;
-    char elapsed [32] = "";
-    if (!isnan (started))
-        wb_tracking_duration ((isnan (ended)? wb_time_now (): ended) - started, elapsed, sizeof (elapsed));
-    wb_buf_t *plain = wb_buf_new ();
-    wb_buf_t *html = wb_buf_new ();
-    //  Header: where it stands
-    wb_buf_t *line = wb_buf_new ();
-    wb_buf_printf (line, "%zu of %lld trials", json_array_size (trials),
-                   (long long) json_integer_value (json_object_get (spec, "trials")));
-    const char *buckets [] = { "completed", "running", "queued", "stopped", "failed", "canceled", NULL };
-    for (const char **bucket = buckets; *bucket; bucket++) {
-        json_int_t count = json_integer_value (json_object_get (counts, *bucket));
-        if (count)
-            wb_buf_printf (line, ", %lld %s", (long long) count, *bucket);
-    }
-    json_t *best = json_object_get (state, "best");
-    json_t *best_trial = json_is_integer (best)? json_array_get (trials, (size_t) json_integer_value (best)): NULL;
-    if (best_trial)
-        wb_buf_printf (line, " · best %s %.6g (%s)", metric,
-                       json_number_value (json_object_get (best_trial, "value")),
-                       json_string_value (json_object_get (best_trial, "name")));
-    wb_buf_printf (plain, "Sweep %s (%s) · %s%s%s%s%s\n%s\n", json_string_value (json_object_get (sweep, "name")),
-                   id, status, *elapsed? " · ": "", elapsed, note? " · ": "", note? note: "", wb_buf_data (line));
-    wb_buf_puts (html, "<div><b>Sweep ");
-    wb_buf_html (html, json_string_value (json_object_get (sweep, "name")));
-    wb_buf_printf (html, "</b> <code>%s</code> · <b>", id);
-    wb_buf_html (html, status);
-    wb_buf_printf (html, "</b>%s%s", *elapsed? " · ": "", elapsed);
-    if (note) {
-        wb_buf_puts (html, " · ");
-        wb_buf_html (html, note);
-    }
-    wb_buf_puts (html, "</div><div>");
-    wb_buf_html (html, wb_buf_data (line));
-    wb_buf_puts (html, "</div>");
-    wb_buf_destroy (&line);
-    json_int_t no_metric = json_integer_value (json_object_get (counts, "no_metric"));
-    if (no_metric) {
-        char *warning = wb_sprintf ("%lld trial%s ended without logging %s: %s cannot rank %s "
-                                    "(see the note column)", (long long) no_metric, no_metric == 1? "": "s",
-                                    metric, "the sweep", no_metric == 1? "it": "them");
-        wb_buf_printf (plain, "warning: %s\n", warning);
-        wb_buf_puts (html, "<div style=\"color:#b00020\">warning: ");
-        wb_buf_html (html, warning);
-        wb_buf_puts (html, "</div>");
-        free (warning);
-    }
-    const char *error = json_string_value (json_object_get (sweep, "error"));
-    if (error && *error) {
-        wb_buf_printf (plain, "error: %s\n", error);
-        wb_buf_puts (html, "<div style=\"color:#b00020\">error: ");
-        wb_buf_html (html, error);
-        wb_buf_puts (html, "</div>");
-    }
-    //  The leaderboard
-    json_t *log_axes;
-    json_t *axes = s_axes (spec, &log_axes);
-    size_t count = json_array_size (trials);
-    if (count) {
-        s_rank_t *ranks = s_ranked (trials, maximize);
-        wb_table_t *table = wb_table_new (NULL);
-        wb_table_column (table, "#", WB_ALIGN_RIGHT);
-        wb_table_column (table, "trial", WB_ALIGN_LEFT);
-        wb_table_column (table, "status", WB_ALIGN_LEFT);
-        wb_table_column (table, metric, WB_ALIGN_RIGHT);
-        wb_table_column (table, "step", WB_ALIGN_RIGHT);
-        size_t index;
-        json_t *axis;
-        json_array_foreach (axes, index, axis)
-            wb_table_column (table, json_string_value (axis), WB_ALIGN_RIGHT);
-        wb_table_column (table, "note", WB_ALIGN_LEFT);
-        for (size_t i = 0; i < count && i < rows; i++) {
-            json_t *trial = ranks [i].trial;
-            wb_table_row (table);
-            if (ranks [i].group == 0)
-                wb_table_number (table, (double) (i + 1));
-            else
-                wb_table_cell (table, "");
-            wb_table_cell (table, json_string_value (json_object_get (trial, "name")));
-            const char *trial_status = json_string_value (json_object_get (trial, "status"));
-            wb_table_cell (table, streq (trial_status, "canceled") && json_is_string (json_object_get (trial, "stop_reason"))
-                                  ? "stopped": trial_status);
-            wb_table_number (table, ranks [i].value);
-            json_t *step = json_object_get (trial, "step");
-            if (json_is_integer (step))
-                wb_table_number (table, (double) json_integer_value (step));
-            else
-                wb_table_cell (table, "");
-            json_array_foreach (axes, index, axis) {
-                char *text = s_param_text (json_object_get (json_object_get (trial, "params"),
-                                                            json_string_value (axis)));
-                wb_table_cell (table, text);
-                free (text);
-            }
-            wb_table_cell (table, s_note (trial));
-        }
-        char *text = wb_table_plain (table);
-        wb_buf_puts (plain, text);
-        free (text);
-        text = wb_table_html (table);
-        wb_buf_puts (html, text);
-        free (text);
-        wb_table_destroy (&table);
-        if (count > rows) {
-            wb_buf_printf (plain, "... and %zu more (%%sweep show %s --all)\n", count - rows, id);
-            wb_buf_printf (html, "<div>... and %zu more (<code>%%sweep show %s --all</code>)</div>",
-                           count - rows, id);
-        }
-        free (ranks);
-    }
-    //  Best so far, and parameters against the metric
-    wb_buf_puts (html, "<div>");
-    char *best_key = wb_sprintf ("best_%s", metric);
-    double *steps = NULL, *values = NULL;
-    size_t points = 0;
-    if (wb_store_history (store, id, best_key, &steps, &values, NULL, &points, NULL) == 0 && points) {
-        char *title = wb_sprintf ("Best %s so far", metric);
-        wb_chart_t *chart = wb_chart_new (title, "trials finished", metric);
-        free (title);
-        wb_chart_set_size (chart, 300, 200);
-        wb_chart_series (chart, best_key, steps, values, points);
-        char *svg = wb_chart_svg (chart);
-        wb_buf_puts (html, "<span style=\"display:inline-block;vertical-align:top\">");
-        wb_buf_puts (html, svg);
-        wb_buf_puts (html, "</span>");
-        free (svg);
-        wb_chart_destroy (&chart);
-    }
-    free (steps);
-    free (values);
-    free (best_key);
-    wb_parcoords_t *parcoords = with_parcoords? s_parcoords (state): NULL;
-    char *svg = parcoords && wb_parcoords_lines (parcoords) >= 2? wb_parcoords_svg (parcoords): NULL;
-    if (svg) {
-        wb_buf_puts (html, "<span style=\"display:inline-block;vertical-align:top\">");
-        wb_buf_puts (html, svg);
-        wb_buf_puts (html, "</span>");
-        free (svg);
-    }
-    wb_parcoords_destroy (&parcoords);
-    wb_buf_puts (html, "</div>");
+    json_t *axes = s_axes (state);
+    json_t *bundle = wb_view_sweep (store, state, axes, note, rows, with_parcoords);
     json_decref (axes);
-    json_decref (log_axes);
-    json_t *bundle = wb_bundle_new (wb_buf_data (plain));
-    wb_bundle_set (bundle, "text/html", wb_buf_data (html));
-    wb_buf_destroy (&plain);
-    wb_buf_destroy (&html);
     return bundle;
+}
+
+//  The parallel-coordinates chart as an output of its own, for the front
+//  ends that draw Vega-Lite; nothing when fewer than 2 lines.
+static void
+s_parcoords_display (json_t *state, wb_out_t *out)
+{
+    json_t *axes = s_axes (state);
+    json_t *bundle = wb_view_sweep_parcoords (state, axes);
+    if (bundle)
+        wb_out_display_new (out, bundle, NULL);
+    json_decref (axes);
 }
 
 //  The best trial with its params, and how to register its model.
 static void
 s_best (json_t *state, wb_out_t *out)
 {
-    json_t *spec = json_object_get (state, "spec");
-    json_t *best = json_object_get (state, "best");
-    if (!json_is_integer (best))
-        return;
-    json_t *trial = json_array_get (json_object_get (state, "trials"), (size_t) json_integer_value (best));
-    const char *metric = json_string_value (json_object_get (spec, "metric"));
-    wb_table_t *table = wb_table_new (NULL);
-    wb_table_column (table, "param", WB_ALIGN_LEFT);
-    wb_table_column (table, "value", WB_ALIGN_RIGHT);
-    const char *key;
-    json_t *value;
-    json_object_foreach (json_object_get (trial, "params"), key, value) {
-        char *text = s_param_text (value);
-        wb_table_row (table);
-        wb_table_cell (table, key);
-        wb_table_cell (table, text);
-        free (text);
-    }
-    const char *id = json_string_value (json_object_get (trial, "id"));
-    const char *name = json_string_value (json_object_get (trial, "name"));
-    json_t *sweep = json_object_get (state, "sweep");
-    bool train = streq (json_string_value (json_object_get (json_object_get (spec, "trial"), "kind")), "train");
-    char *title = wb_sprintf ("Best trial: %s (%s), %s = %.6g", name, id, metric,
-                              json_number_value (json_object_get (trial, "value")));
-    char *register_line = train
-        ? wb_sprintf ("%%model register %s --run %s", json_string_value (json_object_get (sweep, "name")), id)
-        : wb_sprintf ("%%model register %s --run %s --path outputs/MODEL_FILE",
-                      json_string_value (json_object_get (sweep, "name")), id);
-    char *text = wb_table_plain (table);
-    char *table_html = wb_table_html (table);
-    wb_buf_t *plain = wb_buf_new (), *html = wb_buf_new ();
-    wb_buf_printf (plain, "%s\n%sRegister its model: %s\n", title, text, register_line);
-    wb_buf_puts (html, "<div><b>");
-    wb_buf_html (html, title);
-    wb_buf_puts (html, "</b></div>");
-    wb_buf_puts (html, table_html);
-    wb_buf_puts (html, "<div>Register its model: <code>");
-    wb_buf_html (html, register_line);
-    wb_buf_puts (html, "</code></div>");
-    json_t *bundle = wb_bundle_new (wb_buf_data (plain));
-    wb_bundle_set (bundle, "text/html", wb_buf_data (html));
-    wb_out_display_new (out, bundle, NULL);
-    wb_buf_destroy (&plain);
-    wb_buf_destroy (&html);
-    free (text);
-    free (table_html);
-    free (register_line);
-    free (title);
-    wb_table_destroy (&table);
+    json_t *bundle = wb_view_sweep_best (state);
+    if (bundle)
+        wb_out_display_new (out, bundle, NULL);
 }
 
 //  How wb_jobs_live draws a sweep, and sees that it is over
@@ -619,36 +322,7 @@ s_list (wb_session_t *session, wb_out_t *out)
         wb_out_error (out, "SweepError", "%s", err.text);
         return -1;
     }
-    wb_table_t *table = wb_table_new (json_array_size (sweeps)? "Sweeps": "No sweeps yet (%%sweep starts one)");
-    wb_table_column (table, "id", WB_ALIGN_LEFT);
-    wb_table_column (table, "name", WB_ALIGN_LEFT);
-    wb_table_column (table, "status", WB_ALIGN_LEFT);
-    wb_table_column (table, "trials", WB_ALIGN_RIGHT);
-    wb_table_column (table, "metric", WB_ALIGN_LEFT);
-    wb_table_column (table, "best", WB_ALIGN_RIGHT);
-    wb_table_column (table, "created", WB_ALIGN_LEFT);
-    size_t index;
-    json_t *sweep;
-    json_array_foreach (sweeps, index, sweep) {
-        json_t *params = json_object_get (sweep, "params");
-        const char *metric = json_string_value (json_object_get (params, "metric"));
-        wb_table_row (table);
-        wb_table_cell (table, json_string_value (json_object_get (sweep, "id")));
-        wb_table_cell (table, json_string_value (json_object_get (sweep, "name")));
-        wb_table_cell (table, json_string_value (json_object_get (sweep, "status")));
-        wb_table_cell (table, json_string_value (json_object_get (params, "trials")));
-        wb_table_cellf (table, "%s (%s)", metric? metric: "?",
-                        json_string_value (json_object_get (params, "goal"))? json_string_value (json_object_get (params, "goal")): "?");
-        char *key = wb_sprintf ("best_%s", metric? metric: "");
-        json_t *best = json_object_get (json_object_get (sweep, "metrics"), key);
-        free (key);
-        wb_table_number (table, json_is_number (best)? json_number_value (best): NAN);
-        char when [64];
-        wb_tracking_when (json_number_value (json_object_get (sweep, "created")), when, sizeof (when));
-        wb_table_cell (table, when);
-    }
-    wb_out_display_new (out, wb_table_bundle (table), NULL);
-    wb_table_destroy (&table);
+    wb_out_display_new (out, wb_view_sweep_list (sweeps), NULL);
     json_decref (sweeps);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include "wb_tracking.h"
 #include "wb_models.h"
 #include "render/wb_render.h"
+#include "render/wb_view.h"
 #include "cell/wb_args.h"
 #include "base/wb_utf8.h"
 #include "base/wb_util.h"
@@ -24,36 +25,6 @@
 #define S_LOG_TAIL      20      //  log lines %show prints
 
 //  ---- Formatting ----
-
-void
-wb_tracking_when (double time, char *buf, size_t size)
-{
-    //  No time (NaN: the run has not started or ended yet) shows nothing,
-    //  never the epoch
-    if (!(time > 0) || !isfinite (time)) {
-        snprintf (buf, size, "%s", "");
-        return;
-    }
-    time_t seconds = (time_t) time;
-    struct tm tm;
-    localtime_r (&seconds, &tm);
-    strftime (buf, size, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
-void
-wb_tracking_duration (double seconds, char *buf, size_t size)
-{
-    if (!(seconds >= 0))
-        snprintf (buf, size, "%s", "");
-    else
-    if (seconds < 60)
-        snprintf (buf, size, "%.1f s", seconds);
-    else
-    if (seconds < 3600)
-        snprintf (buf, size, "%d min %02d s", (int) seconds / 60, (int) seconds % 60);
-    else
-        snprintf (buf, size, "%d h %02d min", (int) seconds / 3600, ((int) seconds % 3600) / 60);
-}
 
 static double
 s_number (json_t *value)
@@ -336,7 +307,7 @@ wb_magic_experiment (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     json_t *experiment;
     json_array_foreach (list, index, experiment) {
         char when [32];
-        wb_tracking_when (s_number (json_object_get (experiment, "last_run")), when, sizeof (when));
+        wb_view_when (s_number (json_object_get (experiment, "last_run")), when, sizeof (when));
         wb_table_row (table);
         wb_table_cell (table, s_text (json_object_get (experiment, "name")));
         wb_table_number (table, s_number (json_object_get (experiment, "runs")));
@@ -629,8 +600,8 @@ wb_magic_runs (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     json_t *run;
     json_array_foreach (runs, index, run) {
         char when [32], duration [32];
-        wb_tracking_when (s_number (json_object_get (run, "created")), when, sizeof (when));
-        wb_tracking_duration (s_run_duration (run), duration, sizeof (duration));
+        wb_view_when (s_number (json_object_get (run, "created")), when, sizeof (when));
+        wb_view_duration (s_run_duration (run), duration, sizeof (duration));
         wb_table_row (table);
         wb_table_cell (table, s_text (json_object_get (run, "id")));
         wb_table_cell (table, s_text (json_object_get (run, "name")));
@@ -806,10 +777,10 @@ wb_magic_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     //  Summary
     char caption [256], created [32], started [32], ended [32], duration [32];
     snprintf (caption, sizeof (caption), "Run %s (%s)", s_text (json_object_get (run, "name")), id);
-    wb_tracking_when (s_number (json_object_get (run, "created")), created, sizeof (created));
-    wb_tracking_when (s_number (json_object_get (run, "started")), started, sizeof (started));
-    wb_tracking_when (s_number (json_object_get (run, "ended")), ended, sizeof (ended));
-    wb_tracking_duration (s_run_duration (run), duration, sizeof (duration));
+    wb_view_when (s_number (json_object_get (run, "created")), created, sizeof (created));
+    wb_view_when (s_number (json_object_get (run, "started")), started, sizeof (started));
+    wb_view_when (s_number (json_object_get (run, "ended")), ended, sizeof (ended));
+    wb_view_duration (s_run_duration (run), duration, sizeof (duration));
     wb_table_t *table = wb_table_new (caption);
     wb_table_column (table, "field", WB_ALIGN_LEFT);
     wb_table_column (table, "value", WB_ALIGN_LEFT);

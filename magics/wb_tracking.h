@@ -18,11 +18,4 @@ int wb_magic_compare (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 int wb_magic_artifacts (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 int wb_magic_delete (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
-//  Short text for a time ("2026-11-22 08:10:03", local) and a duration
-//  ("1.2 s", "3 min 04 s", "2 h 05 min") into buf.
-void
-    wb_tracking_when (double time, char *buf, size_t size);
-void
-    wb_tracking_duration (double seconds, char *buf, size_t size);
-
 #endif

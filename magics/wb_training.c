@@ -9,7 +9,6 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -19,7 +18,8 @@
 #include "train/wb_model.h"
 #include "jobs/wb_job.h"
 #include "train/wb_train.h"
-#include "render/wb_render.h"
+#include "render/wb_view_train.h"
+#include "serve/wb_scorer.h"
 #include "cell/wb_args.h"
 #include "base/wb_util.h"
 
@@ -250,9 +250,13 @@ wb_magic_predict (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     size_t size;
     char *run_id = NULL;
     char *data = wb_training_model_file (session, wb_args_pos (args, 0), &size, &run_id, out);
+    //  The model for what it is (its classes, its metrics); the scorer for
+    //  the predictions, with the server's plain loops: the kernel never
+    //  loads OpenBLAS
     wb_model_t *model = data? wb_model_load (data, size, &err): NULL;
-    int rc = model? 0: -1;
-    if (data && !model)
+    wb_scorer_t *scorer = model? wb_scorer_new (data, size, &err): NULL;
+    int rc = scorer? 0: -1;
+    if (data && !scorer)
         wb_out_error (out, "ModelError", "%s", err.text);
     free (data);
     wb_store_t *store = wb_session_store (session);
@@ -263,66 +267,40 @@ wb_magic_predict (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         wb_out_error (out, "DataError", "%s", err.text);
         rc = -1;
     }
-    double *values = NULL, *proba = NULL;
-    if (rc == 0 && wb_model_predict (model, frame, &values, &proba, &err)) {
+    double *values = NULL, *proba = NULL, *distances = NULL;
+    if (rc == 0 && wb_scorer_frame (scorer, frame, &values, &proba, &distances, &err)) {
         wb_out_error (out, "ModelError", "%s", err.text);
         rc = -1;
     }
     if (rc == 0) {
-        bool classify = streq (wb_model_task (model), "classification");
         const char *target = wb_model_target (model);
         int truth = target? wb_frame_find (frame, target): -1;
+        size_t nclasses = wb_model_classes (model);
+        const char **classes = wb_calloc (nclasses + 1, sizeof (char *));
+        for (size_t c = 0; c < nclasses; c++)
+            classes [c] = wb_model_class (model, c);
         char *caption = wb_sprintf ("Predictions of run %s (%s) for %s:%lld, first %d of %zu rows",
             run_id, wb_model_kind (model), json_string_value (json_object_get (record, "name")),
             (long long) json_integer_value (json_object_get (record, "version")),
             (int) (wb_frame_rows (frame) < S_PREVIEW_ROWS? wb_frame_rows (frame): S_PREVIEW_ROWS),
             wb_frame_rows (frame));
-        wb_table_t *table = wb_table_new (caption);
+        wb_view_scores_t scores = { frame, truth >= 0? target: NULL, wb_model_task (model),
+                                    values, proba, classes, nclasses };
+        wb_out_display_new (out, wb_view_predictions (&scores, caption, S_PREVIEW_ROWS), NULL);
         free (caption);
-        wb_table_column (table, "row", WB_ALIGN_RIGHT);
-        if (truth >= 0)
-            wb_table_column (table, target, WB_ALIGN_LEFT);
-        wb_table_column (table, streq (wb_model_task (model), "clustering")? "cluster": "prediction", WB_ALIGN_LEFT);
-        if (proba)
-            wb_table_column (table, "probability", WB_ALIGN_RIGHT);
-        size_t classes = wb_model_classes (model);
-        for (size_t row = 0; row < wb_frame_rows (frame) && row < S_PREVIEW_ROWS; row++) {
-            wb_table_row (table);
-            wb_table_number (table, (double) row);
-            if (truth >= 0)
-                wb_table_cell (table, wb_frame_text (frame, (size_t) truth, row));
-            if (classify)
-                wb_table_cell (table, wb_model_class (model, (size_t) values [row]));
-            else
-                wb_table_number (table, values [row]);
-            if (proba)
-                wb_table_number (table, proba [row * classes + (size_t) values [row]]);
-        }
-        wb_out_display_new (out, wb_table_bundle (table), NULL);
-        wb_table_destroy (&table);
+        free (classes);
         //  Metrics when the truth is there
         if (truth >= 0 || streq (wb_model_task (model), "clustering")) {
-            json_t *metrics = wb_model_evaluate (model, frame, NULL, &err);
+            json_t *metrics = wb_model_evaluate_scores (model, frame, NULL, values, proba,
+                                                        distances, &err);
             if (!metrics) {
                 wb_out_error (out, "ModelError", "%s", err.text);
                 rc = -1;
             }
             else {
-                table = wb_table_new ("Metrics");
-                wb_table_column (table, "metric", WB_ALIGN_LEFT);
-                wb_table_column (table, "value", WB_ALIGN_RIGHT);
-                const char *key;
-                json_t *value;
-                json_object_foreach (metrics, key, value)
-                    if (json_is_number (value)) {
-                        wb_table_row (table);
-                        wb_table_cell (table, key);
-                        wb_table_number (table, json_number_value (value));
-                    }
-                wb_out_display_new (out, wb_table_bundle (table), NULL);
-                wb_table_destroy (&table);
-                json_t *bundle = wb_jobs_confusion_bundle (json_object_get (metrics, "confusion_matrix"),
-                                                           "Confusion matrix");
+                wb_out_display_new (out, wb_view_metrics (metrics), NULL);
+                json_t *bundle = wb_view_confusion (json_object_get (metrics, "confusion_matrix"),
+                                                    "Confusion matrix");
                 if (bundle)
                     wb_out_display_new (out, bundle, NULL);
                 json_decref (metrics);
@@ -342,8 +320,10 @@ wb_magic_predict (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     }
     free (values);
     free (proba);
+    free (distances);
     wb_frame_destroy (&frame);
     json_decref (record);
+    wb_scorer_destroy (&scorer);
     wb_model_destroy (&model);
     free (run_id);
     wb_args_destroy (&args);

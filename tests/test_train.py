@@ -732,6 +732,21 @@ def test_predict_a_table_metrics_matrix_and_a_csv(kernel, iris, tmp_path):
     assert len(run.bundles()) == 1 and heatmaps(run) == []
 
 
+def test_predict_never_loads_openblas_into_the_kernel(kernel, iris):
+    """%predict scores with the scorer's plain loops: OpenBLAS, which the
+    training jobs load, is never mapped into the kernel process."""
+    def maps():
+        with open(f"/proc/{kernel.pid}/maps") as f:
+            return f.read()
+    for kind, target in (("mlp", "--target species"), ("logistic", "--target species"),
+                         ("kmeans", "")):
+        body = "hidden = 8\nepochs = 5" if kind == "mlp" else ""
+        train(kernel, f"--data iris {target} --model {kind} --name blas-{kind}", body)
+        run = ok(kernel.execute(f"%predict blas-{kind} --data iris"))
+        assert table(run, "Metrics")
+    assert "libopenblas" not in maps() and "libblas" not in maps()
+
+
 def test_predict_errors(kernel, iris):
     ok(kernel.execute("%%job --name plain --no-code\necho no model here"))
     assert_error(kernel.execute("%predict plain --data iris"), "ModelError",
