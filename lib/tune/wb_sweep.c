@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "wb_sweep.h"
+#include "base/wb_rng.h"
 #include "base/wb_util.h"
 
 #define S_TPE_STARTUP       10      //  finished trials before TPE takes over
@@ -396,50 +397,7 @@ wb_space_constant (wb_space_t *self, size_t index)
     return index < self->ndims && self->dims [index].kind == S_CONST;
 }
 
-//  ---- Random numbers: xoshiro256** seeded by splitmix64 ----
-
-static uint64_t
-s_splitmix (uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t
-s_rotl (uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t
-s_rng_next (uint64_t s [4])
-{
-    uint64_t result = s_rotl (s [1] * 5, 7) * 9;
-    uint64_t t = s [1] << 17;
-    s [2] ^= s [0];
-    s [3] ^= s [1];
-    s [1] ^= s [2];
-    s [0] ^= s [3];
-    s [2] ^= t;
-    s [3] = s_rotl (s [3], 45);
-    return result;
-}
-
-//  Uniform in (0, 1): never exactly 0 or 1
-static double
-s_rng_unit (uint64_t s [4])
-{
-    return ((s_rng_next (s) >> 11) + 0.5) * 0x1.0p-53;
-}
-
-static double
-s_rng_normal (uint64_t s [4])
-{
-    double u1 = s_rng_unit (s), u2 = s_rng_unit (s);
-    return sqrt (-2 * log (u1)) * cos (2 * M_PI * u2);
-}
+//  ---- The normal quantile (random draws come from base/wb_rng) ----
 
 //  Inverse of the standard normal CDF (Acklam's rational approximation,
 //  relative error below 1.2e-9), for mapping Sobol points onto normals.
@@ -598,7 +556,7 @@ struct _wb_sampler_t {
     wb_space_t *space;          //  the search space, owned
     s_sampler_kind_t kind;      //  which sampler
     bool maximize;              //  goal: true = max, false = min
-    uint64_t rng [4];           //  xoshiro256** state
+    wb_rng_t rng;               //  the random stream (base/wb_rng)
     size_t grid_size;           //  points of a grid (0 otherwise)
     size_t grid_next;           //  index of the next grid point
     uint64_t sobol_next;        //  index of the next Sobol point
@@ -635,9 +593,7 @@ wb_sampler_new (wb_space_t **space_p, const char *kind, uint64_t seed,
         wb_sampler_destroy (&self);
         return NULL;
     }
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++)
-        self->rng [i] = s_splitmix (&x);
+    wb_rng_seed (&self->rng, seed);
     if (self->kind == S_GRID) {
         self->grid_size = 1;
         for (size_t i = 0; i < space->ndims; i++) {
@@ -661,7 +617,7 @@ wb_sampler_new (wb_space_t **space_p, const char *kind, uint64_t seed,
     if (self->kind == S_SOBOL) {
         s_sobol_init (self->sobol_v);
         for (int d = 0; d < S_SOBOL_DIMS; d++)
-            self->sobol_shift [d] = (uint32_t) (s_rng_next (self->rng) >> 32);
+            self->sobol_shift [d] = (uint32_t) (wb_rng_next (&self->rng) >> 32);
     }
     return self;
 }
@@ -715,7 +671,7 @@ s_next_random (wb_sampler_t *self)
     json_t *params = json_object ();
     for (size_t i = 0; i < self->space->ndims; i++) {
         s_dim_t *dim = &self->space->dims [i];
-        double u = dim->kind == S_CONST? 0.5: s_rng_unit (self->rng);
+        double u = dim->kind == S_CONST? 0.5: wb_rng_unit (&self->rng);
         json_object_set_new (params, dim->name, s_unit_to_json (dim, u));
     }
     return params;
@@ -741,7 +697,7 @@ s_next_sobol (wb_sampler_t *self)
                 d++;
             }
             else
-                u = s_rng_unit (self->rng);
+                u = wb_rng_unit (&self->rng);
         }
         json_object_set_new (params, dim->name, s_unit_to_json (dim, u));
     }
@@ -812,14 +768,14 @@ s_parzen_free (s_parzen_t *self)
 }
 
 static double
-s_parzen_sample (s_parzen_t *self, uint64_t rng [4])
+s_parzen_sample (s_parzen_t *self, wb_rng_t *rng)
 {
-    size_t k = (size_t) (s_rng_unit (rng) * self->n);
+    size_t k = (size_t) (wb_rng_unit (rng) * self->n);
     if (k >= self->n)
         k = self->n - 1;
     double t = self->mu [k];
     for (int tries = 0; tries < 100; tries++) {
-        t = self->mu [k] + self->sigma [k] * s_rng_normal (rng);
+        t = self->mu [k] + self->sigma [k] * wb_rng_normal (rng);
         if (t >= self->lo && t <= self->hi)
             return t;
     }
@@ -948,9 +904,9 @@ s_joint_free (s_joint_t *self)
 }
 
 static void
-s_joint_sample (s_joint_t *self, s_dim_t **dims, uint64_t rng [4], double *out)
+s_joint_sample (s_joint_t *self, s_dim_t **dims, wb_rng_t *rng, double *out)
 {
-    size_t k = (size_t) (s_rng_unit (rng) * self->n);
+    size_t k = (size_t) (wb_rng_unit (rng) * self->n);
     if (k >= self->n)
         k = self->n - 1;
     for (size_t d = 0; d < self->m; d++) {
@@ -958,7 +914,7 @@ s_joint_sample (s_joint_t *self, s_dim_t **dims, uint64_t rng [4], double *out)
         double t = mu;
         int tries;
         for (tries = 0; tries < 100; tries++) {
-            t = mu + sigma * s_rng_normal (rng);
+            t = mu + sigma * wb_rng_normal (rng);
             if (t >= dims [d]->lo && t <= dims [d]->hi)
                 break;
         }
@@ -1088,7 +1044,7 @@ s_next_tpe (wb_sampler_t *self, json_t *history, wb_error_t *err)
         s_joint_fit (&g, joint_dims, m, bad_rows, nb);
         double best_score = -INFINITY;
         for (int c = 0; c < S_TPE_CANDIDATES; c++) {
-            s_joint_sample (&l, joint_dims, self->rng, t);
+            s_joint_sample (&l, joint_dims, &self->rng, t);
             for (size_t j = 0; j < m; j++)
                 at [j] = s_to_internal (joint_dims [j], s_from_internal (joint_dims [j], t [j]));
             double score = s_joint_logpdf (&l, at) - s_joint_logpdf (&g, at);
@@ -1143,7 +1099,7 @@ s_next_tpe (wb_sampler_t *self, json_t *history, wb_error_t *err)
             size_t best = 0;
             double best_score = -INFINITY;
             for (int c = 0; c < S_TPE_CANDIDATES; c++) {
-                double u = s_rng_unit (self->rng) * lsum;
+                double u = wb_rng_unit (&self->rng) * lsum;
                 size_t k = 0;
                 while (k + 1 < n && u >= lw [k]) {
                     u -= lw [k];
@@ -1164,7 +1120,7 @@ s_next_tpe (wb_sampler_t *self, json_t *history, wb_error_t *err)
         s_parzen_fit (&g, dim, bad, nb);
         double best = NAN, best_score = -INFINITY;
         for (int c = 0; c < S_TPE_CANDIDATES; c++) {
-            double t = s_parzen_sample (&l, self->rng);
+            double t = s_parzen_sample (&l, &self->rng);
             double value = s_from_internal (dim, t);
             double at = s_to_internal (dim, value);
             double score = s_parzen_logpdf (&l, at) - s_parzen_logpdf (&g, at);
