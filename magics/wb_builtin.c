@@ -136,11 +136,9 @@ wb_magic_bash (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 int
 wb_magic_writefile (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "append", 'a', WB_OPT_BOOL }, { NULL, 0, 0 }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     if (wb_args_npos (args) != 1) {

@@ -89,31 +89,35 @@ s_complete_magics (const char *prefix, bool cells, bool lines, json_t *matches)
     }
 }
 
-//  Flags named in a usage line: --word and -x
 static void
-s_complete_flags (const wb_magic_t *magic, const char *prefix, json_t *matches)
+    s_add_match (json_t *matches, const char *candidate, const char *prefix);
+
+//  The flags the magic's form takes (the table's data): --name for each,
+//  and -x for one with a letter when only a dash or two are typed so far
+static void
+s_complete_flags (const wb_opt_t *opts, const char *prefix, json_t *matches)
 {
-    const char *usage = magic->usage;
-    for (const char *c = usage; *c; c++) {
-        if (*c == '-' && (c == usage || c [-1] == ' ' || c [-1] == '[' || c [-1] == '|')) {
-            size_t size = 1;
-            while (c [size] == '-' || wb_magics_name_size (c + size))
-                size++;
-            if (size > 1) {
-                char *flag = wb_strndup (c, size);
-                bool seen = false;
-                size_t index;
-                json_t *value;
-                json_array_foreach (matches, index, value)
-                    if (streq (json_string_value (value), flag))
-                        seen = true;
-                if (!seen && wb_starts_with (flag, prefix))
-                    json_array_append_new (matches, json_string (flag));
-                free (flag);
-            }
-            c += size - 1;
-        }
+    for (const wb_opt_t *opt = opts; opt && opt->name; opt++) {
+        char *flag = wb_sprintf ("--%s", opt->name);
+        s_add_match (matches, flag, prefix);
+        free (flag);
     }
+    for (const wb_opt_t *opt = opts; opt && opt->name; opt++)
+        if (opt->letter && strlen (prefix) <= 2) {
+            char letter [3] = { '-', opt->letter, 0 };
+            s_add_match (matches, letter, prefix);
+        }
+}
+
+//  The flag named by word ("--run", "-r"), or NULL.
+static const wb_opt_t *
+s_find_opt (const wb_opt_t *opts, const char *word)
+{
+    for (const wb_opt_t *opt = opts; opt && opt->name && word [0] == '-'; opt++)
+        if ((word [1] == '-' && streq (word + 2, opt->name))
+        ||  (word [1] == opt->letter && word [1] && !word [2]))
+            return opt;
+    return NULL;
 }
 
 static int
@@ -231,7 +235,13 @@ s_complete_args (wb_complete_t *self, const char *folder, const wb_magic_t *magi
     for (int i = 1; words && i < count; i++)
         if (words [i][0] != '-' && (i == 1 || words [i - 1][0] != '-' || strchr (words [i - 1], '=')))
             positionals++;
-    wb_args_kind_t kind = magic->args;
+    //  The form (%%name or %name) and the subcommand decide the flags
+    bool cell = line [1] == '%';
+    const wb_sub_t *sub = !cell && count > 1? wb_magics_sub (magic, words [1]): NULL;
+    const wb_opt_t *opts = wb_magics_form_opts (magic, cell, count > 1? words [1]: NULL);
+    const wb_opt_t *flag = s_find_opt (opts, previous);
+    bool after_value_flag = flag && flag->kind != WB_OPT_BOOL;
+    wb_args_kind_t kind = sub? sub->args: magic->args;
     if (streq (previous, "--experiment") || streq (previous, "-e"))
         kind = WB_ARGS_EXPERIMENT;
     else
@@ -241,29 +251,21 @@ s_complete_args (wb_complete_t *self, const char *folder, const wb_magic_t *magi
     if (streq (previous, "--filter") || wb_starts_with (token, "metrics."))
         kind = WB_ARGS_METRIC;
     else
-    if (kind == WB_ARGS_WORDS && positionals > 0)
-        kind = WB_ARGS_RUN;     //  after a subcommand come runs
-
-    wb_store_t *store = kind == WB_ARGS_PATH || kind == WB_ARGS_WORDS
-                      ? NULL: s_lookup_store (self, folder);
-    if (kind == WB_ARGS_WORDS) {
-        //  "%run start|end ...": the words after the line form of the name
-        char *form = wb_sprintf ("%%%s ", magic->name);
-        const char *usage = magic->usage;
-        while ((usage = strstr (usage, form)) && usage > magic->usage && usage [-1] == '%')
-            usage += strlen (form);
-        if (usage)
-            usage += strlen (form) - 1;
-        free (form);
-        if (usage) {
-            size_t size = strcspn (usage + 1, " [");
-            char *choices = wb_strndup (usage + 1, size);
-            for (char *word = strtok (choices, "|"); word; word = strtok (NULL, "|"))
-                s_add_match (matches, word, token);
-            free (choices);
-        }
-    }
+    if (flag && streq (flag->name, "run"))
+        kind = WB_ARGS_RUN;
     else
+    if (after_value_flag)
+        kind = WB_ARGS_PATH;    //  a flag's value: a file, or free text
+    else
+    if (!cell && magic->subs && positionals == 0) {
+        //  "%run st": the subcommands, from the table
+        for (const wb_sub_t *each = magic->subs; each->name; each++)
+            s_add_match (matches, each->name, token);
+        wb_words_free (&words);
+        return true;
+    }
+
+    wb_store_t *store = kind == WB_ARGS_PATH? NULL: s_lookup_store (self, folder);
     if (kind == WB_ARGS_RUN && store) {
         json_t *runs = wb_store_run_ids (store);
         size_t index;
@@ -355,8 +357,16 @@ wb_complete_matches (wb_complete_t *self, const char *code, size_t cursor,
             magic = wb_magics_lookup (magic_name);
             free (magic_name);
         }
-        if (magic && token [0] == '-')
-            s_complete_flags (magic, token, matches);
+        if (magic && token [0] == '-') {
+            bool cell = line [1] == '%';
+            char *head = wb_strndup (code + indent, token_start - indent);
+            int count = 0;
+            char **words = wb_words_split (head, &count, NULL);
+            free (head);
+            const char *word = words && count > 1? words [1]: NULL;
+            s_complete_flags (wb_magics_form_opts (magic, cell, word), token, matches);
+            wb_words_free (&words);
+        }
         else
         if (!magic || !s_complete_args (self, folder, magic, code + indent,
                                         token_start - indent, token, matches))
@@ -581,9 +591,30 @@ wb_complete_test (bool verbose)
     assert (json_array_size (matches) == 0);        //  %% only on the first line
     json_decref (matches);
     matches = wb_complete_matches (complete, "%%writefile -", 13, &start, &end);
-    assert (json_array_size (matches) == 1);
-    assert (streq (json_string_value (json_array_get (matches, 0)), "-a"));
+    assert (json_array_size (matches) == 2);        //  the table's flags
+    assert (streq (json_string_value (json_array_get (matches, 0)), "--append"));
+    assert (streq (json_string_value (json_array_get (matches, 1)), "-a"));
     assert (start == 12);
+    json_decref (matches);
+    matches = wb_complete_matches (complete, "%%writefile --a", 15, &start, &end);
+    assert (json_array_size (matches) == 1);
+    assert (streq (json_string_value (json_array_get (matches, 0)), "--append"));
+    json_decref (matches);
+    //  Each form its own flags, each subcommand from the table
+    matches = wb_complete_matches (complete, "%%job --no-", 11, &start, &end);
+    assert (json_array_size (matches) == 2);        //  --no-wait, --no-code
+    json_decref (matches);
+    matches = wb_complete_matches (complete, "%job logs x --fo", 16, &start, &end);
+    assert (json_array_size (matches) == 1);
+    assert (streq (json_string_value (json_array_get (matches, 0)), "--follow"));
+    json_decref (matches);
+    matches = wb_complete_matches (complete, "%endpoint re", 12, &start, &end);
+    assert (json_array_size (matches) == 1);
+    assert (streq (json_string_value (json_array_get (matches, 0)), "retention"));
+    json_decref (matches);
+    matches = wb_complete_matches (complete, "%%job --code no", 15, &start, &end);
+    assert (json_array_size (matches) == 1);        //  a flag's value: a path
+    assert (streq (json_string_value (json_array_get (matches, 0)), "notes.txt"));
     json_decref (matches);
     matches = wb_complete_matches (complete, "cat no", 6, &start, &end);
     assert (json_array_size (matches) == 1);

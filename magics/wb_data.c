@@ -17,12 +17,9 @@
 int
 wb_magic_data (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "description", 'd', WB_OPT_VALUE }, { "rows", 'n', WB_OPT_VALUE },
-        { NULL, 0, WB_OPT_BOOL }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "";

@@ -100,6 +100,22 @@ wb_magics_usage (wb_call_t *call, wb_out_t *out, const char *format, ...)
 
 //  ---- Dispatch ----
 
+//  Refuse a flag the call's form does not take (the table's data), with
+//  the words wb_args gives: "unknown flag '--foo'". 0 or -1.
+static int
+s_check_flags (wb_call_t *call, wb_out_t *out)
+{
+    const wb_opt_t *opts = wb_magics_opts (call);
+    if (!opts || (call->magic->flags & WB_MAGIC_RAW))
+        return 0;
+    wb_error_t err;
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    if (!args)
+        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_destroy (&args);
+    return 0;
+}
+
 //  Dispatch one magic given its header text (after the % or %%).
 static int
 s_dispatch (wb_magics_t *self, const char *header, const char *body, wb_out_t *out)
@@ -160,6 +176,9 @@ s_dispatch (wb_magics_t *self, const char *header, const char *body, wb_out_t *o
         rc = wb_magics_usage (&call, out, "%s%s takes %s %d argument%s, got %d",
             prefix, name, magic->arity >= 0? "exactly": "at least",
             abs (magic->arity) - 1, abs (magic->arity) == 2? "": "s", call.argc - 1);
+    else
+    if (s_check_flags (&call, out))
+        rc = -1;
     else
         rc = magic->handler (self->session, &call, out);
 

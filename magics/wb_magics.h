@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
+#include "cell/wb_args.h"
 #include "cell/wb_out.h"
 #include "cell/wb_shell.h"
 #include "store/wb_store.h"
@@ -48,17 +49,34 @@ typedef enum {
     WB_ARGS_PATH,               //  file paths (the default)
     WB_ARGS_RUN,                //  run ids and names
     WB_ARGS_EXPERIMENT,         //  experiment names
-    WB_ARGS_METRIC,             //  metric keys (KEY=VALUE words)
-    WB_ARGS_WORDS               //  fixed subcommand words from the usage line
+    WB_ARGS_METRIC              //  metric keys (KEY=VALUE words)
 } wb_args_kind_t;
 
-//  One row of the magic table.
+//  A subcommand of a magic's line form: %run start, %job logs RUN.
+typedef struct {
+    const char *name;           //  the word after the magic's name
+    wb_args_kind_t args;        //  what the positional words after it are
+    const wb_opt_t *opts;       //  its flags ({NULL}-ended); NULL: the magic's
+} wb_sub_t;
+
+//  One row of the magic table. Flags and subcommands are data here, read
+//  by the dispatcher (an unknown flag is refused before the handler runs),
+//  by the handlers (they parse with wb_magics_opts), by completion, by the
+//  usage check of the table's self-test and by the command-line tool
+//  (which form of a two-form magic a command is).
 struct _wb_magic_t {
     const char *name;           //  without % or %%
     wb_magic_fn *handler;       //  does the work
     int arity;                  //  words incl. name; -N = at least N
     int flags;                  //  WB_MAGIC_*
     wb_args_kind_t args;        //  what its positional words are (completion)
+    const wb_opt_t *opts;       //  flags of its line form, or of its only form
+                                //  ({NULL}-ended); NULL: it reads its words
+                                //  itself and takes no flags
+    const wb_opt_t *cell_opts;  //  flags of its cell form when it has both
+                                //  forms (%%job, %%sweep); NULL: opts
+    const wb_sub_t *subs;       //  subcommands of its line form ({NULL}-
+                                //  ended), or NULL
     const char *usage;          //  one line: "%%writefile [-a] PATH"
     const char *help;           //  a paragraph for %help and inspection
 };
@@ -83,6 +101,18 @@ const wb_magic_t *
 //  The whole table, ended by a row with name NULL.
 const wb_magic_t *
     wb_magics_table (void);
+//  The subcommand of magic named word, or NULL.
+const wb_sub_t *
+    wb_magics_sub (const wb_magic_t *magic, const char *word);
+//  The flags a form of magic takes: its cell form's (cell), else its line
+//  form's, of subcommand word when that is one (word may be NULL); NULL
+//  when it takes no flags.
+const wb_opt_t *
+    wb_magics_form_opts (const wb_magic_t *magic, bool cell, const char *word);
+//  The flags call may carry (the form and subcommand it is): what its
+//  handler parses with. NULL when the magic takes no flags.
+const wb_opt_t *
+    wb_magics_opts (const wb_call_t *call);
 //  How many bytes of text are a magic name (letters, digits, _ and -).
 size_t
     wb_magics_name_size (const char *text);

@@ -10,6 +10,7 @@
 */
 #include <assert.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include "wb_magics.h"
 #include "wb_builtin.h"
@@ -21,6 +22,118 @@
 #include "wb_sweeps.h"
 #include "base/wb_util.h"
 
+//  ---- Flags and subcommands ----
+//
+//  Each list is what the handler parses with (wb_magics_opts), so a flag
+//  is added here and nowhere else: name without dashes, a short letter or
+//  0, and whether it takes no value (BOOL), one (VALUE) or repeats (MULTI).
+
+#define S_END { NULL, 0, WB_OPT_BOOL }
+
+static const wb_opt_t s_writefile_opts [] = { { "append", 'a', WB_OPT_BOOL }, S_END };
+static const wb_opt_t s_run_opts [] = {
+    { "name", 'n', WB_OPT_VALUE }, { "tag", 't', WB_OPT_MULTI },
+    { "status", 's', WB_OPT_VALUE }, S_END
+};
+static const wb_opt_t s_log_opts [] = {
+    { "step", 's', WB_OPT_VALUE }, { "run", 'r', WB_OPT_VALUE }, S_END
+};
+static const wb_opt_t s_param_opts [] = { { "run", 'r', WB_OPT_VALUE }, S_END };
+static const wb_opt_t s_runs_opts [] = {
+    { "experiment", 'e', WB_OPT_VALUE }, { "filter", 'f', WB_OPT_VALUE },
+    { "sort", 's', WB_OPT_VALUE }, { "limit", 'n', WB_OPT_VALUE },
+    { "all", 'a', WB_OPT_BOOL }, S_END
+};
+static const wb_opt_t s_show_opts [] = {
+    { "metric", 'm', WB_OPT_MULTI }, { "log", 0, WB_OPT_BOOL }, S_END
+};
+static const wb_opt_t s_artifacts_opts [] = { { "to", 'o', WB_OPT_VALUE }, S_END };
+static const wb_opt_t s_delete_opts [] = { { "yes", 'y', WB_OPT_BOOL }, S_END };
+static const wb_opt_t s_job_cell_opts [] = {
+    { "name", 'n', WB_OPT_VALUE }, { "experiment", 'e', WB_OPT_VALUE },
+    { "compute", 'c', WB_OPT_VALUE }, { "code", 0, WB_OPT_VALUE },
+    { "param", 'p', WB_OPT_MULTI }, { "env", 0, WB_OPT_MULTI },
+    { "timeout", 't', WB_OPT_VALUE }, { "no-wait", 0, WB_OPT_BOOL },
+    { "no-code", 0, WB_OPT_BOOL }, S_END
+};
+static const wb_opt_t s_job_opts [] = {
+    { "follow", 'f', WB_OPT_BOOL }, { "all", 'a', WB_OPT_BOOL }, S_END
+};
+static const wb_opt_t s_compute_opts [] = { { "max-jobs", 0, WB_OPT_VALUE }, S_END };
+static const wb_opt_t s_data_opts [] = {
+    { "description", 'd', WB_OPT_VALUE }, { "rows", 'n', WB_OPT_VALUE }, S_END
+};
+static const wb_opt_t s_train_opts [] = {
+    { "data", 'd', WB_OPT_VALUE }, { "target", 't', WB_OPT_VALUE },
+    { "model", 'm', WB_OPT_VALUE }, { "name", 'n', WB_OPT_VALUE },
+    { "experiment", 'e', WB_OPT_VALUE }, { "validation", 'v', WB_OPT_VALUE },
+    { "seed", 's', WB_OPT_VALUE }, { "param", 'p', WB_OPT_MULTI },
+    { "no-wait", 0, WB_OPT_BOOL }, S_END
+};
+static const wb_opt_t s_predict_opts [] = {
+    { "data", 'd', WB_OPT_VALUE }, { "output", 'o', WB_OPT_VALUE }, S_END
+};
+static const wb_opt_t s_model_opts [] = {
+    { "run", 'r', WB_OPT_VALUE }, { "path", 'p', WB_OPT_VALUE },
+    { "tag", 't', WB_OPT_MULTI }, { "description", 'd', WB_OPT_VALUE },
+    { "all", 'a', WB_OPT_BOOL }, S_END
+};
+static const wb_opt_t s_deploy_opts [] = {
+    { "endpoint", 'e', WB_OPT_VALUE }, { "deployment", 'd', WB_OPT_VALUE },
+    { "traffic", 't', WB_OPT_VALUE }, { "port", 'p', WB_OPT_VALUE },
+    { "auth", 0, WB_OPT_VALUE }, S_END
+};
+static const wb_opt_t s_endpoint_opts [] = {
+    { "regenerate", 0, WB_OPT_BOOL }, { "key", 0, WB_OPT_VALUE },
+    { "limit", 'n', WB_OPT_VALUE }, { "deployment", 'd', WB_OPT_VALUE },
+    { "probabilities", 0, WB_OPT_BOOL }, { "json", 0, WB_OPT_BOOL },
+    { "rows", 0, WB_OPT_VALUE }, { "days", 0, WB_OPT_VALUE }, { "default", 0, WB_OPT_BOOL },
+    S_END
+};
+static const wb_opt_t s_sweep_cell_opts [] = {
+    { "metric", 'm', WB_OPT_VALUE }, { "goal", 'g', WB_OPT_VALUE },
+    { "sampler", 's', WB_OPT_VALUE }, { "trials", 'n', WB_OPT_VALUE },
+    { "parallel", 'p', WB_OPT_VALUE }, { "timeout", 't', WB_OPT_VALUE },
+    { "trial-timeout", 0, WB_OPT_VALUE }, { "policy", 0, WB_OPT_VALUE },
+    { "seed", 0, WB_OPT_VALUE }, { "name", 0, WB_OPT_VALUE },
+    { "experiment", 'e', WB_OPT_VALUE }, { "no-wait", 0, WB_OPT_BOOL }, S_END
+};
+static const wb_opt_t s_sweep_opts [] = {
+    { "no-wait", 0, WB_OPT_BOOL }, { "all", 'a', WB_OPT_BOOL }, S_END
+};
+
+//  Subcommands: the word, what follows it (completion), its flags (NULL:
+//  the magic's).
+#define S_SUB_END { NULL, WB_ARGS_PATH, NULL }
+static const wb_sub_t s_run_subs [] = {
+    { "start", WB_ARGS_RUN, NULL }, { "end", WB_ARGS_RUN, NULL }, S_SUB_END
+};
+static const wb_sub_t s_job_subs [] = {
+    { "list", WB_ARGS_RUN, NULL }, { "show", WB_ARGS_RUN, NULL },
+    { "logs", WB_ARGS_RUN, NULL }, { "wait", WB_ARGS_RUN, NULL },
+    { "cancel", WB_ARGS_RUN, NULL }, S_SUB_END
+};
+static const wb_sub_t s_data_subs [] = {
+    { "register", WB_ARGS_PATH, NULL }, { "list", WB_ARGS_RUN, NULL },
+    { "show", WB_ARGS_RUN, NULL }, S_SUB_END
+};
+static const wb_sub_t s_model_subs [] = {
+    { "register", WB_ARGS_RUN, NULL }, { "list", WB_ARGS_RUN, NULL },
+    { "show", WB_ARGS_RUN, NULL }, { "alias", WB_ARGS_RUN, NULL },
+    { "archive", WB_ARGS_RUN, NULL }, S_SUB_END
+};
+static const wb_sub_t s_endpoint_subs [] = {
+    { "list", WB_ARGS_RUN, NULL }, { "show", WB_ARGS_RUN, NULL },
+    { "invoke", WB_ARGS_RUN, NULL }, { "logs", WB_ARGS_RUN, NULL },
+    { "keys", WB_ARGS_RUN, NULL }, { "retention", WB_ARGS_RUN, NULL },
+    { "traffic", WB_ARGS_RUN, NULL }, { "mirror", WB_ARGS_RUN, NULL },
+    { "delete", WB_ARGS_RUN, NULL }, S_SUB_END
+};
+static const wb_sub_t s_sweep_subs [] = {
+    { "list", WB_ARGS_RUN, NULL }, { "show", WB_ARGS_RUN, NULL },
+    { "cancel", WB_ARGS_RUN, NULL }, { "resume", WB_ARGS_RUN, NULL }, S_SUB_END
+};
+
 //  ---- The magic table ----
 //
 //  name:    what follows % or %% (letters, digits, _ and -)
@@ -30,49 +143,64 @@
 //           READS/WRITES say what it does to the workspace or session;
 //           RAW means it takes the rest of its line as text (no arity check)
 //  args:    what its positional words are, for completion (paths, runs,
-//           experiments, metric keys, or the subcommands in its usage)
+//           experiments, metric keys); after a subcommand, the subcommand's
+//  opts:    the flags of its line form (or only form); NULL: no flags, the
+//           handler reads its words itself
+//  cell_opts: the flags of its cell form, when it has both forms
+//  subs:    the subcommands of its line form
 //  usage:   one line, the synopsis shown in errors and completion
 //  help:    what %help NAME and inspection show
 
 static const wb_magic_t s_magics [] = {
     { "lsmagic", wb_magic_lsmagic, 1, WB_MAGIC_LINE, WB_ARGS_PATH,
+      NULL, NULL, NULL,
       "%lsmagic",
       "List every magic, line and cell." },
     { "help", wb_magic_help, -1, WB_MAGIC_LINE, WB_ARGS_PATH,
+      NULL, NULL, NULL,
       "%help [MAGIC]",
       "Show the cell language and every magic, or the usage and help of one\n"
       "magic (with or without its %), in the pager." },
     { "bash", wb_magic_bash, 1, WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      NULL, NULL, NULL,
       "%%bash",
       "Run the cell body as a bash script in the notebook's shell session\n"
       "(the same as a cell without magics, but % lines are not magics here).\n"
       "The working directory and exported variables it leaves behind persist." },
     { "writefile", wb_magic_writefile, -2, WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      s_writefile_opts, NULL, NULL,
       "%%writefile [-a] PATH",
       "Write the cell body to PATH (relative to the shell session's working\n"
       "directory), replacing the file, or appending to it with -a/--append." },
     { "html", wb_magic_html, 1, WB_MAGIC_CELL, WB_ARGS_PATH,
+      NULL, NULL, NULL,
       "%%html",
       "Display the cell body as HTML." },
     { "markdown", wb_magic_markdown, 1, WB_MAGIC_CELL, WB_ARGS_PATH,
+      NULL, NULL, NULL,
       "%%markdown",
       "Display the cell body as Markdown." },
     { "svg", wb_magic_svg, 1, WB_MAGIC_CELL, WB_ARGS_PATH,
+      NULL, NULL, NULL,
       "%%svg",
       "Display the cell body as an SVG image." },
     { "time", wb_magic_time, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_RAW, WB_ARGS_PATH,
+      NULL, NULL, NULL,
       "%time COMMAND  |  %%time",
       "Run a line (%time, a shell command or a magic) or the cell body\n"
       "(%%time) and print its wall time and the CPU time of the processes it ran." },
     { "env", wb_magic_env, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      NULL, NULL, NULL,
       "%env [NAME[=VALUE]]",
       "Without arguments, list the session's environment. With NAME, show\n"
       "its value. With NAME=VALUE (or NAME VALUE), set it for every later\n"
       "shell line and job." },
     { "clear", wb_magic_clear, 1, WB_MAGIC_LINE, WB_ARGS_PATH,
+      NULL, NULL, NULL,
       "%clear",
       "Clear the output of the current cell." },
     { "workspace", wb_magic_workspace, -1, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_PATH,
+      NULL, NULL, NULL,
       "%workspace [PATH]",
       "Show the workspace: its folder, counts of experiments, runs, metric\n"
       "points and artifacts, runs by status, size on disk. With PATH, open the\n"
@@ -80,11 +208,13 @@ static const wb_magic_t s_magics [] = {
       "$WORKBENCH_WORKSPACE, else the nearest .workbench/ above the notebook's\n"
       "folder, else a new .workbench/ in it." },
     { "experiment", wb_magic_experiment, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_EXPERIMENT,
+      NULL, NULL, NULL,
       "%experiment [NAME]",
       "With NAME, make it the current experiment: runs started from now on go\n"
       "into it (it is created with its first run). Without, list the\n"
       "experiments with their run counts. The default experiment is Default." },
-    { "run", wb_magic_run, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+    { "run", wb_magic_run, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      s_run_opts, NULL, s_run_subs,
       "%run start|end [--name N] [--tag K=V ...] [--status S]",
       "%run start begins an interactive run in the current experiment: %log,\n"
       "%param and %tag go to it, and its card (latest metrics) updates in place\n"
@@ -93,18 +223,22 @@ static const wb_magic_t s_magics [] = {
       "run left open ends as completed when the kernel shuts down, and as\n"
       "failed if the kernel dies." },
     { "log", wb_magic_log, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_METRIC,
+      s_log_opts, NULL, NULL,
       "%log KEY=VALUE ... [--step N] [--run RUN]",
       "Log metric values (numbers, or nan) to the active run (started if\n"
       "none), at --step N or the step after the last one of each key. Inside a\n"
       "job, `workbench log KEY=VALUE ...` logs to the job's run." },
     { "param", wb_magic_param, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      s_param_opts, NULL, NULL,
       "%param KEY=VALUE ... [--run RUN]",
       "Record parameters of the active run. A parameter is set once per run:\n"
       "setting it again to another value is an error." },
     { "tag", wb_magic_tag, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      s_param_opts, NULL, NULL,
       "%tag KEY=VALUE ... [--run RUN]",
       "Set tags on the active run (or --run RUN); a tag may change." },
     { "runs", wb_magic_runs, -1, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_PATH,
+      s_runs_opts, NULL, NULL,
       "%runs [--experiment E] [--filter EXPR] [--sort KEY] [--limit N] [--all]",
       "List runs, newest first (50 unless --limit N or --all), with their most\n"
       "common params and latest metrics as columns.\n"
@@ -119,27 +253,32 @@ static const wb_magic_t s_magics [] = {
       "--sort takes keys separated by commas, each with - or DESC for\n"
       "descending: --sort '-metrics.acc, created'. Runs lacking a key sort last." },
     { "show", wb_magic_show, -2, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_RUN,
+      s_show_opts, NULL, NULL,
       "%show RUN|ENDPOINT [--metric M ...] [--log]",
       "Show a run: its fields, params, latest/min/max of every metric, a chart\n"
       "per metric (--metric picks some, --log for a log scale), tags,\n"
       "artifacts, lineage and the tail of its logs. RUN is an id, a unique id\n"
       "prefix (4+ digits) or a run name." },
     { "compare", wb_magic_compare, -3, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_RUN,
+      s_show_opts, NULL, NULL,
       "%compare RUN RUN ... [--metric M ...] [--log]",
       "Compare runs: params and latest metrics side by side (≠ marks what\n"
       "differs), and each metric they share (or each --metric) overlaid on one\n"
       "chart." },
     { "artifacts", wb_magic_artifacts, -2, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_RUN,
+      s_artifacts_opts, NULL, NULL,
       "%artifacts RUN [PATH] [--to FILE]",
       "List a run's artifacts (path, size, content hash); with PATH, show it\n"
       "(text, SVG) or copy it --to FILE. Artifacts are stored by content: the\n"
       "same file in many runs takes space once." },
     { "delete", wb_magic_delete, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_RUN,
+      s_delete_opts, NULL, NULL,
       "%delete RUN [--yes]",
       "Delete a run with its params, metrics, tags and artifact records, and\n"
       "the artifact files no other run uses. Asks for confirmation unless\n"
       "--yes is given." },
-    { "job", wb_magic_job, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+    { "job", wb_magic_job, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      s_job_opts, s_job_cell_opts, s_job_subs,
       "%%job [--name N] [--experiment E] [--compute local] [--code DIR | --no-code] [--param K=V ...] [--env K=V ...] [--timeout SECONDS] [--no-wait]  |  %job list|show|logs|wait|cancel [RUN] [--follow] [--all]",
       "%%job runs the cell body (a bash script: python3 train.py, any program) as\n"
       "a tracked run on a compute target (local: a process pool on this\n"
@@ -165,10 +304,12 @@ static const wb_magic_t s_magics [] = {
       "%job list shows jobs; %job show RUN, %job logs RUN [--follow], %job wait\n"
       "RUN (an interrupt stops waiting, not the job), %job cancel RUN." },
     { "compute", wb_magic_compute, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      s_compute_opts, NULL, NULL,
       "%compute [NAME] [--max-jobs N]",
       "List compute targets with their job limits and how many jobs run and\n"
       "wait on each; --max-jobs N sets a target's limit (0: one per core)." },
-    { "data", wb_magic_data, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+    { "data", wb_magic_data, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      s_data_opts, NULL, s_data_subs,
       "%data register|list|show [NAME[:VERSION]] [PATH] [--description TEXT] [--rows N]",
       "%data register NAME PATH makes the CSV at PATH a version of dataset NAME:\n"
       "the same content is the same version, new content a new one. The CSV has\n"
@@ -183,6 +324,7 @@ static const wb_magic_t s_magics [] = {
       "every column: type, missing, distinct, min/max/mean/std with a histogram,\n"
       "or the most common values. Runs that read a version record it (lineage)." },
     { "train", wb_magic_train, -1, WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      s_train_opts, NULL, NULL,
       "%%train --data NAME[:VERSION] --target COLUMN --model linear|logistic|mlp|kmeans [--name N] [--experiment E] [--validation FRACTION] [--seed N] [--param K=V ...] [--no-wait]",
       "Train a built-in model on a dataset version as a job (its own process,\n"
       "OpenBLAS underneath), drawn live: a progress bar, the loss and validation\n"
@@ -211,13 +353,15 @@ static const wb_magic_t s_magics [] = {
       "runs. An interrupt stops training at the next batch: the run is\n"
       "canceled and keeps its metrics and model so far." },
     { "predict", wb_magic_predict, -2, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_RUN,
+      s_predict_opts, NULL, NULL,
       "%predict RUN --data NAME[:VERSION] [--output PATH]",
       "Score every row of a dataset version with the model a run trained:\n"
       "the first predictions (with their probability for classifiers), and\n"
       "metrics and a confusion matrix when the dataset has the target column.\n"
       "--output writes the rows with their predictions (and class\n"
       "probabilities) as CSV." },
-    { "model", wb_magic_model, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+    { "model", wb_magic_model, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      s_model_opts, NULL, s_model_subs,
       "%model register|list|show|alias|archive [NAME[:VERSION|@ALIAS]] [--run RUN] [--path ARTIFACT] [--tag K=V ...] [--description TEXT] [--all]",
       "The model registry. %model register NAME --run RUN adds a version of\n"
       "NAME (1, 2, ...) from the run's model (outputs/model.json, or --path\n"
@@ -230,6 +374,7 @@ static const wb_magic_t s_magics [] = {
       "was production on a given day has an answer. %model archive\n"
       "NAME:VERSION retires a version (it can no longer be deployed)." },
     { "deploy", wb_magic_deploy, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      s_deploy_opts, NULL, NULL,
       "%deploy MODEL[:VERSION|@ALIAS] --endpoint EP [--deployment NAME] [--traffic PERCENT] [--port PORT] [--auth key|none]",
       "Serve a registered model as a REST endpoint on 127.0.0.1: a `workbench\n"
       "serve` process that outlives the kernel and is found again through the\n"
@@ -249,7 +394,8 @@ static const wb_magic_t s_magics [] = {
       "/metrics (Prometheus). Send `Authorization: Bearer KEY`; the header\n"
       "X-Deployment: NAME pins a deployment. Bad bodies get 400/413/415 with a\n"
       "JSON error saying what was wrong and what the model expects." },
-    { "endpoint", wb_magic_endpoint, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+    { "endpoint", wb_magic_endpoint, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      s_endpoint_opts, NULL, s_endpoint_subs,
       "%endpoint list|show|invoke|logs|keys|retention|traffic|mirror|delete [EP] [JSON|@FILE] [NAME=PERCENT ...] [--regenerate] [--key 1|2] [--json] [--rows N] [--days D] [--default] [--limit N] [--deployment NAME] [--probabilities]",
       "Endpoints and their deployments.\n"
       "  list                      every endpoint, up or down, with its URL\n"
@@ -271,7 +417,8 @@ static const wb_magic_t s_magics [] = {
       "  mirror EP green=10        copy 10% of requests to green after answering;\n"
       "                            its answers are logged, never returned\n"
       "  delete EP                 stop the server and forget the endpoint" },
-    { "sweep", wb_magic_sweep, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_WORDS,
+    { "sweep", wb_magic_sweep, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      s_sweep_opts, s_sweep_cell_opts, s_sweep_subs,
       "%%sweep --metric NAME --goal max|min [--sampler grid|random|sobol|bayesian] [--trials N] [--parallel N] [--timeout S] [--trial-timeout S] [--policy POLICY] [--seed N] [--name N] [--experiment E] [--no-wait]  |  %sweep list|show|cancel|resume [SWEEP] [--all] [--no-wait]",
       "Tune a %%train or %%job cell: the body is the search space, one\n"
       "`name = expression` a line, then the %%train or %%job line and its body\n"
@@ -319,7 +466,7 @@ static const wb_magic_t s_magics [] = {
       "and it carries on if the kernel stops. %sweep list; %sweep show SWEEP\n"
       "[--all]; %sweep cancel SWEEP; %sweep resume SWEEP continues a stopped\n"
       "sweep (canceled, timed out, or its process gone) with its trials so far." },
-    { NULL, NULL, 0, 0, 0, NULL, NULL }
+    { NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL }
 };
 
 const wb_magic_t *
@@ -335,6 +482,34 @@ wb_magics_lookup (const char *name)
         if (streq (magic->name, name))
             return magic;
     return NULL;
+}
+
+const wb_sub_t *
+wb_magics_sub (const wb_magic_t *magic, const char *word)
+{
+    assert (magic);
+    for (const wb_sub_t *sub = magic->subs; word && sub && sub->name; sub++)
+        if (streq (sub->name, word))
+            return sub;
+    return NULL;
+}
+
+const wb_opt_t *
+wb_magics_form_opts (const wb_magic_t *magic, bool cell, const char *word)
+{
+    assert (magic);
+    if (cell && magic->cell_opts)
+        return magic->cell_opts;
+    const wb_sub_t *sub = cell? NULL: wb_magics_sub (magic, word);
+    return sub && sub->opts? sub->opts: magic->opts;
+}
+
+const wb_opt_t *
+wb_magics_opts (const wb_call_t *call)
+{
+    assert (call && call->magic);
+    return wb_magics_form_opts (call->magic, call->body != NULL,
+                                call->argc > 1? call->argv [1]: NULL);
 }
 
 size_t
@@ -364,6 +539,55 @@ wb_magics_table_test (bool verbose)
         assert (wb_magics_lookup (magic->name) == magic);
     }
     assert (wb_magics_lookup ("nosuch") == NULL);
+
+    //  The usage line and the flags agree: every flag a row takes is in its
+    //  usage, and every flag its usage names is one it takes
+    for (const wb_magic_t *magic = s_magics; magic->name; magic++) {
+        const wb_opt_t *lists [3] = { magic->opts, magic->cell_opts, NULL };
+        for (int list = 0; list < 2; list++)
+            for (const wb_opt_t *opt = lists [list]; opt && opt->name; opt++) {
+                char *flag = wb_sprintf ("--%s", opt->name);
+                char letter [3] = { '-', opt->letter, 0 };
+                if (!strstr (magic->usage, flag) && !(opt->letter && strstr (magic->usage, letter)))
+                    fprintf (stderr, "%%%s: %s is not in its usage\n", magic->name, flag);
+                assert (strstr (magic->usage, flag) || (opt->letter && strstr (magic->usage, letter)));
+                free (flag);
+            }
+        for (const wb_sub_t *sub = magic->subs; sub && sub->name; sub++) {
+            assert (strstr (magic->usage, sub->name));
+            assert (!sub->opts);        //  none has flags of its own yet
+        }
+        const char *usage = magic->usage;
+        for (const char *c = usage; *c; c++) {
+            if (*c != '-' || !(c == usage || strchr (" [|", c [-1])))
+                continue;
+            bool is_long = c [1] == '-';
+            const char *word = c + (is_long? 2: 1);
+            size_t size = wb_magics_name_size (word);
+            if (size == 0)
+                continue;
+            bool known = false;
+            for (int list = 0; list < 2; list++)
+                for (const wb_opt_t *opt = lists [list]; opt && opt->name; opt++)
+                    if (is_long? strlen (opt->name) == size && !strncmp (opt->name, word, size)
+                               : size == 1 && opt->letter == *word)
+                        known = true;
+            if (!known)
+                fprintf (stderr, "%%%s: %.*s in its usage is no flag it takes\n",
+                         magic->name, (int) (size + (is_long? 2: 1)), c);
+            assert (known);
+            c = word + size - 1;
+        }
+        //  The command-line tool keeps --file for a cell's body
+        for (int list = 0; list < 2; list++)
+            for (const wb_opt_t *opt = lists [list]; opt && opt->name; opt++)
+                assert (!streq (opt->name, "file"));
+    }
+    //  Forms and subcommands pick their flags
+    const wb_magic_t *job = wb_magics_lookup ("job");
+    assert (wb_magics_sub (job, "logs") && !wb_magics_sub (job, "--all"));
+    assert (wb_magics_form_opts (job, true, NULL) != wb_magics_form_opts (job, false, "logs"));
+    assert (wb_magics_form_opts (wb_magics_lookup ("env"), false, NULL) == NULL);
     assert (wb_magics_name_size ("run-x start") == 5);
 }
 //  @end
