@@ -37,13 +37,13 @@
 #include <unistd.h>
 #include "wb_magics.h"
 #include "wb_complete.h"
-#include "wb_builtin.h"
-#include "wb_tracking.h"
-#include "wb_jobs.h"
-#include "wb_data.h"
-#include "wb_training.h"
-#include "wb_models.h"
-#include "wb_sweeps.h"
+#include "wb_magic_cell.h"
+#include "wb_magic_store.h"
+#include "wb_magic_jobs.h"
+#include "wb_magic_data.h"
+#include "wb_magic_train.h"
+#include "wb_magic_serve.h"
+#include "wb_magic_tune.h"
 #include "cell/wb_args.h"
 #include "base/wb_utf8.h"
 #include "base/wb_util.h"
@@ -232,7 +232,7 @@ s_execute (wb_magics_t *self, const char *code, wb_out_t *out)
             text++;
         if (*text == '%' && text [1] != '%') {
             if (!s_blank (wb_buf_data (script), wb_buf_size (script)))
-                rc = wb_builtin_shell (self->session, wb_buf_data (script), out);
+                rc = wb_magic_cell_shell (self->session, wb_buf_data (script), out);
             wb_buf_reset (script);
             if (rc == 0) {
                 char *header = wb_strndup (text + 1, size - (size_t) (text + 1 - cursor));
@@ -247,7 +247,7 @@ s_execute (wb_magics_t *self, const char *code, wb_out_t *out)
         cursor = eol? eol + 1: cursor + size;
     }
     if (rc == 0 && !s_blank (wb_buf_data (script), wb_buf_size (script)))
-        rc = wb_builtin_shell (self->session, wb_buf_data (script), out);
+        rc = wb_magic_cell_shell (self->session, wb_buf_data (script), out);
     wb_buf_destroy (&script);
     wb_out_flush (out);
     return rc;

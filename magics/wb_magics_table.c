@@ -1,25 +1,26 @@
 /*  wb_magics_table - the magic table: one row per magic, the one place a
     magic is added. The dispatcher (wb_magics.c), completion and inspection
-    (wb_complete.c), %lsmagic and %help (wb_builtin.c) and the command-line
+    (wb_complete.c), %lsmagic and %help (wb_magic_cell.c) and the command-line
     tool (kernel/main.c) all read these rows.
 
     Each row names its handler, which lives in the magics file of its
-    family: wb_builtin (the cell language), wb_tracking (workspace, runs),
-    wb_jobs (jobs, compute), wb_data (datasets), wb_training (train,
-    predict), wb_models (registry, endpoints), wb_sweeps (sweeps).
+    family, named after the lib/ folder it works through: wb_magic_cell (the
+    cell language), wb_magic_store (workspace, runs), wb_magic_jobs (jobs,
+    compute), wb_magic_data (datasets), wb_magic_train (train, predict),
+    wb_magic_serve (registry, endpoints), wb_magic_tune (sweeps).
 */
 #include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "wb_magics.h"
-#include "wb_builtin.h"
-#include "wb_tracking.h"
-#include "wb_jobs.h"
-#include "wb_data.h"
-#include "wb_training.h"
-#include "wb_models.h"
-#include "wb_sweeps.h"
+#include "wb_magic_cell.h"
+#include "wb_magic_store.h"
+#include "wb_magic_jobs.h"
+#include "wb_magic_data.h"
+#include "wb_magic_train.h"
+#include "wb_magic_serve.h"
+#include "wb_magic_tune.h"
 #include "base/wb_util.h"
 
 //  ---- Flags and subcommands ----

@@ -1,9 +1,9 @@
-/*  wb_training - built-in training from a cell: %%train runs a model
+/*  wb_magic_train - built-in training from a cell: %%train runs a model
     kind on a dataset version as a job, drawn live; %predict scores a
     dataset with a trained model
 */
-#ifndef WB_TRAINING_H
-#define WB_TRAINING_H
+#ifndef WB_MAGIC_TRAIN_H
+#define WB_MAGIC_TRAIN_H
 
 #include "wb_magics.h"
 
@@ -17,12 +17,12 @@ int wb_magic_predict (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 //  after reporting. With template, the body is kept as text for a sweep
 //  to fill in (${{params.NAME}}).
 json_t *
-    wb_training_request (wb_session_t *session, wb_call_t *call, bool template, wb_out_t *out);
+    wb_magic_train_request (wb_session_t *session, wb_call_t *call, bool template, wb_out_t *out);
 
 //  The model file of a reference: a run id or name (its artifact
 //  outputs/model.json). Caller owns; NULL after reporting.
 char *
-    wb_training_model_file (wb_session_t *session, const char *ref, size_t *size,
+    wb_magic_train_model_file (wb_session_t *session, const char *ref, size_t *size,
                             char **run_id_p, wb_out_t *out);
 
 #endif

@@ -1,8 +1,8 @@
-/*  wb_tracking - the workspace magics: experiments, runs, params, metrics,
+/*  wb_magic_store - the workspace magics: experiments, runs, params, metrics,
     tags, artifacts, and the tables and charts that show them
 */
-#ifndef WB_TRACKING_H
-#define WB_TRACKING_H
+#ifndef WB_MAGIC_STORE_H
+#define WB_MAGIC_STORE_H
 
 #include "wb_magics.h"
 

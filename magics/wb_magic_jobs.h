@@ -1,9 +1,9 @@
-/*  wb_jobs - the job magics: %%job submits a cell as a tracked run on a
+/*  wb_magic_jobs - the job magics: %%job submits a cell as a tracked run on a
     compute target and draws it live; %job lists, shows, follows, waits
     for and cancels jobs; %compute shows and sets compute targets
 */
-#ifndef WB_JOBS_H
-#define WB_JOBS_H
+#ifndef WB_MAGIC_JOBS_H
+#define WB_MAGIC_JOBS_H
 
 #include "wb_magics.h"
 
@@ -15,7 +15,7 @@ int wb_magic_compute (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 //  "env" (the session's, then --env), "compute", "code" (a folder or
 //  null), "timeout", "experiment", "name", "no_wait"}; NULL after reporting.
 json_t *
-    wb_jobs_request (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+    wb_magic_jobs_request (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
 //  A live display of something that ends (a job, a sweep), id of store:
 //  how to fetch its state again, draw it (note: "canceling", "still
@@ -42,14 +42,14 @@ typedef enum {
 //  most 15 s for it to end), else stops watching. Returns the last state
 //  (caller owns).
 json_t *
-    wb_jobs_live (const wb_live_t *live, json_t *state, const char *display_id,
+    wb_magic_jobs_live (const wb_live_t *live, json_t *state, const char *display_id,
                   bool cancel_on_interrupt, wb_live_end_t *end, wb_out_t *out);
 
 //  Draw job id live (one display updated in place) until it ends; an
 //  interrupt cancels it when cancel_on_interrupt, else stops watching.
 //  Returns 0 when it completed, -1 after reporting how it did not.
 int
-    wb_jobs_watch (wb_session_t *session, const char *id, bool cancel_on_interrupt,
+    wb_magic_jobs_watch (wb_session_t *session, const char *id, bool cancel_on_interrupt,
                    wb_out_t *out);
 
 #endif

@@ -1,10 +1,10 @@
-/*  wb_models - the model registry and endpoints from a cell: %model
+/*  wb_magic_serve - the model registry and endpoints from a cell: %model
     (register, list, show, alias, archive), %deploy (start or update an
     endpoint's deployment) and %endpoint (list, show, invoke, logs, keys,
     traffic, mirror, delete)
 */
-#ifndef WB_MODELS_H
-#define WB_MODELS_H
+#ifndef WB_MAGIC_SERVE_H
+#define WB_MAGIC_SERVE_H
 
 #include "wb_magics.h"
 
@@ -14,10 +14,10 @@ int wb_magic_endpoint (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
 //  Is name an endpoint of the open workspace? (for %show)
 bool
-    wb_models_is_endpoint (wb_session_t *session, const char *name);
+    wb_magic_serve_is_endpoint (wb_session_t *session, const char *name);
 //  Draw an endpoint: its state, deployments, request rate and latency.
 //  0, or -1 after reporting.
 int
-    wb_models_show_endpoint (wb_session_t *session, const char *name, wb_out_t *out);
+    wb_magic_serve_show_endpoint (wb_session_t *session, const char *name, wb_out_t *out);
 
 #endif

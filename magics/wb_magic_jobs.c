@@ -1,4 +1,4 @@
-/*  wb_jobs - the job magics: %%job submits a cell as a tracked run on a
+/*  wb_magic_jobs - the job magics: %%job submits a cell as a tracked run on a
     compute target and draws it live; %job lists, shows, follows, waits
     for and cancels jobs; %compute shows and sets compute targets
 */
@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "wb_jobs.h"
+#include "wb_magic_jobs.h"
 #include "jobs/wb_job.h"
 #include "render/wb_render.h"
 #include "render/wb_view_jobs.h"
@@ -60,7 +60,7 @@ s_confusion (wb_store_t *store, json_t *run, wb_out_t *out)
 }
 
 json_t *
-wb_jobs_live (const wb_live_t *live, json_t *state, const char *display_id,
+wb_magic_jobs_live (const wb_live_t *live, json_t *state, const char *display_id,
               bool cancel_on_interrupt, wb_live_end_t *end, wb_out_t *out)
 {
     wb_out_display_new (out, live->draw (live->store, live->id, state, NULL), display_id);
@@ -116,7 +116,7 @@ s_job_over (json_t *run)
 }
 
 int
-wb_jobs_watch (wb_session_t *session, const char *id, bool cancel_on_interrupt, wb_out_t *out)
+wb_magic_jobs_watch (wb_session_t *session, const char *id, bool cancel_on_interrupt, wb_out_t *out)
 {
     wb_store_t *store = wb_session_open (session, out);
     if (!store)
@@ -131,7 +131,7 @@ wb_jobs_watch (wb_session_t *session, const char *id, bool cancel_on_interrupt, 
     wb_live_t live = { store, id, s_job_fetch, s_job_draw, s_job_over, wb_job_cancel,
                        S_REFRESH };
     wb_live_end_t end;
-    run = wb_jobs_live (&live, run, display_id, cancel_on_interrupt, &end, out);
+    run = wb_magic_jobs_live (&live, run, display_id, cancel_on_interrupt, &end, out);
     const char *status = json_string_value (json_object_get (run, "status"));
     int rc = 0;
     if (end == WB_LIVE_LEFT)
@@ -158,7 +158,7 @@ wb_jobs_watch (wb_session_t *session, const char *id, bool cancel_on_interrupt, 
 //  ---- %%job ----
 
 json_t *
-wb_jobs_request (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+wb_magic_jobs_request (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "name", 'n', WB_OPT_VALUE }, { "experiment", 'e', WB_OPT_VALUE },
@@ -226,7 +226,7 @@ wb_jobs_request (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 static int
 s_submit (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    json_t *request = wb_jobs_request (session, call, out);
+    json_t *request = wb_magic_jobs_request (session, call, out);
     if (!request)
         return -1;
     wb_error_t err;
@@ -258,7 +258,7 @@ s_submit (wb_session_t *session, wb_call_t *call, wb_out_t *out)
             wb_out_printf (out, "Submitted job %s to %s: %%job logs %s --follow, %%job wait %s, "
                            "%%job cancel %s\n", id, compute? compute: "local", id, id, id);
         else
-            rc = wb_jobs_watch (session, id, true, out);
+            rc = wb_magic_jobs_watch (session, id, true, out);
     }
     free (script);
     json_decref (request);
@@ -376,7 +376,7 @@ s_job_command (wb_session_t *session, wb_call_t *call, wb_out_t *out)
             rc = s_logs (session, id, wb_args_has (args, "follow"), out);
         else
         if (streq (verb, "wait"))
-            rc = wb_jobs_watch (session, id, false, out);
+            rc = wb_magic_jobs_watch (session, id, false, out);
         else {
             char *before = wb_store_run_state (store, id, NULL);
             if (wb_job_cancel (store, id, &err)) {

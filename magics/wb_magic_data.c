@@ -1,4 +1,4 @@
-/*  wb_data - the dataset magic: %data register, list and show
+/*  wb_magic_data - the dataset magic: %data register, list and show
 
     A dataset is a named, versioned CSV: registering the same content again
     gives the same version, new content a new one. Showing a version draws
@@ -6,7 +6,7 @@
 */
 #include <assert.h>
 #include <stdlib.h>
-#include "wb_data.h"
+#include "wb_magic_data.h"
 #include "data/wb_dataset.h"
 #include "render/wb_view_data.h"
 #include "cell/wb_args.h"

@@ -1,4 +1,4 @@
-/*  wb_training - built-in training from a cell: %%train runs a model
+/*  wb_magic_train - built-in training from a cell: %%train runs a model
     kind on a dataset version as a job, drawn live; %predict scores a
     dataset with a trained model
 
@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "wb_training.h"
-#include "wb_jobs.h"
+#include "wb_magic_train.h"
+#include "wb_magic_jobs.h"
 #include "data/wb_dataset.h"
 #include "train/wb_model.h"
 #include "jobs/wb_job.h"
@@ -26,7 +26,7 @@
 #define S_PREVIEW_ROWS 10       //  rows %predict draws
 
 json_t *
-wb_training_request (wb_session_t *session, wb_call_t *call, bool template, wb_out_t *out)
+wb_magic_train_request (wb_session_t *session, wb_call_t *call, bool template, wb_out_t *out)
 {
     static const wb_opt_t opts [] = {
         { "data", 'd', WB_OPT_VALUE }, { "target", 't', WB_OPT_VALUE },
@@ -113,7 +113,7 @@ wb_training_request (wb_session_t *session, wb_call_t *call, bool template, wb_o
 int
 wb_magic_train (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    json_t *request = wb_training_request (session, call, false, out);
+    json_t *request = wb_magic_train_request (session, call, false, out);
     if (!request)
         return -1;
     //  Check everything before anything is submitted
@@ -157,7 +157,7 @@ wb_magic_train (wb_session_t *session, wb_call_t *call, wb_out_t *out)
             wb_out_printf (out, "Submitted training %s: %%job wait %s, %%show %s, %%job cancel %s\n",
                            id, id, id, id);
         else
-            rc = wb_jobs_watch (session, id, true, out);
+            rc = wb_magic_jobs_watch (session, id, true, out);
     }
     json_decref (request);
     return rc;
@@ -166,7 +166,7 @@ wb_magic_train (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 //  ---- %predict ----
 
 char *
-wb_training_model_file (wb_session_t *session, const char *ref, size_t *size,
+wb_magic_train_model_file (wb_session_t *session, const char *ref, size_t *size,
                         char **run_id_p, wb_out_t *out)
 {
     wb_store_t *store = wb_session_open (session, out);
@@ -249,7 +249,7 @@ wb_magic_predict (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     }
     size_t size;
     char *run_id = NULL;
-    char *data = wb_training_model_file (session, wb_args_pos (args, 0), &size, &run_id, out);
+    char *data = wb_magic_train_model_file (session, wb_args_pos (args, 0), &size, &run_id, out);
     //  The model for what it is (its classes, its metrics); the scorer for
     //  the predictions, with the server's plain loops: the kernel never
     //  loads OpenBLAS

@@ -1,9 +1,9 @@
-/*  wb_sweeps - the sweep magics: %%sweep tunes a %%train or %%job cell over
+/*  wb_magic_tune - the sweep magics: %%sweep tunes a %%train or %%job cell over
     a search space, drawn live (leaderboard, best so far, parallel
     coordinates); %sweep list|show|cancel|resume
 */
-#ifndef WB_SWEEPS_H
-#define WB_SWEEPS_H
+#ifndef WB_MAGIC_TUNE_H
+#define WB_MAGIC_TUNE_H
 
 #include "wb_magics.h"
 

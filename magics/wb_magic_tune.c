@@ -1,4 +1,4 @@
-/*  wb_sweeps - the sweep magics
+/*  wb_magic_tune - the sweep magics
 
     A %%sweep cell is the search space, then the cell that each trial runs:
 
@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "wb_sweeps.h"
-#include "wb_training.h"
-#include "wb_jobs.h"
+#include "wb_magic_tune.h"
+#include "wb_magic_train.h"
+#include "wb_magic_jobs.h"
 #include "tune/wb_sweeper.h"
 #include "tune/wb_sweep.h"
 #include "render/wb_view_sweep.h"
@@ -81,7 +81,7 @@ s_best (json_t *state, wb_out_t *out)
         wb_out_display_new (out, bundle, NULL);
 }
 
-//  How wb_jobs_live draws a sweep, and sees that it is over
+//  How wb_magic_jobs_live draws a sweep, and sees that it is over
 static json_t *
 s_live_draw (wb_store_t *store, const char *id, json_t *state, const char *note)
 {
@@ -113,7 +113,7 @@ s_watch (wb_session_t *session, const char *id, wb_out_t *out)
     wb_live_t live = { store, id, wb_sweeper_state, s_live_draw, s_live_over, wb_sweeper_cancel,
                        S_REFRESH };
     wb_live_end_t end;
-    state = wb_jobs_live (&live, state, display_id, true, &end, out);
+    state = wb_magic_jobs_live (&live, state, display_id, true, &end, out);
     json_t *sweep = json_object_get (state, "sweep");
     const char *status = json_string_value (json_object_get (sweep, "status"));
     int rc = 0;
@@ -232,8 +232,8 @@ s_create (wb_session_t *session, wb_call_t *call, wb_out_t *out)
             size_t skip = strlen (name);
             wb_call_t inner = { call->magics, wb_magics_lookup (name), argc, argv,
                                 first + skip, end? end + 1: "" };
-            request = streq (name, "train")? wb_training_request (session, &inner, true, out)
-                                           : wb_jobs_request (session, &inner, out);
+            request = streq (name, "train")? wb_magic_train_request (session, &inner, true, out)
+                                           : wb_magic_jobs_request (session, &inner, out);
             if (!request)
                 rc = -1;
             else

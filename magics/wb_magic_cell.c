@@ -1,4 +1,4 @@
-/*  wb_builtin - the built-in magics: the cell language itself (%lsmagic,
+/*  wb_magic_cell - the built-in magics: the cell language itself (%lsmagic,
     %help, %%bash, %%writefile, %%html, %%markdown, %%svg, %time, %env,
     %clear) and the shell lines that are not magics
 */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include "wb_builtin.h"
+#include "wb_magic_cell.h"
 #include "cell/wb_args.h"
 #include "base/wb_util.h"
 
@@ -21,7 +21,7 @@ s_shell_output (void *arg, const char *name, const char *data, size_t size)
 }
 
 int
-wb_builtin_shell (wb_session_t *session, const char *script, wb_out_t *out)
+wb_magic_cell_shell (wb_session_t *session, const char *script, wb_out_t *out)
 {
     wb_shell_result_t result;
     wb_error_t err;
@@ -130,7 +130,7 @@ wb_magic_help (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 int
 wb_magic_bash (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    return wb_builtin_shell (session, call->body, out);
+    return wb_magic_cell_shell (session, call->body, out);
 }
 
 int

@@ -1,4 +1,4 @@
-/*  wb_tracking - the workspace magics: experiments, runs, params, metrics,
+/*  wb_magic_store - the workspace magics: experiments, runs, params, metrics,
     tags, artifacts, and the tables and charts that show them
 
     Every magic here works the same from a cell and from the terminal
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
-#include "wb_tracking.h"
-#include "wb_models.h"
+#include "wb_magic_store.h"
+#include "wb_magic_serve.h"
 #include "render/wb_render.h"
 #include "render/wb_view.h"
 #include "cell/wb_args.h"
@@ -760,10 +760,10 @@ wb_magic_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         return -1;
     }
     char *as_run = found? wb_store_run_resolve (found, wb_args_pos (args, 0), NULL): NULL;
-    bool endpoint = !as_run && wb_models_is_endpoint (session, wb_args_pos (args, 0));
+    bool endpoint = !as_run && wb_magic_serve_is_endpoint (session, wb_args_pos (args, 0));
     free (as_run);
     if (endpoint) {
-        int shown = wb_models_show_endpoint (session, wb_args_pos (args, 0), out);
+        int shown = wb_magic_serve_show_endpoint (session, wb_args_pos (args, 0), out);
         wb_args_destroy (&args);
         return shown;
     }

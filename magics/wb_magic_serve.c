@@ -1,4 +1,4 @@
-/*  wb_models - the model registry and endpoints from a cell: %model,
+/*  wb_magic_serve - the model registry and endpoints from a cell: %model,
     %deploy, %endpoint
 
     The work is in lib/: wb_registry keeps the records, wb_serve starts,
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
-#include "wb_models.h"
+#include "wb_magic_serve.h"
 #include "serve/wb_registry.h"
 #include "serve/wb_serve.h"
 #include "render/wb_render.h"
@@ -585,7 +585,7 @@ wb_magic_deploy (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 //  ---- %endpoint ----
 
 bool
-wb_models_is_endpoint (wb_session_t *session, const char *name)
+wb_magic_serve_is_endpoint (wb_session_t *session, const char *name)
 {
     wb_store_t *store = wb_session_store (session);
     json_t *endpoint = store? wb_registry_endpoint_get (store, name, NULL): NULL;
@@ -594,7 +594,7 @@ wb_models_is_endpoint (wb_session_t *session, const char *name)
 }
 
 int
-wb_models_show_endpoint (wb_session_t *session, const char *name, wb_out_t *out)
+wb_magic_serve_show_endpoint (wb_session_t *session, const char *name, wb_out_t *out)
 {
     wb_store_t *store = wb_session_open (session, out);
     if (!store)
@@ -964,7 +964,7 @@ wb_magic_endpoint (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         return -1;
     }
     if (streq (verb, "show"))
-        rc = wb_models_show_endpoint (session, name, out);
+        rc = wb_magic_serve_show_endpoint (session, name, out);
     else
     if (streq (verb, "invoke"))
         rc = s_endpoint_invoke (session, call, args, store, endpoint, out);

@@ -1,0 +1,10 @@
+/*  wb_magic_data - the dataset magic: %data register, list and show
+*/
+#ifndef WB_MAGIC_DATA_H
+#define WB_MAGIC_DATA_H
+
+#include "wb_magics.h"
+
+int wb_magic_data (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+
+#endif
