@@ -45,10 +45,9 @@ typedef struct {
     json_t *trial;
     int group;
     double value;
+    double key;                 //  value, negated when the goal is max: smaller first
     json_int_t number;
 } s_rank_t;
-
-static bool s_maximize;
 
 static int
 s_compare_rank (const void *a, const void *b)
@@ -56,8 +55,8 @@ s_compare_rank (const void *a, const void *b)
     const s_rank_t *x = a, *y = b;
     if (x->group != y->group)
         return x->group - y->group;
-    if (x->group < 2 && x->value != y->value)
-        return (s_maximize? x->value < y->value: x->value > y->value)? 1: -1;
+    if (x->group < 2 && x->key != y->key)
+        return x->key > y->key? 1: -1;
     return x->number < y->number? -1: x->number > y->number;
 }
 
@@ -72,11 +71,11 @@ s_ranked (json_t *trials, bool maximize)
         json_t *value = json_object_get (trial, "value");
         ranks [i].trial = trial;
         ranks [i].value = json_is_number (value)? json_number_value (value): NAN;
+        ranks [i].key = maximize? -ranks [i].value: ranks [i].value;
         ranks [i].group = !json_is_number (value)? 3
                         : streq (status, "completed")? 0: !wb_store_status_final (status)? 1: 2;
         ranks [i].number = json_integer_value (json_object_get (trial, "number"));
     }
-    s_maximize = maximize;
     qsort (ranks, count, sizeof (s_rank_t), s_compare_rank);
     return ranks;
 }
