@@ -382,6 +382,22 @@ wb_store__test_scratch (char *scratch, char *path, size_t size)
     snprintf (path, size, "%s/ws", scratch);
 }
 
+wb_store_t *
+wb_store__test_open (char *scratch, char *path, size_t size, char *id)
+{
+    if (scratch)
+        wb_store__test_scratch (scratch, path, size);
+    wb_error_t err;
+    wb_store_t *store = wb_store_open (path, true, &err);
+    assert (store);
+    if (id) {
+        wb_run_spec_t first = { "Default", NULL, NULL, NULL, NULL, "local",
+                                "python3 train.py", getpid () };
+        assert (wb_store_run_create (store, &first, id, &err) == 0);
+    }
+    return store;
+}
+
 void
 wb_store__test_remove (const char *scratch)
 {
@@ -423,11 +439,8 @@ wb_store_test (bool verbose)
     assert (strstr (err.text, "no workspace"));
 
     //  Events recorded the story
-    wb_store_t *store = wb_store_open (path, true, &err);
-    assert (store);
     char id [9];
-    wb_run_spec_t first = { "Default", NULL, NULL, NULL, NULL, "local", "python3 train.py", getpid () };
-    assert (wb_store_run_create (store, &first, id, &err) == 0);
+    wb_store_t *store = wb_store__test_open (NULL, path, sizeof (path), id);
     assert (wb_store_artifact_data (store, id, "model.json", "{\"w\": 1}", 8, &err) == 0);
     assert (wb_store_run_status (store, id, "completed", NULL, &err) == 0);
     json_t *events = wb_store_events (store, id, 0, &err);

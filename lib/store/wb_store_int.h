@@ -89,6 +89,12 @@ void
 //  ("/tmp/wb-store-XXXXXX"), path gets its workspace (scratch/ws).
 void
     wb_store__test_scratch (char *scratch, char *path, size_t size);
+//  A new workspace for a self-test: in a new scratch folder as
+//  wb_store__test_scratch makes one (scratch NULL: at path as it is);
+//  when id is not NULL, with a running run owned by this process (its id
+//  into id, 9 bytes).
+wb_store_t *
+    wb_store__test_open (char *scratch, char *path, size_t size, char *id);
 //  Remove the scratch folder and all in it.
 void
     wb_store__test_remove (const char *scratch);

@@ -200,12 +200,8 @@ wb_store_list_test (bool verbose)
     wb_error_t err;
     char scratch [] = "/tmp/wb-store-XXXXXX";
     char path [64];
-    wb_store__test_scratch (scratch, path, sizeof (path));
-    wb_store_t *store = wb_store_open (path, true, &err);
-    assert (store);
     char id [9];
-    wb_run_spec_t first = { "Default", NULL, NULL, NULL, NULL, "local", "python3 train.py", getpid () };
-    assert (wb_store_run_create (store, &first, id, &err) == 0);
+    wb_store_t *store = wb_store__test_open (scratch, path, sizeof (path), id);
 
     //  Filtered listing (of params, latest metrics, experiments)
     json_t *values = json_pack ("{s:s}", "model", "mlp");

@@ -407,13 +407,9 @@ wb_store_metrics_test (bool verbose)
     wb_error_t err;
     char scratch [] = "/tmp/wb-store-XXXXXX";
     char path [64];             //  on the stack: forked writers inherit no heap
-    wb_store__test_scratch (scratch, path, sizeof (path));
-    wb_store_t *store = wb_store_open (path, true, &err);
-    assert (store);
     char id [9];
+    wb_store_t *store = wb_store__test_open (scratch, path, sizeof (path), id);
     json_t *run;
-    wb_run_spec_t first = { "Default", NULL, NULL, NULL, NULL, "local", "python3 train.py", getpid () };
-    assert (wb_store_run_create (store, &first, id, &err) == 0);
 
     //  Params are set once; tags change
     json_t *values = json_pack ("{s:s, s:f, s:i}", "model", "mlp", "lr", 0.01, "layers", 2);

@@ -639,9 +639,7 @@ wb_store_runs_test (bool verbose)
     wb_error_t err;
     char scratch [] = "/tmp/wb-store-XXXXXX";
     char path [64];
-    wb_store__test_scratch (scratch, path, sizeof (path));
-    wb_store_t *store = wb_store_open (path, true, &err);
-    assert (store);
+    wb_store_t *store = wb_store__test_open (scratch, path, sizeof (path), NULL);
     char id [9];
     json_t *run;
 
