@@ -38,7 +38,18 @@ struct _wb_out_t {
     json_t *log;                //  recorded calls
     char *script;               //  answers for input(), one per line
     char *script_next;          //  next answer in script
+    //  Terminal sink only: live displays (a job, a training, a sweep)
+    bool tty;                   //  stdout is a terminal: redraw in place
+    char *drawn_id;             //  the display printed last, while nothing
+                                //  else has been printed after it
+    int drawn_lines;            //  ... and how many lines it took
+    char *pending;              //  not a terminal: the latest update not
+                                //  printed yet (printed before any other
+                                //  output and at the end)
 };
+
+static void
+    s_term_settle (wb_out_t *self);
 
 wb_out_t *
 wb_out_new (const wb_out_ops_t *ops, void *ctx)
@@ -58,6 +69,7 @@ wb_out_destroy (wb_out_t **self_p)
     wb_out_t *self = *self_p;
     if (self) {
         wb_out_flush (self);
+        s_term_settle (self);
         free (self->ename);
         free (self->evalue);
         json_decref (self->traceback);
@@ -476,63 +488,119 @@ wb_out_text (wb_out_t *self, const char *name)
 
 //  ---- The terminal sink: plain text ----
 
+//  Print what a pipe or a file has not been shown yet: the latest update
+//  of a live display. Nothing is drawn last after this.
+static void
+s_term_settle (wb_out_t *self)
+{
+    if (self->pending) {
+        fputs (self->pending, stdout);
+        fflush (stdout);
+        free (self->pending);
+        self->pending = NULL;
+    }
+    free (self->drawn_id);
+    self->drawn_id = NULL;
+}
+
 static void
 s_term_stream (void *ctx, const char *name, const char *text, size_t size)
 {
-    (void) ctx;
+    s_term_settle (ctx);
     FILE *file = streq (name, "stderr")? stderr: stdout;
     fwrite (text, 1, size, file);
     fflush (file);
 }
 
-static void
-s_term_print_bundle (json_t *bundle)
+//  A bundle's text/plain ending in a newline (caller owns), or NULL.
+static char *
+s_term_text (json_t *bundle)
 {
     const char *plain = json_string_value (json_object_get (bundle, "text/plain"));
-    if (plain && *plain) {
-        fputs (plain, stdout);
-        if (plain [strlen (plain) - 1] != '\n')
-            fputc ('\n', stdout);
+    if (!plain || !*plain)
+        return NULL;
+    return plain [strlen (plain) - 1] == '\n'? wb_strdup (plain): wb_sprintf ("%s\n", plain);
+}
+
+static void
+s_term_print_bundle (wb_out_t *self, json_t *bundle)
+{
+    s_term_settle (self);
+    char *text = s_term_text (bundle);
+    if (text) {
+        fputs (text, stdout);
         fflush (stdout);
+        free (text);
     }
+}
+
+static int
+s_term_lines (const char *text)
+{
+    int lines = 0;
+    for (const char *c = text; *c; c++)
+        lines += *c == '\n';
+    return lines;
 }
 
 static void
 s_term_display (void *ctx, json_t *bundle, json_t *metadata,
                 const char *display_id, bool update)
 {
-    (void) ctx; (void) metadata; (void) display_id;
-    //  A terminal cannot redraw in place cheaply; updates print anew only
-    //  when they are the last word (callers send a final display).
-    if (!update)
-        s_term_print_bundle (bundle);
+    (void) metadata;
+    wb_out_t *self = ctx;
+    char *text = s_term_text (bundle);
+    if (!text)
+        return;
+    if (update && !self->tty) {
+        //  A pipe or a file cannot be redrawn: the live display shows its
+        //  first and its latest picture (before anything else is printed)
+        free (self->pending);
+        self->pending = text;
+        return;
+    }
+    bool redraw = update && self->drawn_id && display_id && streq (self->drawn_id, display_id);
+    if (redraw)
+        //  A terminal redraws it in place: up to its first line, clear below
+        printf ("\033[%dA\033[J", self->drawn_lines);
+    else
+        s_term_settle (self);
+    fputs (text, stdout);
+    fflush (stdout);
+    if (display_id && !redraw) {
+        free (self->drawn_id);
+        self->drawn_id = wb_strdup (display_id);
+    }
+    self->drawn_lines = s_term_lines (text);
+    free (text);
 }
 
 static void
 s_term_result (void *ctx, json_t *bundle, json_t *metadata)
 {
-    (void) ctx; (void) metadata;
-    s_term_print_bundle (bundle);
+    (void) metadata;
+    s_term_print_bundle (ctx, bundle);
 }
 
 static void
 s_term_error (void *ctx, const char *ename, const char *evalue, json_t *traceback)
 {
-    (void) ctx; (void) traceback;
+    (void) traceback;
+    s_term_settle (ctx);
     fprintf (stderr, "%s: %s\n", ename, evalue);
 }
 
 static void
 s_term_page (void *ctx, json_t *bundle)
 {
-    (void) ctx;
-    s_term_print_bundle (bundle);
+    s_term_print_bundle (ctx, bundle);
 }
 
 static char *
 s_term_input (void *ctx, const char *prompt, bool password)
 {
-    (void) ctx; (void) password;
+    (void) password;
+    s_term_settle (ctx);
     if (!isatty (STDIN_FILENO))
         return NULL;
     fputs (prompt, stderr);
@@ -552,7 +620,10 @@ static const wb_out_ops_t s_term_ops = {
 wb_out_t *
 wb_out_new_terminal (void)
 {
-    return wb_out_new (&s_term_ops, NULL);
+    wb_out_t *self = wb_out_new (&s_term_ops, NULL);
+    self->ctx = self;
+    self->tty = isatty (STDOUT_FILENO);
+    return self;
 }
 
 //  @selftest

@@ -50,7 +50,10 @@ wb_out_t *
     wb_out_new_test (const char *script);
 
 //  Create a sink that prints to the terminal: text/plain of bundles to
-//  stdout, errors to stderr, input from stdin.
+//  stdout, errors to stderr, input from stdin. A live display (updated in
+//  place) is redrawn in place on a terminal; on a pipe or a file it shows
+//  its first picture and its latest one, printed before any other output
+//  and at the end (the final state of a job, a training, a sweep).
 wb_out_t *
     wb_out_new_terminal (void);
 
