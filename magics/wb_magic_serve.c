@@ -17,8 +17,7 @@
 #include "wb_magic_serve.h"
 #include "serve/wb_registry.h"
 #include "serve/wb_serve.h"
-#include "render/wb_render.h"
-#include "render/wb_view.h"
+#include "render/wb_view_serve.h"
 #include "cell/wb_args.h"
 #include "base/wb_util.h"
 
@@ -31,20 +30,6 @@ static const char *
 s_text (json_t *value)
 {
     return json_is_string (value)? json_string_value (value): "";
-}
-
-static void
-s_field (wb_table_t *table, const char *name, const char *value)
-{
-    wb_table_row (table);
-    wb_table_cell (table, name);
-    wb_table_cell (table, value? value: "");
-}
-
-static void
-s_when (json_t *value, char *buf, size_t size)
-{
-    wb_view_when (json_is_number (value)? json_number_value (value): 0, buf, size);
 }
 
 //  NAME:VERSION into a fresh name and a version; NULL after reporting
@@ -113,63 +98,14 @@ s_apply (wb_store_t *store, const char *endpoint, wb_out_t *out)
 
 //  ---- %model ----
 
+//  A model version's card and its metrics
 static void
 s_model_table (wb_out_t *out, json_t *model)
 {
-    char caption [200], created [32], archived [32];
-    snprintf (caption, sizeof (caption), "Model %s:%lld", s_text (json_object_get (model, "name")),
-              (long long) json_integer_value (json_object_get (model, "version")));
-    s_when (json_object_get (model, "created"), created, sizeof (created));
-    s_when (json_object_get (model, "archived"), archived, sizeof (archived));
-    wb_table_t *table = wb_table_new (caption);
-    wb_table_column (table, "field", WB_ALIGN_LEFT);
-    wb_table_column (table, "value", WB_ALIGN_LEFT);
-    s_field (table, "name", s_text (json_object_get (model, "name")));
-    wb_table_row (table);
-    wb_table_cell (table, "version");
-    wb_table_cellf (table, "%lld", (long long) json_integer_value (json_object_get (model, "version")));
-    s_field (table, "run", s_text (json_object_get (model, "run")));
-    s_field (table, "artifact", s_text (json_object_get (model, "path")));
-    s_field (table, "hash", s_text (json_object_get (model, "hash")));
-    s_field (table, "kind", s_text (json_object_get (model, "kind")));
-    s_field (table, "task", s_text (json_object_get (model, "task")));
-    s_field (table, "status", s_text (json_object_get (model, "status")));
-    s_field (table, "created", created);
-    if (json_is_number (json_object_get (model, "archived")))
-        s_field (table, "archived", archived);
-    s_field (table, "description", s_text (json_object_get (model, "description")));
-    char *aliases = json_dumps (json_object_get (model, "aliases"), JSON_COMPACT | JSON_ENCODE_ANY);
-    s_field (table, "aliases", aliases);
-    free (aliases);
-    char *tags = json_dumps (json_object_get (model, "tags"), JSON_COMPACT | JSON_ENCODE_ANY);
-    s_field (table, "tags", tags);
-    free (tags);
-    json_t *datasets = json_object_get (model, "datasets");
-    wb_buf_t *text = wb_buf_new ();
-    size_t index;
-    json_t *item;
-    json_array_foreach (datasets, index, item)
-        wb_buf_printf (text, "%s%s:%lld", index? ", ": "", s_text (json_object_get (item, "name")),
-                       (long long) json_integer_value (json_object_get (item, "version")));
-    s_field (table, "datasets", wb_buf_data (text));
-    wb_buf_destroy (&text);
-    wb_out_display_new (out, wb_table_bundle (table), NULL);
-    wb_table_destroy (&table);
-    json_t *metrics = json_object_get (model, "metrics");
-    if (json_object_size (metrics)) {
-        table = wb_table_new ("Metrics");
-        wb_table_column (table, "metric", WB_ALIGN_LEFT);
-        wb_table_column (table, "value", WB_ALIGN_RIGHT);
-        const char *key;
-        json_t *value;
-        json_object_foreach (metrics, key, value) {
-            wb_table_row (table);
-            wb_table_cell (table, key);
-            wb_table_number (table, json_is_number (value)? json_number_value (value): NAN);
-        }
-        wb_out_display_new (out, wb_table_bundle (table), NULL);
-        wb_table_destroy (&table);
-    }
+    wb_out_display_new (out, wb_view_model (model), NULL);
+    json_t *metrics = wb_view_model_metrics (model);
+    if (metrics)
+        wb_out_display_new (out, metrics, NULL);
 }
 
 static int
@@ -217,19 +153,6 @@ s_model_register (wb_session_t *session, wb_call_t *call, wb_args_t *args, wb_st
     return 0;
 }
 
-//  A version's aliases, comma separated, as one table cell
-static void
-s_aliases_cell (wb_table_t *table, json_t *aliases)
-{
-    wb_buf_t *text = wb_buf_new ();
-    size_t i;
-    json_t *alias;
-    json_array_foreach (aliases, i, alias)
-        wb_buf_printf (text, "%s%s", i? ", ": "", json_string_value (alias));
-    wb_table_cell (table, wb_buf_data (text));
-    wb_buf_destroy (&text);
-}
-
 static int
 s_model_list (wb_args_t *args, wb_store_t *store, wb_out_t *out)
 {
@@ -239,30 +162,7 @@ s_model_list (wb_args_t *args, wb_store_t *store, wb_out_t *out)
         wb_out_error (out, "ModelError", "%s", err.text);
         return -1;
     }
-    char caption [64];
-    snprintf (caption, sizeof (caption), "%zu model%s", json_array_size (models),
-              json_array_size (models) == 1? "": "s");
-    wb_table_t *table = wb_table_new (caption);
-    const char *columns [] = { "name", "latest", "versions", "kind", "task", "aliases", "run", "created" };
-    for (size_t c = 0; c < 8; c++)
-        wb_table_column (table, columns [c], c == 1 || c == 2? WB_ALIGN_RIGHT: WB_ALIGN_LEFT);
-    size_t index;
-    json_t *model;
-    json_array_foreach (models, index, model) {
-        char created [32];
-        s_when (json_object_get (model, "created"), created, sizeof (created));
-        wb_table_row (table);
-        wb_table_cell (table, s_text (json_object_get (model, "name")));
-        wb_table_number (table, (double) json_integer_value (json_object_get (model, "version")));
-        wb_table_number (table, (double) json_integer_value (json_object_get (model, "versions")));
-        wb_table_cell (table, s_text (json_object_get (model, "kind")));
-        wb_table_cell (table, s_text (json_object_get (model, "task")));
-        s_aliases_cell (table, json_object_get (model, "aliases"));
-        wb_table_cell (table, s_text (json_object_get (model, "run")));
-        wb_table_cell (table, created);
-    }
-    wb_out_display_new (out, wb_table_bundle (table), NULL);
-    wb_table_destroy (&table);
+    wb_out_display_new (out, wb_view_models (models), NULL);
     json_decref (models);
     return 0;
 }
@@ -281,50 +181,12 @@ s_model_show (wb_call_t *call, wb_args_t *args, wb_store_t *store, wb_out_t *out
     s_model_table (out, model);
     const char *name = s_text (json_object_get (model, "name"));
     json_t *versions = wb_registry_model_versions (store, name, NULL);
-    char caption [160];
-    snprintf (caption, sizeof (caption), "Versions of %s", name);
-    wb_table_t *table = wb_table_new (caption);
-    const char *columns [] = { "version", "status", "run", "aliases", "created", "description" };
-    for (size_t c = 0; c < 6; c++)
-        wb_table_column (table, columns [c], c == 0? WB_ALIGN_RIGHT: WB_ALIGN_LEFT);
-    size_t index;
-    json_t *row;
-    json_array_foreach (versions, index, row) {
-        char created [32];
-        s_when (json_object_get (row, "created"), created, sizeof (created));
-        wb_table_row (table);
-        wb_table_number (table, (double) json_integer_value (json_object_get (row, "version")));
-        wb_table_cell (table, s_text (json_object_get (row, "status")));
-        wb_table_cell (table, s_text (json_object_get (row, "run")));
-        s_aliases_cell (table, json_object_get (row, "aliases"));
-        wb_table_cell (table, created);
-        wb_table_cell (table, s_text (json_object_get (row, "description")));
-    }
-    wb_out_display_new (out, wb_table_bundle (table), NULL);
-    wb_table_destroy (&table);
+    wb_out_display_new (out, wb_view_model_versions (name, versions), NULL);
     json_decref (versions);
     json_t *history = wb_registry_alias_history (store, name, NULL);
-    if (json_array_size (history)) {
-        table = wb_table_new ("Alias history");
-        wb_table_column (table, "time", WB_ALIGN_LEFT);
-        wb_table_column (table, "alias", WB_ALIGN_LEFT);
-        wb_table_column (table, "version", WB_ALIGN_RIGHT);
-        wb_table_column (table, "previous", WB_ALIGN_RIGHT);
-        json_array_foreach (history, index, row) {
-            char when [32];
-            wb_time_iso (json_number_value (json_object_get (row, "time")), when, sizeof (when));
-            wb_table_row (table);
-            wb_table_cell (table, when);
-            wb_table_cell (table, s_text (json_object_get (row, "alias")));
-            wb_table_number (table, (double) json_integer_value (json_object_get (row, "version")));
-            if (json_is_integer (json_object_get (row, "previous")))
-                wb_table_number (table, (double) json_integer_value (json_object_get (row, "previous")));
-            else
-                wb_table_cell (table, "");
-        }
-        wb_out_display_new (out, wb_table_bundle (table), NULL);
-        wb_table_destroy (&table);
-    }
+    json_t *bundle = wb_view_alias_history (history);
+    if (bundle)
+        wb_out_display_new (out, bundle, NULL);
     json_decref (history);
     json_decref (model);
     return 0;
@@ -404,59 +266,14 @@ s_keys_print (wb_out_t *out, const char *endpoint, const wb_keys_t *keys)
         wb_out_printf (out, "secondary: %s\n", keys->key [1]);
 }
 
+//  An endpoint's summary and deployments; its record learns whether its
+//  server is alive
 static void
 s_endpoint_summary (wb_out_t *out, json_t *endpoint)
 {
-    int port = (int) json_integer_value (json_object_get (endpoint, "port"));
-    bool alive = wb_registry_endpoint_alive (endpoint);
-    char caption [200];
-    snprintf (caption, sizeof (caption), "Endpoint %s", s_text (json_object_get (endpoint, "name")));
-    wb_table_t *table = wb_table_new (caption);
-    wb_table_column (table, "field", WB_ALIGN_LEFT);
-    wb_table_column (table, "value", WB_ALIGN_LEFT);
-    s_field (table, "state", alive? "up": "down");
-    char text [200];
-    snprintf (text, sizeof (text), "http://127.0.0.1:%d/score", port);
-    s_field (table, "scoring url", port? text: "");
-    snprintf (text, sizeof (text), "http://127.0.0.1:%d/swagger.json", port);
-    s_field (table, "openapi", port? text: "");
-    s_field (table, "auth", streq (s_text (json_object_get (endpoint, "auth")), "none")? "none":
-             "key (Authorization: Bearer KEY; shown when made)");
-    snprintf (text, sizeof (text), "%lld", (long long) json_integer_value (json_object_get (endpoint, "pid")));
-    s_field (table, "process", alive? text: "");
-    snprintf (text, sizeof (text), "%lld (loaded %lld)",
-              (long long) json_integer_value (json_object_get (endpoint, "generation")),
-              (long long) json_integer_value (json_object_get (endpoint, "loaded")));
-    s_field (table, "generation", text);
-    snprintf (text, sizeof (text), "newest %lld rows, last %g days (%%endpoint retention)",
-              (long long) json_integer_value (json_object_get (endpoint, "log_rows")),
-              json_number_value (json_object_get (endpoint, "log_days")));
-    s_field (table, "request log", text);
-    if (json_is_string (json_object_get (endpoint, "error")))
-        s_field (table, "error", s_text (json_object_get (endpoint, "error")));
-    wb_out_display_new (out, wb_table_bundle (table), NULL);
-    wb_table_destroy (&table);
-    snprintf (caption, sizeof (caption), "Deployments of %s", s_text (json_object_get (endpoint, "name")));
-    table = wb_table_new (caption);
-    const char *columns [] = { "deployment", "model", "kind", "traffic", "mirror", "updated" };
-    for (size_t c = 0; c < 6; c++)
-        wb_table_column (table, columns [c], c == 3 || c == 4? WB_ALIGN_RIGHT: WB_ALIGN_LEFT);
-    size_t index;
-    json_t *row;
-    json_array_foreach (json_object_get (endpoint, "deployments"), index, row) {
-        char updated [32];
-        s_when (json_object_get (row, "updated"), updated, sizeof (updated));
-        wb_table_row (table);
-        wb_table_cell (table, s_text (json_object_get (row, "name")));
-        wb_table_cellf (table, "%s:%lld", s_text (json_object_get (row, "model")),
-                        (long long) json_integer_value (json_object_get (row, "version")));
-        wb_table_cell (table, s_text (json_object_get (row, "kind")));
-        wb_table_cellf (table, "%lld%%", (long long) json_integer_value (json_object_get (row, "traffic")));
-        wb_table_cellf (table, "%lld%%", (long long) json_integer_value (json_object_get (row, "mirror")));
-        wb_table_cell (table, updated);
-    }
-    wb_out_display_new (out, wb_table_bundle (table), NULL);
-    wb_table_destroy (&table);
+    json_object_set_new (endpoint, "alive", json_boolean (wb_registry_endpoint_alive (endpoint)));
+    wb_out_display_new (out, wb_view_endpoint (endpoint), NULL);
+    wb_out_display_new (out, wb_view_deployments (endpoint), NULL);
 }
 
 int
@@ -615,53 +432,13 @@ wb_magic_serve_show_endpoint (wb_session_t *session, const char *name, wb_out_t 
         json_decref (stats);
         return 0;
     }
-    double origin = json_number_value (json_object_get (json_array_get (stats, 0), "time"));
-    wb_chart_t *rate = wb_chart_new ("Requests per second", "seconds", "requests/s");
-    wb_chart_t *latency = wb_chart_new ("Latency (ms)", "seconds", "ms");
-    wb_chart_set_mark (rate, WB_MARK_BAR);
-    //  One series per deployment
-    json_t *names = json_object ();
-    size_t index;
-    json_t *row;
-    json_array_foreach (stats, index, row)
-        json_object_set_new (names, s_text (json_object_get (row, "deployment")), json_true ());
-    const char *deployment;
-    json_t *ignored;
-    double total = 0, errors = 0;
-    json_object_foreach (names, deployment, ignored) {
-        double *x = wb_malloc (count * sizeof (double)), *y = wb_malloc (count * sizeof (double));
-        double *p50 = wb_malloc (count * sizeof (double)), *p99 = wb_malloc (count * sizeof (double));
-        size_t n = 0;
-        json_array_foreach (stats, index, row)
-            if (streq (s_text (json_object_get (row, "deployment")), deployment)) {
-                x [n] = json_number_value (json_object_get (row, "time")) - origin;
-                y [n] = (double) json_integer_value (json_object_get (row, "count"));
-                p50 [n] = json_number_value (json_object_get (row, "p50"));
-                p99 [n] = json_number_value (json_object_get (row, "p99"));
-                total += y [n];
-                errors += (double) json_integer_value (json_object_get (row, "errors"));
-                n++;
-            }
-        const char *label = *deployment? deployment: "(refused)";
-        wb_chart_series (rate, label, x, y, n);
-        char *series = wb_sprintf ("%s p50", label);
-        wb_chart_series (latency, series, x, p50, n);
-        free (series);
-        series = wb_sprintf ("%s p99", label);
-        wb_chart_series (latency, series, x, p99, n);
-        free (series);
-        free (x);
-        free (y);
-        free (p50);
-        free (p99);
-    }
+    json_t *rate, *latency;
+    double total, errors;
+    wb_view_request_charts (stats, &rate, &latency, &total, &errors);
     wb_out_printf (out, "%.0f request%s (%.0f refused) in the last %d minutes.\n", total,
                    total == 1? "": "s", errors, S_CHART_SPAN / 60);
-    wb_out_display_new (out, wb_chart_bundle (rate), NULL);
-    wb_out_display_new (out, wb_chart_bundle (latency), NULL);
-    wb_chart_destroy (&rate);
-    wb_chart_destroy (&latency);
-    json_decref (names);
+    wb_out_display_new (out, rate, NULL);
+    wb_out_display_new (out, latency, NULL);
     json_decref (stats);
     return 0;
 }
@@ -675,35 +452,11 @@ s_endpoint_list (wb_store_t *store, wb_out_t *out)
         wb_out_error (out, "EndpointError", "%s", err.text);
         return -1;
     }
-    char caption [64];
-    snprintf (caption, sizeof (caption), "%zu endpoint%s", json_array_size (endpoints),
-              json_array_size (endpoints) == 1? "": "s");
-    wb_table_t *table = wb_table_new (caption);
-    const char *columns [] = { "endpoint", "state", "url", "deployments", "auth" };
-    for (size_t c = 0; c < 5; c++)
-        wb_table_column (table, columns [c], WB_ALIGN_LEFT);
     size_t index;
     json_t *endpoint;
-    json_array_foreach (endpoints, index, endpoint) {
-        wb_table_row (table);
-        wb_table_cell (table, s_text (json_object_get (endpoint, "name")));
-        wb_table_cell (table, wb_registry_endpoint_alive (endpoint)? "up": "down");
-        wb_table_cellf (table, "http://127.0.0.1:%lld/score",
-                        (long long) json_integer_value (json_object_get (endpoint, "port")));
-        wb_buf_t *text = wb_buf_new ();
-        size_t i;
-        json_t *row;
-        json_array_foreach (json_object_get (endpoint, "deployments"), i, row)
-            wb_buf_printf (text, "%s%s=%s:%lld (%lld%%)", i? ", ": "",
-                           s_text (json_object_get (row, "name")), s_text (json_object_get (row, "model")),
-                           (long long) json_integer_value (json_object_get (row, "version")),
-                           (long long) json_integer_value (json_object_get (row, "traffic")));
-        wb_table_cell (table, wb_buf_data (text));
-        wb_buf_destroy (&text);
-        wb_table_cell (table, s_text (json_object_get (endpoint, "auth")));
-    }
-    wb_out_display_new (out, wb_table_bundle (table), NULL);
-    wb_table_destroy (&table);
+    json_array_foreach (endpoints, index, endpoint)
+        json_object_set_new (endpoint, "alive", json_boolean (wb_registry_endpoint_alive (endpoint)));
+    wb_out_display_new (out, wb_view_endpoints (endpoints), NULL);
     json_decref (endpoints);
     return 0;
 }
@@ -800,32 +553,7 @@ s_endpoint_logs (wb_call_t *call, wb_args_t *args, wb_store_t *store, const char
         wb_out_error (out, "EndpointError", "%s", err.text);
         return -1;
     }
-    char caption [160];
-    snprintf (caption, sizeof (caption), "Last %zu requests of %s", json_array_size (log), name);
-    wb_table_t *table = wb_table_new (caption);
-    const char *columns [] = { "time", "deployment", "status", "ms", "rows", "mirrored", "input", "output" };
-    for (size_t c = 0; c < 8; c++)
-        wb_table_column (table, columns [c], c >= 2 && c <= 4? WB_ALIGN_RIGHT: WB_ALIGN_LEFT);
-    size_t index;
-    json_t *row;
-    json_array_foreach (log, index, row) {
-        char when [32];
-        wb_time_iso (json_number_value (json_object_get (row, "time")), when, sizeof (when));
-        wb_table_row (table);
-        wb_table_cell (table, when);
-        wb_table_cell (table, s_text (json_object_get (row, "deployment")));
-        wb_table_number (table, (double) json_integer_value (json_object_get (row, "status")));
-        wb_table_cellf (table, "%.3f", json_number_value (json_object_get (row, "latency")));
-        wb_table_number (table, (double) json_integer_value (json_object_get (row, "rows")));
-        wb_table_cell (table, json_integer_value (json_object_get (row, "mirrored"))? "yes": "");
-        char input [121], output [121];
-        snprintf (input, sizeof (input), "%s", s_text (json_object_get (row, "input")));
-        snprintf (output, sizeof (output), "%s", s_text (json_object_get (row, "output")));
-        wb_table_cell (table, input);
-        wb_table_cell (table, output);
-    }
-    wb_out_display_new (out, wb_table_bundle (table), NULL);
-    wb_table_destroy (&table);
+    wb_out_display_new (out, wb_view_requests (name, log), NULL);
     json_decref (log);
     return 0;
 }
