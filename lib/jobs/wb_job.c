@@ -347,14 +347,9 @@ wb_job_cancel (wb_store_t *store, const char *id, wb_error_t *err)
     return rc;
 }
 
-int
-wb_job_detach (const char *binary, const char *command, const char *workspace,
-               const char *id, const char *log_path, pid_t *pid_p, wb_error_t *err)
+char **
+wb_job_detached_environ (void)
 {
-    //  Fork twice so the process belongs to no one: it outlives the kernel
-    int report [2];
-    if (pipe2 (report, O_CLOEXEC))
-        return wb_error_set (err, "cannot start '%s %s': %s", binary, command, strerror (errno));
     //  A process started from inside a job is not part of that job: it
     //  does not carry the job's run id, by which a job's leftovers are killed
     size_t count = 0;
@@ -365,6 +360,18 @@ wb_job_detach (const char *binary, const char *command, const char *workspace,
     for (size_t i = 0; i < count; i++)
         if (!wb_starts_with (environ [i], "WORKBENCH_RUN_ID="))
             env [kept++] = environ [i];
+    return env;
+}
+
+int
+wb_job_detach (const char *binary, const char *command, const char *workspace,
+               const char *id, const char *log_path, pid_t *pid_p, wb_error_t *err)
+{
+    //  Fork twice so the process belongs to no one: it outlives the kernel
+    int report [2];
+    if (pipe2 (report, O_CLOEXEC))
+        return wb_error_set (err, "cannot start '%s %s': %s", binary, command, strerror (errno));
+    char **env = wb_job_detached_environ ();
     char *argv [] = { "workbench", (char *) command, (char *) workspace, (char *) id, NULL };
     pid_t child = fork ();
     if (child == 0) {

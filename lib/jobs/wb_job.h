@@ -97,6 +97,13 @@ char *
 const char *
     wb_job_parse_line (const char *line, json_t *values, long *step);
 
+//  The environment a detached Workbench process (a job supervisor, a sweep
+//  controller, a scoring server) starts with: this process's, without the
+//  run id of a job it may be running in, so that it is not killed with that
+//  job's leftovers. Caller frees the array (not the strings).
+char **
+    wb_job_detached_environ (void);
+
 //  Start `binary command workspace id` as a process of its own (new
 //  session, stdin/stdout on /dev/null, stderr appended to log_path, no
 //  inherited descriptors) that outlives the caller; *pid_p gets its pid.

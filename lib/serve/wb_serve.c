@@ -25,9 +25,8 @@
 #include <arpa/inet.h>
 #include "wb_serve.h"
 #include "wb_registry.h"
+#include "jobs/wb_job.h"
 #include "base/wb_util.h"
-
-extern char **environ;
 
 #define S_START_TIMEOUT    20.0     //  seconds a start or reload may take
 
@@ -136,17 +135,9 @@ wb_serve_start (wb_store_t *store, const char *endpoint, const char *binary, wb_
     mkdir (folder, 0700);
     free (folder);
     char *log = wb_serve_log_path (store, endpoint);
-    //  A server started from inside a job is not part of that job: it does
-    //  not carry the job's run id, by which a job's leftovers are killed
-    //  (built before fork: the child only execs)
-    size_t count = 0;
-    while (environ [count])
-        count++;
-    char **env = wb_calloc (count + 1, sizeof (char *));
-    size_t kept = 0;
-    for (size_t i = 0; i < count; i++)
-        if (!wb_starts_with (environ [i], "WORKBENCH_RUN_ID="))
-            env [kept++] = environ [i];
+    //  A server started from inside a job is not part of that job (built
+    //  before fork: the child only execs)
+    char **env = wb_job_detached_environ ();
     char *argv [] = { "workbench", "serve", (char *) wb_store_path (store), (char *) endpoint, NULL };
     //  Fork twice so the server belongs to no one: it outlives the kernel
     int report [2];
