@@ -3,7 +3,9 @@
 
     workbench kernel -f CONNECTION_FILE     what the kernelspec runs
     workbench install [--user | --sys-prefix | --prefix DIR] [--binary PATH]
-    workbench MAGIC [ARGS...]               any line magic, e.g. `workbench lsmagic`
+    workbench MAGIC [ARGS...]               any magic, e.g. `workbench lsmagic`; a cell
+                                            form takes its body from standard input or
+                                            --file FILE: `workbench job --name x < train.sh`
     workbench --version | --help
 */
 #include <errno.h>
@@ -36,8 +38,12 @@ s_usage (FILE *file)
         "  workbench kernel -f CONNECTION_FILE   run the kernel (Jupyter starts this)\n"
         "  workbench install [--user | --sys-prefix | --prefix DIR] [--binary PATH]\n"
         "                                        install the kernelspec 'workbench'\n"
-        "  workbench MAGIC [ARGS...]             run a line magic in the terminal,\n"
+        "  workbench MAGIC [ARGS...]             run a magic in the terminal,\n"
         "                                        e.g. workbench lsmagic, workbench help env\n"
+        "  workbench MAGIC [ARGS...] [--file FILE] < BODY\n"
+        "                                        a cell magic (job, sweep, train, ...), its\n"
+        "                                        body from FILE or standard input, e.g.\n"
+        "                                        workbench job --name x < train.sh\n"
         "  workbench --version | --help\n"
         "\n"
         "Open a notebook with the 'Workbench' kernel, or: jupyter console --kernel workbench\n",
@@ -258,6 +264,56 @@ s_install (int argc, char **argv)
 
 //  ---- workbench MAGIC ... ----
 
+//  Which form of magic the words argv[1..argc) are. A cell-only magic is
+//  its cell form, a line-only one its line form. A magic with both forms
+//  (job, sweep, time) is its line form when its first word is one of its
+//  subcommands (workbench job list), or, having no subcommands, when words
+//  follow (workbench time sleep 1); otherwise its cell form, when it has a
+//  body to take (--file FILE, or a standard input that is not a terminal).
+static bool
+s_cell_form (const wb_magic_t *magic, int argc, char **argv, bool has_file)
+{
+    if (!(magic->flags & WB_MAGIC_CELL))
+        return false;
+    if (!(magic->flags & WB_MAGIC_LINE) || has_file)
+        return true;
+    if (magic->subs) {
+        wb_args_t *args = wb_args_parse (argc - 1, argv + 1,
+                                         wb_magics_form_opts (magic, false, NULL), NULL);
+        bool line = args && wb_args_npos (args) && wb_magics_sub (magic, wb_args_pos (args, 0));
+        wb_args_destroy (&args);
+        if (line)
+            return false;
+    }
+    else
+    if (argc > 1)
+        return false;
+    return !isatty (STDIN_FILENO);
+}
+
+//  The whole of file (stdin when path is NULL) as a string; NULL when it
+//  cannot be read (errno says why).
+static char *
+s_read_body (const char *path)
+{
+    FILE *file = path? fopen (path, "rb"): stdin;
+    if (!file)
+        return NULL;
+    wb_buf_t *buf = wb_buf_new ();
+    char chunk [4096];
+    size_t got;
+    while ((got = fread (chunk, 1, sizeof (chunk), file)) > 0)
+        wb_buf_append (buf, chunk, got);
+    bool failed = ferror (file);
+    if (path)
+        fclose (file);
+    if (failed) {
+        wb_buf_destroy (&buf);
+        return NULL;
+    }
+    return wb_buf_detach (&buf);
+}
+
 static int
 s_magic (int argc, char **argv)
 {
@@ -267,24 +323,47 @@ s_magic (int argc, char **argv)
                  argv [0]);
         return 2;
     }
+    //  A cell's body comes from --file FILE (no magic takes a --file of its
+    //  own), else from standard input; the words keep everything else
+    const char *file = NULL;
+    char **words = wb_calloc ((size_t) argc + 1, sizeof (char *));
+    int count = 0;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && streq (argv [i], "--"))
+            while (i < argc)
+                words [count++] = argv [i++];
+        else
+        if (i > 0 && streq (argv [i], "--file") && i + 1 < argc)
+            file = argv [++i];
+        else
+        if (i > 0 && wb_starts_with (argv [i], "--file="))
+            file = argv [i] + 7;
+        else
+            words [count++] = argv [i];
+    }
+    bool cell = s_cell_form (magic, count, words, file != NULL);
+    if (file && !cell) {
+        fprintf (stderr, "workbench %s: --file gives a cell's body, and %s has no cell form\nusage: %s\n",
+                 magic->name, magic->name, magic->usage);
+        free (words);
+        return 2;
+    }
     char *body = NULL;
-    if (!(magic->flags & WB_MAGIC_LINE)) {
-        //  A cell magic takes its body from standard input
-        wb_buf_t *buf = wb_buf_new ();
-        char chunk [4096];
-        size_t got;
-        while ((got = fread (chunk, 1, sizeof (chunk), stdin)) > 0)
-            wb_buf_append (buf, chunk, got);
-        body = wb_buf_detach (&buf);
+    if (cell && !(body = s_read_body (file))) {
+        fprintf (stderr, "workbench %s: cannot read '%s': %s\n", magic->name,
+                 file? file: "standard input", strerror (errno));
+        free (words);
+        return 1;
     }
     wb_interrupt_install ();
     wb_magics_t *magics = wb_magics_new ();
     wb_session_set_terminal (wb_magics_session (magics), true);
     wb_out_t *out = wb_out_new_terminal ();
-    int rc = wb_magics_call (magics, argc, argv, body, out);
+    int rc = wb_magics_call (magics, count, words, body, out);
     wb_out_destroy (&out);
     wb_magics_destroy (&magics);
     free (body);
+    free (words);
     return rc? 1: 0;
 }
 

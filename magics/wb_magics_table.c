@@ -303,7 +303,10 @@ static const wb_magic_t s_magics [] = {
       "kernel stops. --timeout SECONDS cancels a job that runs longer. A\n"
       "non-zero exit fails the run with the tail of stderr as its error.\n"
       "%job list shows jobs; %job show RUN, %job logs RUN [--follow], %job wait\n"
-      "RUN (an interrupt stops waiting, not the job), %job cancel RUN." },
+      "RUN (an interrupt stops waiting, not the job), %job cancel RUN.\n"
+      "From a shell or CI: `workbench job --name x < train.sh` (or --file FILE)\n"
+      "submits the script and draws the job as text; `workbench job list` and the\n"
+      "other subcommands are the line form." },
     { "compute", wb_magic_compute, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
       s_compute_opts, NULL, NULL,
       "%compute [NAME] [--max-jobs N]",
@@ -352,7 +355,9 @@ static const wb_magic_t s_magics [] = {
       "column, one class, a non-numeric target for regression, missing or\n"
       "infinite values, a parameter out of range) is refused before anything\n"
       "runs. An interrupt stops training at the next batch: the run is\n"
-      "canceled and keeps its metrics and model so far." },
+      "canceled and keeps its metrics and model so far.\n"
+      "From a shell: `workbench train --data D --target T --model logistic\n"
+      "< hyper.txt` (or --file FILE; an empty body for the defaults)." },
     { "predict", wb_magic_predict, -2, WB_MAGIC_LINE | WB_MAGIC_READS, WB_ARGS_RUN,
       s_predict_opts, NULL, NULL,
       "%predict RUN --data NAME[:VERSION] [--output PATH]",
@@ -466,7 +471,9 @@ static const wb_magic_t s_magics [] = {
       "own: an interrupt cancels it and its trials, --no-wait returns at once,\n"
       "and it carries on if the kernel stops. %sweep list; %sweep show SWEEP\n"
       "[--all]; %sweep cancel SWEEP; %sweep resume SWEEP continues a stopped\n"
-      "sweep (canceled, timed out, or its process gone) with its trials so far." },
+      "sweep (canceled, timed out, or its process gone) with its trials so far.\n"
+      "From a shell: `workbench sweep --metric M --goal max --file sweep.txt`\n"
+      "(or the body on standard input); `workbench sweep list` is the line form." },
     { NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL }
 };
 

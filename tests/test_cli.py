@@ -162,3 +162,90 @@ def test_job_logs_follow_says_when_the_supervisor_died(kernel, tmp_path):
     assert proc.returncode != 0
     assert proc.stdout.endswith("\n") and proc.stderr.startswith("JobError: ")
     assert proc.stderr.endswith("\n") and proc.stderr.count("\n") == 1, proc.stderr
+
+
+#  ---- Cell forms from the terminal: the body from stdin or --file ----
+
+def cli_env(tmp_path):
+    env = dict(os.environ, WORKBENCH_WORKSPACE=str(tmp_path / "ws"))
+    env.pop("WORKBENCH_RUN_ID", None)
+    return env
+
+
+def cli_status(env, ref):
+    proc = wb("show", ref, env=env, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    return re.search(r"^status\s+(\S+)", proc.stdout, re.M).group(1)
+
+
+def test_job_from_stdin_is_the_cell_form(tmp_path):
+    env = cli_env(tmp_path)
+    (tmp_path / "train.sh").write_text("echo training; echo '##metric loss=0.25 step=1'\n")
+    with open(tmp_path / "train.sh") as body:
+        proc = wb("job", "--name", "x", stdin=body, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "unknown flag" not in proc.stderr
+    #  the live progress, drawn as text: the job, then how it ended
+    assert "x" in proc.stdout and "completed" in proc.stdout, proc.stdout
+    assert cli_status(env, "x") == "completed"
+    proc = wb("job", "logs", "x", env=env, stdin=subprocess.DEVNULL)
+    assert proc.stdout == "training\n"
+
+
+def test_job_from_a_pipe_and_from_a_file(tmp_path):
+    env = cli_env(tmp_path)
+    proc = subprocess.run(f"echo 'sleep 1' | '{WORKBENCH_BIN}' job --no-code --name piped",
+                          shell=True, capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert cli_status(env, "piped") == "completed"
+    (tmp_path / "job.sh").write_text("exit 3\n")
+    proc = wb("job", "--no-code", "--name", "filed", "--file", str(tmp_path / "job.sh"),
+              env=env, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1 and proc.stderr.startswith("JobError: "), proc.stderr
+    assert cli_status(env, "filed") == "failed"
+    #  the line form still answers when its first word is a subcommand
+    proc = wb("job", "list", env=env, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0 and "piped" in proc.stdout and "filed" in proc.stdout
+    proc = subprocess.run(f"echo ignored | '{WORKBENCH_BIN}' job list",
+                          shell=True, capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0 and "piped" in proc.stdout, proc.stderr
+
+
+def test_cell_form_errors(tmp_path):
+    env = cli_env(tmp_path)
+    proc = wb("lsmagic", "--file", str(tmp_path / "x"), env=env, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2 and "no cell form" in proc.stderr, proc.stderr
+    proc = wb("job", "--no-code", "--file", str(tmp_path / "missing.sh"), env=env,
+              stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1 and "cannot read" in proc.stderr and "missing.sh" in proc.stderr
+    with open(os.devnull) as empty:
+        proc = wb("job", "--bogus", stdin=empty, env=env)
+    assert proc.returncode == 1 and "unknown flag '--bogus'" in proc.stderr
+    assert "usage: %%job" in proc.stderr
+
+
+def test_sweep_and_train_from_the_terminal(tmp_path):
+    env = cli_env(tmp_path)
+    (tmp_path / "sweep.txt").write_text(
+        "x = choice('1', '2')\n%%job --no-code\necho \"##metric m=${{params.x}}\"\n")
+    proc = wb("sweep", "--file", str(tmp_path / "sweep.txt"), "--metric", "m", "--goal", "max",
+              "--sampler", "grid", "--name", "sw", env=env, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert cli_status(env, "sw") == "completed"
+    proc = wb("sweep", "list", env=env, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0 and "sw" in proc.stdout
+
+    rows = ["a,b,y"] + [f"{i % 7},{(i * 3) % 5},{int(i % 7 > 3)}" for i in range(60)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    proc = wb("data", "register", "d", str(tmp_path / "d.csv"), env=env, cwd=tmp_path,
+              stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "hyper.txt").write_text("max_iter = 50\nl2 = 0.5\n")
+    with open(tmp_path / "hyper.txt") as body:
+        proc = wb("train", "--data", "d", "--target", "y", "--model", "logistic",
+                  "--name", "t1", stdin=body, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "accuracy" in proc.stdout, proc.stdout
+    assert cli_status(env, "t1") == "completed"
+    proc = wb("show", "t1", env=env, stdin=subprocess.DEVNULL)
+    assert re.search(r"max_iter\s+50", proc.stdout), proc.stdout
