@@ -1,5 +1,6 @@
 /*  wb_magic_store - the workspace magics: experiments, runs, params, metrics,
-    tags, artifacts, and the tables and charts that show them
+    tags, artifacts (the tables and charts that show them are the
+    renderer's views, render/wb_view_runs)
 
     Every magic here works the same from a cell and from the terminal
     (`workbench runs`, `workbench show RUN`, `workbench log loss=0.3`):
@@ -15,8 +16,7 @@
 #include <unistd.h>
 #include "wb_magic_store.h"
 #include "wb_magic_serve.h"
-#include "render/wb_render.h"
-#include "render/wb_view.h"
+#include "render/wb_view_runs.h"
 #include "cell/wb_args.h"
 #include "base/wb_utf8.h"
 #include "base/wb_util.h"
@@ -25,22 +25,6 @@
 #define S_LOG_TAIL      20      //  log lines %show prints
 
 //  ---- Formatting ----
-
-static double
-s_number (json_t *value)
-{
-    return json_is_number (value)? json_number_value (value): NAN;
-}
-
-static double
-s_run_duration (json_t *run)
-{
-    double started = s_number (json_object_get (run, "started"));
-    double ended = s_number (json_object_get (run, "ended"));
-    if (isnan (started))
-        return NAN;
-    return (isnan (ended)? wb_time_now (): ended) - started;
-}
 
 static const char *
 s_text (json_t *value)
@@ -127,32 +111,7 @@ static json_t *
 s_run_card (wb_store_t *store, const char *id)
 {
     json_t *run = wb_store_run_get (store, id, NULL);
-    if (!run)
-        return wb_bundle_new ("");
-    char caption [256];
-    snprintf (caption, sizeof (caption), "Run %s (%s) · %s · experiment %s",
-        s_text (json_object_get (run, "name")), id, s_text (json_object_get (run, "status")),
-        s_text (json_object_get (run, "experiment")));
-    wb_table_t *table = wb_table_new (caption);
-    wb_table_column (table, "metric", WB_ALIGN_LEFT);
-    wb_table_column (table, "latest", WB_ALIGN_RIGHT);
-    wb_table_column (table, "step", WB_ALIGN_RIGHT);
-    wb_table_column (table, "min", WB_ALIGN_RIGHT);
-    wb_table_column (table, "max", WB_ALIGN_RIGHT);
-    wb_table_column (table, "points", WB_ALIGN_RIGHT);
-    const char *key;
-    json_t *metric;
-    json_object_foreach (json_object_get (run, "metrics"), key, metric) {
-        wb_table_row (table);
-        wb_table_cell (table, key);
-        wb_table_number (table, s_number (json_object_get (metric, "value")));
-        wb_table_number (table, s_number (json_object_get (metric, "step")));
-        wb_table_number (table, s_number (json_object_get (metric, "min")));
-        wb_table_number (table, s_number (json_object_get (metric, "max")));
-        wb_table_number (table, s_number (json_object_get (metric, "count")));
-    }
-    json_t *bundle = wb_table_bundle (table);
-    wb_table_destroy (&table);
+    json_t *bundle = wb_view_run_card (run, id);
     json_decref (run);
     return bundle;
 }
@@ -244,33 +203,8 @@ wb_magic_workspace (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         wb_out_error (out, "WorkspaceError", "%s", err.text);
         return -1;
     }
-    wb_table_t *table = wb_table_new ("Workspace");
-    wb_table_column (table, "field", WB_ALIGN_LEFT);
-    wb_table_column (table, "value", WB_ALIGN_LEFT);
-    wb_table_row (table);
-    wb_table_cell (table, "path");
-    wb_table_cell (table, wb_store_path (store));
-    static const char *counts [] = { "experiments", "runs", "metric_points", "artifacts", NULL };
-    for (const char **name = counts; *name; name++) {
-        wb_table_row (table);
-        wb_table_cell (table, *name);
-        wb_table_cellf (table, "%lld", (long long) json_integer_value (json_object_get (summary, *name)));
-    }
-    const char *status;
-    json_t *count;
-    json_object_foreach (json_object_get (summary, "by_status"), status, count) {
-        wb_table_row (table);
-        wb_table_cellf (table, "runs %s", status);
-        wb_table_cellf (table, "%lld", (long long) json_integer_value (count));
-    }
-    wb_table_row (table);
-    wb_table_cell (table, "size");
-    wb_table_cellf (table, "%.1f MiB", (double) json_integer_value (json_object_get (summary, "size")) / 1048576.0);
-    wb_table_row (table);
-    wb_table_cell (table, "experiment");
-    wb_table_cell (table, wb_session_experiment (session));
-    wb_out_display_new (out, wb_table_bundle (table), NULL);
-    wb_table_destroy (&table);
+    wb_out_display_new (out, wb_view_workspace (summary, wb_store_path (store),
+                                                wb_session_experiment (session)), NULL);
     json_decref (summary);
     return 0;
 }
@@ -297,24 +231,7 @@ wb_magic_experiment (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         wb_out_error (out, "WorkspaceError", "%s", err.text);
         return -1;
     }
-    char caption [300];
-    snprintf (caption, sizeof (caption), "Current experiment: %s", wb_session_experiment (session));
-    wb_table_t *table = wb_table_new (caption);
-    wb_table_column (table, "experiment", WB_ALIGN_LEFT);
-    wb_table_column (table, "runs", WB_ALIGN_RIGHT);
-    wb_table_column (table, "last run", WB_ALIGN_LEFT);
-    size_t index;
-    json_t *experiment;
-    json_array_foreach (list, index, experiment) {
-        char when [32];
-        wb_view_when (s_number (json_object_get (experiment, "last_run")), when, sizeof (when));
-        wb_table_row (table);
-        wb_table_cell (table, s_text (json_object_get (experiment, "name")));
-        wb_table_number (table, s_number (json_object_get (experiment, "runs")));
-        wb_table_cell (table, when);
-    }
-    wb_out_display_new (out, wb_table_bundle (table), NULL);
-    wb_table_destroy (&table);
+    wb_out_display_new (out, wb_view_experiments (list, wb_session_experiment (session)), NULL);
     json_decref (list);
     return 0;
 }
@@ -494,38 +411,6 @@ wb_magic_tag (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 
 //  ---- %runs ----
 
-//  The keys of field (params or metrics) across runs, most common first.
-static json_t *
-s_common_keys (json_t *runs, const char *field, size_t most)
-{
-    json_t *counts = json_object ();
-    size_t index;
-    json_t *run;
-    json_array_foreach (runs, index, run) {
-        const char *key;
-        json_t *value;
-        json_object_foreach (json_object_get (run, field), key, value)
-            json_object_set_new (counts, key, json_integer (
-                json_integer_value (json_object_get (counts, key)) + 1));
-    }
-    json_t *keys = json_array ();
-    while (json_array_size (keys) < most && json_object_size (counts)) {
-        const char *best = NULL, *key;
-        json_int_t best_count = 0;
-        json_t *count;
-        json_object_foreach (counts, key, count)
-            if (json_integer_value (count) > best_count
-            || (json_integer_value (count) == best_count && best && strcmp (key, best) < 0)) {
-                best = key;
-                best_count = json_integer_value (count);
-            }
-        json_array_append_new (keys, json_string (best));
-        json_object_del (counts, best);
-    }
-    json_decref (counts);
-    return keys;
-}
-
 int
 wb_magic_runs (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
@@ -571,57 +456,7 @@ wb_magic_runs (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     bool more = shown && json_array_size (runs) > shown;
     if (more)
         json_array_remove (runs, shown);
-    json_t *param_keys = s_common_keys (runs, "params", 6);
-    json_t *metric_keys = s_common_keys (runs, "metrics", 6);
-    char caption [128];
-    snprintf (caption, sizeof (caption), "%zu run%s%s", json_array_size (runs),
-              json_array_size (runs) == 1? "": "s",
-              more? " (more: --limit N or --all)": "");
-    wb_table_t *table = wb_table_new (caption);
-    wb_table_column (table, "id", WB_ALIGN_LEFT);
-    wb_table_column (table, "name", WB_ALIGN_LEFT);
-    if (!experiment)
-        wb_table_column (table, "experiment", WB_ALIGN_LEFT);
-    wb_table_column (table, "status", WB_ALIGN_LEFT);
-    wb_table_column (table, "created", WB_ALIGN_LEFT);
-    wb_table_column (table, "duration", WB_ALIGN_RIGHT);
-    size_t index;
-    json_t *key;
-    json_array_foreach (param_keys, index, key) {
-        char *title = wb_sprintf ("params.%s", json_string_value (key));
-        wb_table_column (table, title, WB_ALIGN_LEFT);
-        free (title);
-    }
-    json_array_foreach (metric_keys, index, key) {
-        char *title = wb_sprintf ("metrics.%s", json_string_value (key));
-        wb_table_column (table, title, WB_ALIGN_RIGHT);
-        free (title);
-    }
-    json_t *run;
-    json_array_foreach (runs, index, run) {
-        char when [32], duration [32];
-        wb_view_when (s_number (json_object_get (run, "created")), when, sizeof (when));
-        wb_view_duration (s_run_duration (run), duration, sizeof (duration));
-        wb_table_row (table);
-        wb_table_cell (table, s_text (json_object_get (run, "id")));
-        wb_table_cell (table, s_text (json_object_get (run, "name")));
-        if (!experiment)
-            wb_table_cell (table, s_text (json_object_get (run, "experiment")));
-        wb_table_cell (table, s_text (json_object_get (run, "status")));
-        wb_table_cell (table, when);
-        wb_table_cell (table, duration);
-        size_t column;
-        json_array_foreach (param_keys, column, key)
-            wb_table_cell (table, s_text (json_object_get (json_object_get (run, "params"),
-                                                           json_string_value (key))));
-        json_array_foreach (metric_keys, column, key)
-            wb_table_number (table, s_number (json_object_get (json_object_get (run, "metrics"),
-                                                               json_string_value (key))));
-    }
-    wb_out_display_new (out, wb_table_bundle (table), NULL);
-    wb_table_destroy (&table);
-    json_decref (param_keys);
-    json_decref (metric_keys);
+    wb_out_display_new (out, wb_view_runs (runs, !experiment, more), NULL);
     json_decref (runs);
     wb_args_destroy (&args);
     return 0;
@@ -629,85 +464,28 @@ wb_magic_runs (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 
 //  ---- %show ----
 
-static void
-s_field_row (wb_table_t *table, const char *name, const char *value)
-{
-    if (!value || !*value)
-        return;
-    wb_table_row (table);
-    wb_table_cell (table, name);
-    wb_table_cell (table, value);
-}
-
-static void
-s_key_value_table (wb_out_t *out, const char *caption, json_t *object)
-{
-    if (json_object_size (object) == 0)
-        return;
-    wb_table_t *table = wb_table_new (caption);
-    wb_table_column (table, "key", WB_ALIGN_LEFT);
-    wb_table_column (table, "value", WB_ALIGN_LEFT);
-    const char *key;
-    json_t *value;
-    json_object_foreach (object, key, value) {
-        wb_table_row (table);
-        wb_table_cell (table, key);
-        wb_table_cell (table, s_text (value));
-    }
-    wb_out_display_new (out, wb_table_bundle (table), NULL);
-    wb_table_destroy (&table);
-}
-
-//  A run's artifacts: path, size, the start of the content hash.
-static void
-s_artifacts_table (wb_out_t *out, const char *caption, json_t *artifacts)
-{
-    wb_table_t *table = wb_table_new (caption);
-    wb_table_column (table, "path", WB_ALIGN_LEFT);
-    wb_table_column (table, "bytes", WB_ALIGN_RIGHT);
-    wb_table_column (table, "sha256", WB_ALIGN_LEFT);
-    size_t index;
-    json_t *artifact;
-    json_array_foreach (artifacts, index, artifact) {
-        wb_table_row (table);
-        wb_table_cell (table, s_text (json_object_get (artifact, "path")));
-        wb_table_cellf (table, "%lld", (long long) json_integer_value (json_object_get (artifact, "size")));
-        wb_table_cellf (table, "%.12s", s_text (json_object_get (artifact, "hash")));
-    }
-    wb_out_display_new (out, wb_table_bundle (table), NULL);
-    wb_table_destroy (&table);
-}
-
-//  A chart of one metric's history for each run in ids (overlaid).
+//  A chart of one metric's history for each run in ids (overlaid); -1
+//  after reporting.
 static int
 s_metric_chart (wb_store_t *store, json_t *ids, json_t *labels, const char *key,
                 bool log_y, wb_out_t *out)
 {
-    wb_chart_t *chart = wb_chart_new (key, "step", key);
-    wb_chart_set_log_y (chart, log_y);
-    size_t index;
-    json_t *id;
-    int rc = 0;
-    json_array_foreach (ids, index, id) {
-        double *steps, *values;
-        size_t count;
-        wb_error_t err;
-        if (wb_store_history (store, json_string_value (id), key, &steps, &values, NULL,
-                              &count, &err)) {
-            wb_out_error (out, "RunError", "%s", err.text);
-            rc = -1;
-            break;
-        }
-        if (count)
-            wb_chart_series (chart, json_string_value (json_array_get (labels, index)),
-                             steps, values, count);
-        free (steps);
-        free (values);
+    wb_error_t err;
+    json_t *chart = wb_view_metric_chart (store, ids, labels, key, log_y, &err);
+    if (!chart) {
+        wb_out_error (out, "RunError", "%s", err.text);
+        return -1;
     }
-    if (rc == 0)
-        wb_out_display_new (out, wb_chart_bundle (chart), NULL);
-    wb_chart_destroy (&chart);
-    return rc;
+    wb_out_display_new (out, chart, NULL);
+    return 0;
+}
+
+//  A bundle, when there is one
+static void
+s_display (wb_out_t *out, json_t *bundle)
+{
+    if (bundle)
+        wb_out_display_new (out, bundle, NULL);
 }
 
 //  The last lines of the run's log artifacts (logs/...).
@@ -774,39 +552,9 @@ wb_magic_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         return -1;
     }
     wb_store_t *store = wb_session_open (session, out);
-    //  Summary
-    char caption [256], created [32], started [32], ended [32], duration [32];
-    snprintf (caption, sizeof (caption), "Run %s (%s)", s_text (json_object_get (run, "name")), id);
-    wb_view_when (s_number (json_object_get (run, "created")), created, sizeof (created));
-    wb_view_when (s_number (json_object_get (run, "started")), started, sizeof (started));
-    wb_view_when (s_number (json_object_get (run, "ended")), ended, sizeof (ended));
-    wb_view_duration (s_run_duration (run), duration, sizeof (duration));
-    wb_table_t *table = wb_table_new (caption);
-    wb_table_column (table, "field", WB_ALIGN_LEFT);
-    wb_table_column (table, "value", WB_ALIGN_LEFT);
-    s_field_row (table, "id", id);
-    s_field_row (table, "name", s_text (json_object_get (run, "name")));
-    s_field_row (table, "experiment", s_text (json_object_get (run, "experiment")));
-    s_field_row (table, "kind", s_text (json_object_get (run, "kind")));
-    s_field_row (table, "status", s_text (json_object_get (run, "status")));
-    s_field_row (table, "created", created);
-    s_field_row (table, "started", started);
-    s_field_row (table, "ended", ended);
-    s_field_row (table, "duration", duration);
-    s_field_row (table, "compute", s_text (json_object_get (run, "compute")));
-    s_field_row (table, "command", s_text (json_object_get (run, "command")));
-    s_field_row (table, "snapshot", s_text (json_object_get (run, "snapshot")));
-    s_field_row (table, "parent", s_text (json_object_get (run, "parent")));
-    s_field_row (table, "error", s_text (json_object_get (run, "error")));
-    if (json_array_size (json_object_get (run, "children"))) {
-        char children [32];
-        snprintf (children, sizeof (children), "%zu", json_array_size (json_object_get (run, "children")));
-        s_field_row (table, "child runs", children);
-    }
-    wb_out_display_new (out, wb_table_bundle (table), NULL);
-    wb_table_destroy (&table);
+    wb_out_display_new (out, wb_view_run (run, id), NULL);
 
-    s_key_value_table (out, "Params", json_object_get (run, "params"));
+    s_display (out, wb_view_key_values ("Params", json_object_get (run, "params")));
 
     //  Metrics: the true latest/best values, then one chart each
     json_t *metrics = json_object_get (run, "metrics");
@@ -832,29 +580,11 @@ wb_magic_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         json_decref (labels);
     }
     if (rc == 0) {
-        s_key_value_table (out, "Tags", json_object_get (run, "tags"));
+        s_display (out, wb_view_key_values ("Tags", json_object_get (run, "tags")));
         json_t *artifacts = json_object_get (run, "artifacts");
         if (json_array_size (artifacts))
-            s_artifacts_table (out, "Artifacts", artifacts);
-        json_t *lineage = json_object_get (run, "lineage");
-        if (json_array_size (lineage)) {
-            table = wb_table_new ("Lineage");
-            wb_table_column (table, "direction", WB_ALIGN_LEFT);
-            wb_table_column (table, "kind", WB_ALIGN_LEFT);
-            wb_table_column (table, "name", WB_ALIGN_LEFT);
-            wb_table_column (table, "version", WB_ALIGN_RIGHT);
-            size_t index;
-            json_t *link;
-            json_array_foreach (lineage, index, link) {
-                wb_table_row (table);
-                wb_table_cell (table, s_text (json_object_get (link, "direction")));
-                wb_table_cell (table, s_text (json_object_get (link, "kind")));
-                wb_table_cell (table, s_text (json_object_get (link, "name")));
-                wb_table_number (table, s_number (json_object_get (link, "version")));
-            }
-            wb_out_display_new (out, wb_table_bundle (table), NULL);
-            wb_table_destroy (&table);
-        }
+            s_display (out, wb_view_artifacts ("Artifacts", artifacts));
+        s_display (out, wb_view_lineage (json_object_get (run, "lineage")));
         s_logs_tail (store, run, out);
     }
     json_decref (run);
@@ -900,59 +630,13 @@ wb_magic_compare (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         free (id);
     }
     if (rc == 0) {
-        //  Params side by side: rows that differ are marked
-        json_t *keys = json_object ();
-        size_t index;
-        json_t *run;
-        json_array_foreach (runs, index, run) {
-            const char *key;
-            json_t *value;
-            json_object_foreach (json_object_get (run, "params"), key, value)
-                json_object_set_new (keys, key, json_true ());
-            json_object_foreach (json_object_get (run, "metrics"), key, value) {
-                char *name = wb_sprintf ("metrics.%s", key);
-                json_object_set_new (keys, name, json_true ());
-                free (name);
-            }
-        }
-        wb_table_t *table = wb_table_new ("Compared (≠ marks what differs)");
-        wb_table_column (table, "", WB_ALIGN_LEFT);
-        wb_table_column (table, "key", WB_ALIGN_LEFT);
-        json_array_foreach (labels, index, run)
-            wb_table_column (table, json_string_value (run), WB_ALIGN_LEFT);
-        const char *key;
-        json_t *present;
-        json_object_foreach (keys, key, present) {
-            bool metric = wb_starts_with (key, "metrics.");
-            json_t *cells = json_array ();
-            bool differs = false;
-            json_array_foreach (runs, index, run) {
-                char *text;
-                if (metric) {
-                    json_t *metric_value = json_object_get (json_object_get (json_object_get (run, "metrics"),
-                                                                             key + 8), "value");
-                    text = json_is_number (metric_value)
-                         ? wb_sprintf ("%.6g", json_number_value (metric_value)): wb_strdup ("");
-                }
-                else
-                    text = wb_strdup (s_text (json_object_get (json_object_get (run, "params"), key)));
-                if (index && !streq (text, json_string_value (json_array_get (cells, 0))))
-                    differs = true;
-                json_array_append_new (cells, json_string (text));
-                free (text);
-            }
-            wb_table_row (table);
-            wb_table_cell (table, differs? "≠": "");
-            wb_table_cell (table, metric? key: key);
-            json_t *cell;
-            json_array_foreach (cells, index, cell)
-                wb_table_cell (table, json_string_value (cell));
-            json_decref (cells);
-        }
-        wb_out_display_new (out, wb_table_bundle (table), NULL);
-        wb_table_destroy (&table);
+        wb_out_display_new (out, wb_view_compare (runs, labels), NULL);
 
         //  Metrics overlaid: the ones asked for, else those every run has
+        size_t index;
+        json_t *run;
+        const char *key;
+        json_t *present;
         json_t *chart_keys = json_array ();
         for (size_t i = 0; i < wb_args_count (args, "metric"); i++)
             json_array_append_new (chart_keys, json_string (wb_args_nth (args, "metric", i)));
@@ -984,7 +668,6 @@ wb_magic_compare (wb_session_t *session, wb_call_t *call, wb_out_t *out)
                 break;
         }
         json_decref (chart_keys);
-        json_decref (keys);
     }
     json_decref (runs);
     json_decref (ids);
@@ -1036,7 +719,7 @@ wb_magic_artifacts (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     if (rc == 0 && npos == 1) {
         char caption [64];
         snprintf (caption, sizeof (caption), "Artifacts of run %s", id);
-        s_artifacts_table (out, caption, artifacts);
+        wb_out_display_new (out, wb_view_artifacts (caption, artifacts), NULL);
     }
     else
     if (rc == 0) {

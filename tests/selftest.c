@@ -37,6 +37,7 @@
 #include "render/wb_view_train.h"
 #include "render/wb_view_sweep.h"
 #include "render/wb_view_serve.h"
+#include "render/wb_view_runs.h"
 #include "train/wb_blas.h"
 #include "train/wb_model.h"
 #include "tune/wb_sweep.h"
@@ -77,6 +78,7 @@ static const s_test_t s_tests [] = {
     { "wb_view_train", wb_view_train_test },
     { "wb_view_sweep", wb_view_sweep_test },
     { "wb_view_serve", wb_view_serve_test },
+    { "wb_view_runs", wb_view_runs_test },
     { "wb_blas",    wb_blas_test },
     { "wb_model",   wb_model_test },
     { "wb_sweep",   wb_sweep_test },
