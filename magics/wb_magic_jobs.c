@@ -160,15 +160,9 @@ wb_magic_jobs_watch (wb_session_t *session, const char *id, bool cancel_on_inter
 json_t *
 wb_magic_jobs_request (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "name", 'n', WB_OPT_VALUE }, { "experiment", 'e', WB_OPT_VALUE },
-        { "compute", 'c', WB_OPT_VALUE }, { "code", 0, WB_OPT_VALUE },
-        { "param", 'p', WB_OPT_MULTI }, { "env", 0, WB_OPT_MULTI },
-        { "timeout", 't', WB_OPT_VALUE }, { "no-wait", 0, WB_OPT_BOOL },
-        { "no-code", 0, WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args) {
         wb_magics_usage (call, out, "%s", err.text);
         return NULL;
@@ -332,11 +326,9 @@ s_logs (wb_session_t *session, const char *id, bool follow, wb_out_t *out)
 static int
 s_job_command (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "follow", 'f', WB_OPT_BOOL }, { "all", 'a', WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "";
@@ -408,9 +400,9 @@ wb_magic_job (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 int
 wb_magic_compute (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = { { "max-jobs", 0, WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL } };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     wb_store_t *store = wb_session_open (session, out);

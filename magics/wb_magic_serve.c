@@ -195,13 +195,9 @@ s_model_show (wb_call_t *call, wb_args_t *args, wb_store_t *store, wb_out_t *out
 int
 wb_magic_model (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "run", 'r', WB_OPT_VALUE }, { "path", 'p', WB_OPT_VALUE },
-        { "tag", 't', WB_OPT_MULTI }, { "description", 'd', WB_OPT_VALUE },
-        { "all", 'a', WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "list";
@@ -279,13 +275,9 @@ s_endpoint_summary (wb_out_t *out, json_t *endpoint)
 int
 wb_magic_deploy (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "endpoint", 'e', WB_OPT_VALUE }, { "deployment", 'd', WB_OPT_VALUE },
-        { "traffic", 't', WB_OPT_VALUE }, { "port", 'p', WB_OPT_VALUE },
-        { "auth", 0, WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     long traffic = -1, port = -1;
@@ -645,15 +637,9 @@ s_endpoint_retention (wb_call_t *call, wb_args_t *args, wb_store_t *store, const
 int
 wb_magic_endpoint (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "regenerate", 0, WB_OPT_BOOL }, { "key", 0, WB_OPT_VALUE },
-        { "limit", 'n', WB_OPT_VALUE }, { "deployment", 'd', WB_OPT_VALUE },
-        { "probabilities", 0, WB_OPT_BOOL }, { "json", 0, WB_OPT_BOOL },
-        { "rows", 0, WB_OPT_VALUE }, { "days", 0, WB_OPT_VALUE }, { "default", 0, WB_OPT_BOOL },
-        { NULL, 0, WB_OPT_BOOL }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "list";

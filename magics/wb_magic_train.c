@@ -28,15 +28,9 @@
 json_t *
 wb_magic_train_request (wb_session_t *session, wb_call_t *call, bool template, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "data", 'd', WB_OPT_VALUE }, { "target", 't', WB_OPT_VALUE },
-        { "model", 'm', WB_OPT_VALUE }, { "name", 'n', WB_OPT_VALUE },
-        { "experiment", 'e', WB_OPT_VALUE }, { "validation", 'v', WB_OPT_VALUE },
-        { "seed", 's', WB_OPT_VALUE }, { "param", 'p', WB_OPT_MULTI },
-        { "no-wait", 0, WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args) {
         wb_magics_usage (call, out, "%s", err.text);
         return NULL;
@@ -236,11 +230,9 @@ s_write_predictions (const char *path, wb_frame_t *frame, wb_model_t *model,
 int
 wb_magic_predict (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "data", 'd', WB_OPT_VALUE }, { "output", 'o', WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     if (wb_args_npos (args) != 1 || !wb_args_has (args, "data")) {

@@ -161,17 +161,9 @@ s_trial_line (const char *body)
 static int
 s_create (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "metric", 'm', WB_OPT_VALUE }, { "goal", 'g', WB_OPT_VALUE },
-        { "sampler", 's', WB_OPT_VALUE }, { "trials", 'n', WB_OPT_VALUE },
-        { "parallel", 'p', WB_OPT_VALUE }, { "timeout", 't', WB_OPT_VALUE },
-        { "trial-timeout", 0, WB_OPT_VALUE }, { "policy", 0, WB_OPT_VALUE },
-        { "seed", 0, WB_OPT_VALUE }, { "name", 0, WB_OPT_VALUE },
-        { "experiment", 'e', WB_OPT_VALUE }, { "no-wait", 0, WB_OPT_BOOL },
-        { NULL, 0, WB_OPT_BOOL }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     int rc = 0;
@@ -330,11 +322,9 @@ s_list (wb_session_t *session, wb_out_t *out)
 static int
 s_command (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "no-wait", 0, WB_OPT_BOOL }, { "all", 'a', WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     const char *what = wb_args_npos (args)? wb_args_pos (args, 0): "";
