@@ -241,12 +241,9 @@ wb_magic_experiment (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 int
 wb_magic_run (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "name", 'n', WB_OPT_VALUE }, { "tag", 't', WB_OPT_MULTI },
-        { "status", 's', WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "";
@@ -327,11 +324,9 @@ wb_magic_run (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 int
 wb_magic_log (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "step", 's', WB_OPT_VALUE }, { "run", 'r', WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     long step = -1;
@@ -375,9 +370,9 @@ wb_magic_log (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 static int
 s_key_value_magic (wb_session_t *session, wb_call_t *call, wb_out_t *out, bool params)
 {
-    static const wb_opt_t opts [] = { { "run", 'r', WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL } };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     json_t *values = s_key_values (call, args, false, out);
@@ -414,13 +409,9 @@ wb_magic_tag (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 int
 wb_magic_runs (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "experiment", 'e', WB_OPT_VALUE }, { "filter", 'f', WB_OPT_VALUE },
-        { "sort", 's', WB_OPT_VALUE }, { "limit", 'n', WB_OPT_VALUE },
-        { "all", 'a', WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     long limit = S_RUNS_LIMIT;
@@ -520,11 +511,9 @@ s_logs_tail (wb_store_t *store, json_t *run, wb_out_t *out)
 int
 wb_magic_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "log", 0, WB_OPT_BOOL }, { "metric", 'm', WB_OPT_MULTI }, { NULL, 0, WB_OPT_BOOL }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     if (wb_args_npos (args) != 1) {
@@ -598,11 +587,9 @@ wb_magic_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 int
 wb_magic_compare (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = {
-        { "metric", 'm', WB_OPT_MULTI }, { "log", 0, WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL }
-    };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     if (wb_args_npos (args) < 2) {
@@ -700,9 +687,9 @@ s_is_text (const char *data, size_t size)
 int
 wb_magic_artifacts (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = { { "to", 'o', WB_OPT_VALUE }, { NULL, 0, WB_OPT_BOOL } };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     size_t npos = wb_args_npos (args);
@@ -781,9 +768,9 @@ wb_magic_artifacts (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 int
 wb_magic_delete (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    static const wb_opt_t opts [] = { { "yes", 'y', WB_OPT_BOOL }, { NULL, 0, WB_OPT_BOOL } };
+    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
+    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
     if (!args)
         return wb_magics_usage (call, out, "%s", err.text);
     if (wb_args_npos (args) != 1) {
