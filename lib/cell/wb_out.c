@@ -46,6 +46,7 @@ struct _wb_out_t {
     char *pending;              //  not a terminal: the latest update not
                                 //  printed yet (printed before any other
                                 //  output and at the end)
+    json_t *shown;              //  ids of the displays this sink showed
 };
 
 static void
@@ -70,6 +71,7 @@ wb_out_destroy (wb_out_t **self_p)
     if (self) {
         wb_out_flush (self);
         s_term_settle (self);
+        json_decref (self->shown);
         free (self->ename);
         free (self->evalue);
         json_decref (self->traceback);
@@ -549,6 +551,16 @@ s_term_display (void *ctx, json_t *bundle, json_t *metadata,
 {
     (void) metadata;
     wb_out_t *self = ctx;
+    //  An update of a display this sink never showed is ignored, as front
+    //  ends ignore one (`workbench log` in a job updates a run card the
+    //  job's terminal never drew)
+    if (update && !(display_id && self->shown && json_object_get (self->shown, display_id)))
+        return;
+    if (!update && display_id) {
+        if (!self->shown)
+            self->shown = json_object ();
+        json_object_set_new (self->shown, display_id, json_true ());
+    }
     char *text = s_term_text (bundle);
     if (!text)
         return;
