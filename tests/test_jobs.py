@@ -506,7 +506,6 @@ def test_queue_runs_at_most_max_jobs_in_order(kernel, ws, tmp_path):
         samples.append(compute_row(kernel))
         return samples[-1]["running"] == "0" and samples[-1]["queued"] == "0"
     wait_for("20 jobs to finish", all_done, timeout=60 * TIME_FACTOR, every=0.1)
-    assert max(int(s["running"]) for s in samples) == 2
     assert all(int(s["running"]) <= 2 for s in samples), samples
     assert max(int(s["queued"]) for s in samples) > 0
 
@@ -517,8 +516,10 @@ def test_queue_runs_at_most_max_jobs_in_order(kernel, ws, tmp_path):
     #  the jobs' own clocks: never more than two at once
     spans = [(float((stamps / f"{i}.start").read_text()),
               float((stamps / f"{i}.end").read_text())) for i in range(n)]
-    for start, _ in spans:
-        assert sum(1 for s, e in spans if s <= start < e) <= 2
+    at_once = [sum(1 for s, e in spans if s <= start < e) for start, _ in spans]
+    #  two at a time: the slots were used (sampling %compute can miss it
+    #  when the kernel is slow, under valgrind; the jobs' clocks cannot)
+    assert max(at_once) == 2, spans
     #  the store: slots were given in submission order
     db = sqlite3.connect(f"file:{ws}/workspace.db?mode=ro", uri=True)
     try:
