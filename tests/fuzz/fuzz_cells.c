@@ -1,5 +1,5 @@
 /*  fuzz_cells - how a cell is split into lines, magics and words for
-    completion, inspection and is_complete (magics/wb_magics.c)
+    completion, inspection and is_complete (magics/wb_complete.c, through wb_magics)
 
     Input: two bytes of cursor position (little-endian, taken modulo the
     length), then the cell. Executing a cell would run its shell lines, so
