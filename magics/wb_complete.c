@@ -196,7 +196,8 @@ s_add_match (json_t *matches, const char *candidate, const char *prefix)
 }
 
 //  Completion's workspace connection for folder (the published one, else
-//  where the session would find one), opened without creating anything.
+//  where the session would find one), read only: a Tab press creates,
+//  migrates, reaps and changes nothing.
 //  Only the completing thread calls this. NULL when there is none.
 static wb_store_t *
 s_lookup_store (wb_complete_t *self, const char *folder)
@@ -208,7 +209,7 @@ s_lookup_store (wb_complete_t *self, const char *folder)
         self->lookup_path = NULL;
     }
     if (!self->lookup) {
-        self->lookup = wb_store_open (path, false, NULL);
+        self->lookup = wb_store_open_readonly (path, NULL);
         if (self->lookup) {
             self->lookup_path = path;
             path = NULL;

@@ -194,6 +194,38 @@ wb_store_open (const char *path, bool create, wb_error_t *err)
     return self;
 }
 
+wb_store_t *
+wb_store_open_readonly (const char *path, wb_error_t *err)
+{
+    char *db_path = wb_sprintf ("%s/workspace.db", path);
+    wb_store_t *self = wb_calloc (1, sizeof (wb_store_t));
+    self->path = wb_strdup (path);
+    self->artifacts = wb_sprintf ("%s/artifacts", path);
+    if (gethostname (self->host, sizeof (self->host) - 1))
+        strcpy (self->host, "localhost");
+    if (sqlite3_open_v2 (db_path, &self->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                         NULL) != SQLITE_OK) {
+        wb_error_set (err, "cannot open workspace database '%s': %s", db_path,
+                      self->db? sqlite3_errmsg (self->db): "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout (self->db, S_BUSY_TIMEOUT);
+    //  Only a workspace of this schema is read: an older one is upgraded by
+    //  whoever opens it to write, never here
+    int version = wb_store__schema_version (self);
+    if (version != wb_store__schema_latest ()) {
+        wb_error_set (err, "workspace %s has schema %d, not %d: open it with %%workspace "
+                      "to upgrade it", path, version, wb_store__schema_latest ());
+        goto fail;
+    }
+    free (db_path);
+    return self;
+fail:
+    free (db_path);
+    wb_store_destroy (&self);
+    return NULL;
+}
+
 void
 wb_store_destroy (wb_store_t **self_p)
 {
@@ -447,6 +479,20 @@ wb_store_test (bool verbose)
     assert (json_array_size (events) >= 3);
     assert (streq (json_string_value (json_object_get (json_array_get (events, 0), "action")), "run.create"));
     json_decref (events);
+
+    //  Read only (completion): the run is there, a write is refused, and
+    //  while the writer's connection is open its WAL is read too
+    wb_store_t *reader = wb_store_open_readonly (path, &err);
+    assert (reader);
+    json_t *seen = wb_store_run_get (reader, id, &err);
+    assert (seen && streq (json_string_value (json_object_get (seen, "status")), "completed"));
+    json_decref (seen);
+    assert (wb_store_run_status (reader, id, "failed", NULL, &err) == -1);
+    wb_store_destroy (&reader);
+    char *nowhere = wb_sprintf ("%s/none", scratch);
+    assert (!wb_store_open_readonly (nowhere, &err));
+    assert (access (nowhere, F_OK) == -1);      //  nothing was created
+    free (nowhere);
     wb_store_destroy (&store);
 
     //  Texts from outside are stored as valid UTF-8, and a workspace that

@@ -53,6 +53,12 @@ char *
 //  migrate, then reap runs whose process died. NULL with err filled.
 wb_store_t *
     wb_store_open (const char *path, bool create, wb_error_t *err);
+//  Open the workspace at path to read only (completion while a cell runs):
+//  nothing is created, migrated, reaped or tightened, and every write is
+//  refused by SQLite. NULL (err) when there is none or its schema is not
+//  this build's.
+wb_store_t *
+    wb_store_open_readonly (const char *path, wb_error_t *err);
 void
     wb_store_destroy (wb_store_t **self_p);
 //  The folder (lent).
