@@ -158,7 +158,7 @@ check: test
 
 #   The suite again with the kernel under valgrind's memcheck.
 memcheck: deps
-	$(MAKE) all
+	$(MAKE) all browser-deps
 	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	    $(BUILD)/selftest
 	WORKBENCH_BIN=$(CURDIR)/$(BUILD)/workbench \
