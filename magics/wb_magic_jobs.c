@@ -8,7 +8,6 @@
 #include <unistd.h>
 #include "wb_magic_jobs.h"
 #include "jobs/wb_job.h"
-#include "render/wb_render.h"
 #include "render/wb_view_jobs.h"
 #include "render/wb_view_train.h"
 #include "cell/wb_args.h"
@@ -430,34 +429,24 @@ wb_magic_compute (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         rc = -1;
     }
     if (rc == 0) {
-        wb_table_t *table = wb_table_new ("Compute targets");
-        wb_table_column (table, "name", WB_ALIGN_LEFT);
-        wb_table_column (table, "kind", WB_ALIGN_LEFT);
-        wb_table_column (table, "max jobs", WB_ALIGN_RIGHT);
-        wb_table_column (table, "running", WB_ALIGN_RIGHT);
-        wb_table_column (table, "queued", WB_ALIGN_RIGHT);
+        //  The targets asked for, with the limit the queue applies
+        json_t *shown = json_array ();
         size_t index;
         json_t *target;
-        bool found = wb_args_npos (args) == 0;
         json_array_foreach (targets, index, target) {
             const char *name = json_string_value (json_object_get (target, "name"));
             if (wb_args_npos (args) && !streq (name, wb_args_pos (args, 0)))
                 continue;
-            found = true;
-            wb_table_row (table);
-            wb_table_cell (table, name);
-            wb_table_cell (table, json_string_value (json_object_get (target, "kind")));
-            wb_table_cellf (table, "%d", wb_job_max (store, name));
-            wb_table_number (table, (double) json_integer_value (json_object_get (target, "running")));
-            wb_table_number (table, (double) json_integer_value (json_object_get (target, "queued")));
+            json_object_set_new (target, "max_jobs", json_integer (wb_job_max (store, name)));
+            json_array_append (shown, target);
         }
-        if (found)
-            wb_out_display_new (out, wb_table_bundle (table), NULL);
+        if (json_array_size (shown) || wb_args_npos (args) == 0)
+            wb_out_display_new (out, wb_view_computes (shown), NULL);
         else {
             wb_out_error (out, "JobError", "no compute target named '%s'", wb_args_pos (args, 0));
             rc = -1;
         }
-        wb_table_destroy (&table);
+        json_decref (shown);
     }
     json_decref (targets);
     wb_args_destroy (&args);

@@ -234,6 +234,30 @@ wb_view_job_list (json_t *runs)
     return bundle;
 }
 
+json_t *
+wb_view_computes (json_t *targets)
+{
+    wb_table_t *table = wb_table_new ("Compute targets");
+    wb_table_column (table, "name", WB_ALIGN_LEFT);
+    wb_table_column (table, "kind", WB_ALIGN_LEFT);
+    wb_table_column (table, "max jobs", WB_ALIGN_RIGHT);
+    wb_table_column (table, "running", WB_ALIGN_RIGHT);
+    wb_table_column (table, "queued", WB_ALIGN_RIGHT);
+    size_t index;
+    json_t *target;
+    json_array_foreach (targets, index, target) {
+        wb_table_row (table);
+        wb_table_cell (table, json_string_value (json_object_get (target, "name")));
+        wb_table_cell (table, json_string_value (json_object_get (target, "kind")));
+        wb_table_cellf (table, "%lld", (long long) json_integer_value (json_object_get (target, "max_jobs")));
+        wb_table_number (table, (double) json_integer_value (json_object_get (target, "running")));
+        wb_table_number (table, (double) json_integer_value (json_object_get (target, "queued")));
+    }
+    json_t *bundle = wb_table_bundle (table);
+    wb_table_destroy (&table);
+    return bundle;
+}
+
 //  @selftest
 static const char *
 s_test_str (json_t *object, const char *key)
@@ -306,6 +330,15 @@ wb_view_jobs_test (bool verbose)
     assert (strstr (s_test_str (bundle, "text/html"), "&lt;fit&gt;"));
     json_decref (bundle);
     json_decref (runs);
+
+    json_t *targets = json_pack ("[{s:s, s:s, s:i, s:i, s:i}]", "name", "local", "kind", "local",
+                                 "max_jobs", 2, "running", 1, "queued", 3);
+    bundle = wb_view_computes (targets);
+    plain = s_test_str (bundle, "text/plain");
+    assert (strstr (plain, "Compute targets") && strstr (plain, "max jobs"));
+    assert (strstr (s_test_str (bundle, "text/html"), "<td style=\"text-align:left\">local</td>"));
+    json_decref (bundle);
+    json_decref (targets);
 
     wb_buf_destroy (&log);
     wb_store_destroy (&store);

@@ -22,6 +22,11 @@ json_t *
 json_t *
     wb_view_job_list (json_t *runs);
 
+//  The table of compute targets: each {"name", "kind", "max_jobs",
+//  "running", "queued"} (max_jobs as the queue counts it). A new bundle.
+json_t *
+    wb_view_computes (json_t *targets);
+
 void
     wb_view_jobs_test (bool verbose);
 
