@@ -137,12 +137,8 @@ int
 wb_magic_writefile (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
-    wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     if (wb_args_npos (args) != 1) {
-        wb_args_destroy (&args);
         return wb_magics_usage (call, out, "give exactly one PATH to write");
     }
     const char *name = wb_args_pos (args, 0);
@@ -170,7 +166,6 @@ wb_magic_writefile (wb_session_t *session, wb_call_t *call, wb_out_t *out)
                 append && exists? "Appending to": exists? "Overwriting": "Writing", name);
     }
     free (path);
-    wb_args_destroy (&args);
     return rc;
 }
 

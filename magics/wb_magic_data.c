@@ -19,9 +19,7 @@ wb_magic_data (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "";
     size_t npos = wb_args_npos (args);
     int rc = 0;
@@ -105,6 +103,5 @@ wb_magic_data (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         wb_frame_destroy (&frame);
         json_decref (record);
     }
-    wb_args_destroy (&args);
     return rc;
 }

@@ -327,9 +327,7 @@ s_job_command (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "";
     static const char *verbs [] = { "list", "show", "logs", "wait", "cancel", NULL };
     const char **known = verbs;
@@ -384,7 +382,6 @@ s_job_command (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         json_decref (job);
         free (id);
     }
-    wb_args_destroy (&args);
     return rc;
 }
 
@@ -401,9 +398,7 @@ wb_magic_compute (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     wb_store_t *store = wb_session_open (session, out);
     int rc = store? 0: -1;
     if (rc == 0 && wb_args_has (args, "max-jobs")) {
@@ -449,6 +444,5 @@ wb_magic_compute (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         json_decref (shown);
     }
     json_decref (targets);
-    wb_args_destroy (&args);
     return rc;
 }

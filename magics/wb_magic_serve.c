@@ -197,9 +197,7 @@ wb_magic_model (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "list";
     wb_store_t *store = wb_session_open (session, out);
     int rc = -1;
@@ -243,7 +241,6 @@ wb_magic_model (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     else
         rc = wb_magics_usage (call, out, "unknown subcommand '%s': register, list, show, "
                               "alias or archive", verb);
-    wb_args_destroy (&args);
     return rc;
 }
 
@@ -277,9 +274,7 @@ wb_magic_deploy (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     long traffic = -1, port = -1;
     int rc = 0;
     if (wb_args_npos (args) != 1 || !wb_args_has (args, "endpoint"))
@@ -297,14 +292,12 @@ wb_magic_deploy (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         rc = wb_magics_usage (call, out, "--port is a TCP port, 1 to 65535");
     wb_store_t *store = rc? NULL: wb_session_open (session, out);
     if (!store) {
-        wb_args_destroy (&args);
         return -1;
     }
     const char *name = wb_args_get (args, "endpoint");
     json_t *model = wb_registry_model_get (store, wb_args_pos (args, 0), &err);
     if (!model) {
         wb_out_error (out, "ModelError", "%s", err.text);
-        wb_args_destroy (&args);
         return -1;
     }
     const char *model_name = s_text (json_object_get (model, "name"));
@@ -387,7 +380,6 @@ wb_magic_deploy (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     free (deployment_name);
     json_decref (endpoint);
     json_decref (model);
-    wb_args_destroy (&args);
     return rc;
 }
 
@@ -639,19 +631,15 @@ wb_magic_endpoint (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "list";
     wb_store_t *store = wb_session_open (session, out);
     int rc = -1;
     if (!store) {
-        wb_args_destroy (&args);
         return -1;
     }
     if (streq (verb, "list")) {
         rc = s_endpoint_list (store, out);
-        wb_args_destroy (&args);
         return rc;
     }
     static const char *verbs [] = { "show", "invoke", "logs", "keys", "delete", "traffic",
@@ -662,19 +650,16 @@ wb_magic_endpoint (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     if (!known) {
         rc = wb_magics_usage (call, out, "unknown subcommand '%s': list, show, invoke, logs, "
                               "keys, retention, traffic, mirror or delete", verb);
-        wb_args_destroy (&args);
         return rc;
     }
     if (wb_args_npos (args) < 2) {
         rc = wb_magics_usage (call, out, "%%endpoint %s needs an endpoint name", verb);
-        wb_args_destroy (&args);
         return rc;
     }
     const char *name = wb_args_pos (args, 1);
     json_t *endpoint = wb_registry_endpoint_get (store, name, &err);
     if (!endpoint) {
         wb_out_error (out, "EndpointError", "%s", err.text);
-        wb_args_destroy (&args);
         return -1;
     }
     if (streq (verb, "show"))
@@ -735,6 +720,5 @@ wb_magic_endpoint (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         json_decref (now);
     }
     json_decref (endpoint);
-    wb_args_destroy (&args);
     return rc;
 }

@@ -243,9 +243,7 @@ wb_magic_run (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "";
     int rc = 0;
     wb_store_t *store = NULL;
@@ -315,7 +313,6 @@ wb_magic_run (wb_session_t *session, wb_call_t *call, wb_out_t *out)
             free (id);
         }
     }
-    wb_args_destroy (&args);
     return rc;
 }
 
@@ -326,15 +323,12 @@ wb_magic_log (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     long step = -1;
     if (wb_args_has (args, "step")
     &&  (wb_args_long (wb_args_get (args, "step"), "--step", &step, &err) || step < 0)) {
         wb_magics_usage (call, out, "--step wants a whole number >= 0, got '%s'",
                          wb_args_get (args, "step"));
-        wb_args_destroy (&args);
         return -1;
     }
     json_t *values = s_key_values (call, args, true, out);
@@ -363,7 +357,6 @@ wb_magic_log (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     }
     free (resolved);
     json_decref (values);
-    wb_args_destroy (&args);
     return rc;
 }
 
@@ -372,9 +365,7 @@ s_key_value_magic (wb_session_t *session, wb_call_t *call, wb_out_t *out, bool p
 {
     //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     json_t *values = s_key_values (call, args, false, out);
     wb_store_t *store = values? wb_session_open (session, out): NULL;
     char *resolved = store && wb_args_has (args, "run")? s_resolve (store, wb_args_get (args, "run"), out): NULL;
@@ -388,7 +379,6 @@ s_key_value_magic (wb_session_t *session, wb_call_t *call, wb_out_t *out, bool p
     }
     free (resolved);
     json_decref (values);
-    wb_args_destroy (&args);
     return rc;
 }
 
@@ -411,9 +401,7 @@ wb_magic_runs (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     long limit = S_RUNS_LIMIT;
     int rc = 0;
     if (wb_args_npos (args))
@@ -426,13 +414,11 @@ wb_magic_runs (wb_session_t *session, wb_call_t *call, wb_out_t *out)
                               wb_args_get (args, "limit"));
     wb_store_t *store = rc == 0? wb_session_open (session, out): NULL;
     if (rc || !store) {
-        wb_args_destroy (&args);
         return -1;
     }
     const char *experiment = wb_args_get (args, "experiment");
     if (experiment && wb_store_experiment (store, experiment, false, &err) < 0) {
         wb_out_error (out, "RunError", "%s (see %%experiment)", err.text);
-        wb_args_destroy (&args);
         return -1;
     }
     //  One more than shown, to tell whether there are more
@@ -441,7 +427,6 @@ wb_magic_runs (wb_session_t *session, wb_call_t *call, wb_out_t *out)
                                   wb_args_get (args, "sort"), shown? shown + 1: 0, &err);
     if (!runs) {
         wb_out_error (out, "UsageError", "%s", err.text);
-        wb_args_destroy (&args);
         return -1;
     }
     bool more = shown && json_array_size (runs) > shown;
@@ -449,7 +434,6 @@ wb_magic_runs (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         json_array_remove (runs, shown);
     wb_out_display_new (out, wb_view_runs (runs, !experiment, more), NULL);
     json_decref (runs);
-    wb_args_destroy (&args);
     return 0;
 }
 
@@ -512,18 +496,13 @@ int
 wb_magic_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
-    wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     if (wb_args_npos (args) != 1) {
-        wb_args_destroy (&args);
         return wb_magics_usage (call, out, "give one run id or name");
     }
     //  An endpoint's name that is no run's: draw the endpoint
     wb_store_t *found = wb_session_open (session, out);
     if (!found) {
-        wb_args_destroy (&args);
         return -1;
     }
     char *as_run = found? wb_store_run_resolve (found, wb_args_pos (args, 0), NULL): NULL;
@@ -531,13 +510,11 @@ wb_magic_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     free (as_run);
     if (endpoint) {
         int shown = wb_magic_serve_show_endpoint (session, wb_args_pos (args, 0), out);
-        wb_args_destroy (&args);
         return shown;
     }
     char *id;
     json_t *run = s_run_arg (session, wb_args_pos (args, 0), &id, out);
     if (!run) {
-        wb_args_destroy (&args);
         return -1;
     }
     wb_store_t *store = wb_session_open (session, out);
@@ -578,7 +555,6 @@ wb_magic_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     }
     json_decref (run);
     free (id);
-    wb_args_destroy (&args);
     return rc;
 }
 
@@ -589,11 +565,8 @@ wb_magic_compare (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     if (wb_args_npos (args) < 2) {
-        wb_args_destroy (&args);
         return wb_magics_usage (call, out, "give at least two runs to compare");
     }
     wb_store_t *store = wb_session_open (session, out);
@@ -659,7 +632,6 @@ wb_magic_compare (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     json_decref (runs);
     json_decref (ids);
     json_decref (labels);
-    wb_args_destroy (&args);
     return rc;
 }
 
@@ -688,13 +660,9 @@ int
 wb_magic_artifacts (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
-    wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     size_t npos = wb_args_npos (args);
     if (npos < 1 || npos > 2 || (wb_args_has (args, "to") && npos != 2)) {
-        wb_args_destroy (&args);
         return wb_magics_usage (call, out, npos < 1? "give a run id or name"
                                 : "give a run, and a PATH to show or copy --to a file");
     }
@@ -759,7 +727,6 @@ wb_magic_artifacts (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     }
     json_decref (run);
     free (id);
-    wb_args_destroy (&args);
     return rc;
 }
 
@@ -770,11 +737,8 @@ wb_magic_delete (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     if (wb_args_npos (args) != 1) {
-        wb_args_destroy (&args);
         return wb_magics_usage (call, out, "give one run id or name");
     }
     char *id;
@@ -808,7 +772,6 @@ wb_magic_delete (wb_session_t *session, wb_call_t *call, wb_out_t *out)
             free (answer);
             json_decref (run);
             free (id);
-            wb_args_destroy (&args);
             return 0;
         }
         free (answer);
@@ -823,6 +786,5 @@ wb_magic_delete (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     }
     json_decref (run);
     free (id);
-    wb_args_destroy (&args);
     return rc;
 }

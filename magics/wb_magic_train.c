@@ -232,11 +232,8 @@ wb_magic_predict (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     if (wb_args_npos (args) != 1 || !wb_args_has (args, "data")) {
-        wb_args_destroy (&args);
         return wb_magics_usage (call, out, "give a run (or model) and --data NAME[:VERSION]");
     }
     size_t size;
@@ -318,6 +315,5 @@ wb_magic_predict (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     wb_scorer_destroy (&scorer);
     wb_model_destroy (&model);
     free (run_id);
-    wb_args_destroy (&args);
     return rc;
 }

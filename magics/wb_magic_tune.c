@@ -163,9 +163,7 @@ s_create (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     int rc = 0;
     long trials = 0, parallel = 0, seed = 0;
     double timeout = 0, trial_timeout = 0;
@@ -223,7 +221,7 @@ s_create (wb_session_t *session, wb_call_t *call, wb_out_t *out)
             const char *name = argv [0];
             size_t skip = strlen (name);
             wb_call_t inner = { call->magics, wb_magics_lookup (name), argc, argv,
-                                first + skip, end? end + 1: "" };
+                                first + skip, end? end + 1: "", NULL };
             request = streq (name, "train")? wb_magic_train_request (session, &inner, true, out)
                                            : wb_magic_jobs_request (session, &inner, out);
             if (!request)
@@ -296,7 +294,6 @@ s_create (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     }
     json_decref (spec);
     json_decref (request);
-    wb_args_destroy (&args);
     return rc;
 }
 
@@ -324,9 +321,7 @@ s_command (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
+    wb_args_t *args = call->args;
     const char *what = wb_args_npos (args)? wb_args_pos (args, 0): "";
     int rc = 0;
     if (streq (what, "list") && wb_args_npos (args) == 1)
@@ -381,7 +376,6 @@ s_command (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     }
     else
         rc = wb_magics_usage (call, out, "give list, or show|cancel|resume and a sweep");
-    wb_args_destroy (&args);
     return rc;
 }
 

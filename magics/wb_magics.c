@@ -100,20 +100,17 @@ wb_magics_usage (wb_call_t *call, wb_out_t *out, const char *format, ...)
 
 //  ---- Dispatch ----
 
-//  Refuse a flag the call's form does not take (the table's data), with
-//  the words wb_args gives: "unknown flag '--foo'". 0 or -1.
+//  Parse the call's words once, with the flags of its form (the table's
+//  data), for the handler: a flag the form does not take is refused here
+//  with the words wb_args gives ("unknown flag '--foo'"). 0 or -1.
 static int
-s_check_flags (wb_call_t *call, wb_out_t *out)
+s_parse (wb_call_t *call, wb_out_t *out)
 {
-    const wb_opt_t *opts = wb_magics_opts (call);
-    if (!opts || (call->magic->flags & WB_MAGIC_RAW))
+    if (call->magic->flags & WB_MAGIC_RAW)
         return 0;
     wb_error_t err;
-    wb_args_t *args = wb_args_parse (call->argc - 1, call->argv + 1, opts, &err);
-    if (!args)
-        return wb_magics_usage (call, out, "%s", err.text);
-    wb_args_destroy (&args);
-    return 0;
+    call->args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
+    return call->args? 0: wb_magics_usage (call, out, "%s", err.text);
 }
 
 //  Dispatch one magic given its header text (after the % or %%).
@@ -167,7 +164,7 @@ s_dispatch (wb_magics_t *self, const char *header, const char *body, wb_out_t *o
     argv [0] = name;
     for (int i = 0; i < argc; i++)
         argv [i + 1] = words [i];
-    wb_call_t call = { self, magic, argc + 1, argv, line, body };
+    wb_call_t call = { self, magic, argc + 1, argv, line, body, NULL };
 
     int rc;
     bool arity_ok = (magic->flags & WB_MAGIC_RAW)
@@ -177,11 +174,12 @@ s_dispatch (wb_magics_t *self, const char *header, const char *body, wb_out_t *o
             prefix, name, magic->arity >= 0? "exactly": "at least",
             abs (magic->arity) - 1, abs (magic->arity) == 2? "": "s", call.argc - 1);
     else
-    if (s_check_flags (&call, out))
+    if (s_parse (&call, out))
         rc = -1;
     else
         rc = magic->handler (self->session, &call, out);
 
+    wb_args_destroy (&call.args);
     free (argv);
     wb_words_free (&words);
     free (name);

@@ -31,6 +31,9 @@ typedef struct {
     char **argv;                //  argv[0] is the name without %; shell-like words
     const char *line;           //  the raw text after the name, untokenised
     const char *body;           //  the cell body for %%magics, NULL for %magics
+    wb_args_t *args;            //  its words parsed with the flags of its form
+                                //  (the table's), by the dispatcher, which
+                                //  owns them; NULL for a RAW magic
 } wb_call_t;
 
 //  A handler does the work and reports through out. Returns 0, or -1 after
