@@ -41,7 +41,7 @@ DEB_TEST   = python3-jupyter-client jupyter-client python3-jupyter-kernel-test \
 #   The fuzz targets need clang and its sanitizer and libFuzzer runtimes.
 DEB_FUZZ   = clang libclang-rt-14-dev
 #   Only `make bench` needs the tools it compares with.
-DEB_BENCH  = python3-sklearn python3-optuna wrk python3-flask gunicorn
+DEB_BENCH  = python3-sklearn python3-optuna wrk python3-flask gunicorn nginx-light hey
 
 ifeq ($(SANITIZER),)
 BUILD     ?= build

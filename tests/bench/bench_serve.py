@@ -1,27 +1,39 @@
 #!/usr/bin/python3
-"""bench_serve - a Workbench endpoint beside Flask + gunicorn serving the same model
+"""bench_serve - a Workbench endpoint beside nginx's floor and Flask + gunicorn
 
     /usr/bin/python3 tests/bench/bench_serve.py --workbench build/workbench [--seconds 60]
 
 The model: a logistic regression on 64 numeric features (make_classification,
 4,000 rows, random_state 0), standardised.
 
+The servers, each answering POST /score on 127.0.0.1:
   1. Workbench: a scratch workspace; the CSV registered as a dataset,
      trained with %%train --model logistic, registered (%model register) and
      deployed (%deploy): a `workbench serve` process with key auth on.
-  2. Flask + gunicorn (Debian's python3-flask and gunicorn, sync workers,
+  2. The physical floor: nginx (Debian's nginx-light) from a private config
+     in the scratch folder, one worker per core, no access log, answering
+     every POST /score with a fixed body: the bytes the Workbench endpoint
+     answers for the bench's row. It reads no key and scores nothing: what
+     any HTTP server on this machine costs at least.
+  3. Flask + gunicorn (Debian's python3-flask and gunicorn, sync workers,
      2 x cores + 1 of them, as gunicorn's documentation advises): a
      scikit-learn pipeline (StandardScaler + LogisticRegression) fitted on
      the same CSV, answering the same body with the same JSON, checking the
-     same kind of bearer key.
+     same kind of bearer key. The pipeline is pickled on its own (model.pkl,
+     the estimator only) so that a Workbench Python deployment can load the
+     very same model (see the place marked below).
 
-Both get the same load from wrk (Debian): --seconds of POST /score with one
-64-feature row per request ({"input_data": {"columns": [...], "data":
-[[...]]}}), 2 threads, 16 connections, after a 2 s warm-up. Figures:
-requests per second, p99 latency (wrk --latency), errors (non-2xx answers
-and socket errors; Workbench's target is zero), and resident memory of the
-serving processes after the load (Workbench: the one serve process;
-gunicorn: the master and its workers).
+Each gets the same two loads, one request being one 64-feature row
+({"input_data": {"columns": [...], "data": [[...]]}}):
+  - saturation, wrk (Debian): --seconds of POST /score, 2 threads, 16
+    connections, after a 2 s warm-up: requests per second, p99 latency (wrk
+    --latency), errors (non-2xx answers and socket errors);
+  - a fixed rate below saturation, hey (Debian): 2,000 requests/s in all
+    (hey -c 10 -q 200: -q is per worker) for 12 s: p50 and p99 latency
+    (hey prints them to 0.1 ms), failures (answers other than 200 and
+    errors), the rate it reached.
+and, after the load, the resident memory of the serving processes
+(Workbench: the one serve process; gunicorn: the master and its workers).
 
 bench_serve() returns rows in tests/bench/bench.py's row() format for
 `make bench`. Everything goes to a scratch folder removed at the end; every
@@ -47,9 +59,16 @@ from pathlib import Path
 from bench import fmt_mib, fmt_time, row, vm_rss  # the one table format of make bench
 
 PYTHON = "/usr/bin/python3"
+NGINX = "/usr/sbin/nginx"
 FEATURES = 64
 ROWS = 4000
-THREADS, CONNECTIONS = 2, 16
+THREADS, CONNECTIONS = 2, 16        # wrk, at saturation
+HEY_WORKERS, HEY_QPS = 10, 200      # hey, at a fixed rate: -q is per worker
+HEY_RATE = HEY_WORKERS * HEY_QPS    # requests per second in all
+HEY_SECONDS = 12
+
+#  the servers' labels: the keys of the figures bench_serve() gathers
+BUILTIN, NGINX_FLOOR, FLASK = "Workbench endpoint", "nginx", "Flask + gunicorn"
 
 FLASK_APP = r'''
 import pickle
@@ -57,7 +76,8 @@ import numpy as np
 from flask import Flask, request, jsonify
 app = Flask(__name__)
 with open("MODEL_FILE", "rb") as f:
-    MODEL, COLUMNS = pickle.load(f)
+    MODEL = pickle.load(f)
+COLUMNS = THE_COLUMNS
 KEY = "THE_KEY"
 
 @app.post("/score")
@@ -71,6 +91,33 @@ def score():
     return jsonify(predictions=[int(p) for p in MODEL.predict(rows)])
 '''
 
+#  Every path nginx writes is in the scratch folder; `daemon off` keeps the
+#  master in the foreground, where Popen can stop it. keepalive_requests
+#  keeps wrk's connections open for the whole run, as the endpoint does.
+NGINX_CONF = '''
+daemon off;
+worker_processes @WORKERS@;
+pid @DIR@/nginx.pid;
+error_log @DIR@/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path @DIR@/body;
+    proxy_temp_path @DIR@/proxy;
+    fastcgi_temp_path @DIR@/fastcgi;
+    uwsgi_temp_path @DIR@/uwsgi;
+    scgi_temp_path @DIR@/scgi;
+    keepalive_requests 100000000;
+    server {
+        listen 127.0.0.1:@PORT@;
+        location = /score {
+            default_type application/json;
+            return 200 '@ANSWER@';
+        }
+    }
+}
+'''
+
 WRK_SCRIPT = '''
 wrk.method = "POST"
 wrk.body = [==[BODY]==]
@@ -78,6 +125,8 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer KEY"
 '''
 
+
+#  ---- Data, model, processes ----
 
 def free_port():
     with socket.socket() as s:
@@ -95,6 +144,19 @@ def write_data(path):
         for xs, label in zip(X, y):
             f.write(",".join(f"{v:.17g}" for v in xs) + f",{label}\n")
     return X, y, columns
+
+
+def write_sklearn_model(X, y, path):
+    """The scikit-learn pipeline fitted on the data, pickled alone (the
+    estimator, nothing around it) for Flask and for a Python deployment."""
+    import pickle
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
+    with open(path, "wb") as f:
+        pickle.dump(model, f)
+    return path
 
 
 def cli(workbench, env, *args, stdin=""):
@@ -116,14 +178,108 @@ def wait_http(port, timeout=20):
     raise RuntimeError(f"nothing answers on 127.0.0.1:{port}")
 
 
-def check_once(url, key, body):
-    """One request as wrk sends it: the answer (it must be a 200)."""
+def answer_of(url, key, body):
+    """One request as wrk sends it: the bytes of the answer (it must be a 200)."""
     import urllib.request
     request = urllib.request.Request(url, data=body.encode(), method="POST", headers={
         "Content-Type": "application/json", "Authorization": f"Bearer {key}"})
     with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+        return response.read()
 
+
+def check_once(url, key, body):
+    return json.loads(answer_of(url, key, body))
+
+
+def start_group(argv, log):
+    """A server in a process group of its own, its output to log."""
+    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def stop_group(proc):
+    if proc is None or proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def tree_rss(pid):
+    """Resident bytes of a process and its children."""
+    total = vm_rss(pid)
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        total += tree_rss(int(child))
+    return total
+
+
+#  ---- The servers ----
+
+def deploy_builtin(workbench, env, scratch, csv):
+    """The built-in logistic model trained, registered and deployed:
+    (url, key, pid of the serve process)."""
+    cli(workbench, env, "workspace", str(scratch / "ws"))
+    cli(workbench, env, "data", "register", "wide", str(csv))
+    cli(workbench, env, "train", "--data", "wide", "--target", "label", "--model",
+        "logistic", "--name", "wide-logistic", stdin="")
+    cli(workbench, env, "model", "register", "wide", "--run", "wide-logistic")
+    #  the keys are shown once, when %deploy creates the endpoint
+    deployed = cli(workbench, env, "deploy", "wide", "--endpoint", "bench")
+    url = re.search(r"(http://127\.0\.0\.1:\d+/score)", deployed).group(1)
+    key = re.search(r"^primary:\s+(\S+)", deployed, re.M).group(1)
+    db = sqlite3.connect(f"file:{scratch}/ws/workspace.db?mode=ro", uri=True)
+    (pid,) = db.execute("SELECT pid FROM endpoints WHERE name = 'bench'").fetchone()
+    db.close()
+    return url, key, pid
+
+
+def start_nginx(scratch, answer):
+    """nginx answering POST /score with the bytes answer: (process, url)."""
+    if not os.access(NGINX, os.X_OK):
+        raise RuntimeError(f"{NGINX} is missing: apt-get install nginx-light")
+    text = answer.decode()
+    if "$" in text:     # nginx would read it as a variable
+        raise RuntimeError(f"nginx cannot return an answer with a '$' in it: {text}")
+    text = text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+    folder = scratch / "nginx"
+    folder.mkdir()
+    port = free_port()
+    conf = (NGINX_CONF.replace("@WORKERS@", str(os.cpu_count() or 1))
+            .replace("@DIR@", str(folder)).replace("@PORT@", str(port))
+            .replace("@ANSWER@", text))
+    (folder / "nginx.conf").write_text(conf)
+    log = open(folder / "stderr.log", "w")
+    proc = start_group([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"),
+                        "-e", str(folder / "error.log")], log)
+    try:
+        wait_http(port)
+    except RuntimeError:
+        stop_group(proc)
+        raise RuntimeError("nginx did not start: "
+                           + (folder / "stderr.log").read_text().strip()
+                           + (folder / "error.log").read_text().strip())
+    return proc, f"http://127.0.0.1:{port}/score"
+
+
+def start_flask(scratch, model_pkl, columns, key):
+    """gunicorn serving the Flask app on model_pkl: (process, url, workers)."""
+    (scratch / "app.py").write_text(FLASK_APP.replace("MODEL_FILE", str(model_pkl))
+                                    .replace("THE_COLUMNS", repr(columns))
+                                    .replace("THE_KEY", key))
+    port = free_port()
+    workers = 2 * (os.cpu_count() or 1) + 1
+    log = open(scratch / "gunicorn.log", "w")
+    proc = start_group([PYTHON, "-m", "gunicorn", "--workers", str(workers),
+                        "--bind", f"127.0.0.1:{port}", "--chdir", str(scratch),
+                        "--log-level", "warning", "app:app"], log)
+    wait_http(port)
+    return proc, f"http://127.0.0.1:{port}/score", workers
+
+
+#  ---- The loads ----
 
 def run_wrk(url, key, body, seconds, scratch, say, what):
     script = scratch / "post.lua"
@@ -148,83 +304,161 @@ def run_wrk(url, key, body, seconds, scratch, say, what):
             "errors": errors, "raw": out}
 
 
-def tree_rss(pid):
-    """Resident bytes of a process and its children."""
-    total = vm_rss(pid)
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        total += tree_rss(int(child))
-    return total
+def parse_hey(out):
+    """hey's summary as figures: p50, p99 (seconds), rate, total, failures
+    (answers other than 200 and errors); or {"unreadable": why}.
 
+    The summary is a set of sections, each a line "Name:" then indented lines:
+    "Latency distribution:" ("  99% in 0.0012 secs"), "Status code
+    distribution:" ("  [200]\t3954 responses"), "Error distribution:"
+    ("  [12]\tPost ...: connection refused")."""
+    section, latency, statuses, errors, rate = None, {}, {}, 0, None
+    for line in out.splitlines():
+        if line and not line[0].isspace():
+            section = line.strip().rstrip(":").lower()
+            continue
+        found = re.match(r"\s+Requests/sec:\s+([\d.]+)", line)
+        if found:
+            rate = float(found.group(1))
+        elif section == "latency distribution":
+            found = re.match(r"\s+(\d+)% in ([\d.]+) secs", line)
+            if found:
+                latency[int(found.group(1))] = float(found.group(2))
+        elif section == "status code distribution":
+            found = re.match(r"\s+\[(\d+)\]\s+(\d+) responses", line)
+            if found:
+                statuses[int(found.group(1))] = int(found.group(2))
+        elif section == "error distribution":
+            found = re.match(r"\s+\[(\d+)\]", line)
+            if found:
+                errors += int(found.group(1))
+    total = sum(statuses.values()) + errors
+    if not total:
+        return {"unreadable": "no answer counted in hey's output"}
+    if not statuses:
+        return {"unreadable": f"no answer, {errors:,} errors (hey's Error distribution)"}
+    if 50 not in latency or 99 not in latency or rate is None:
+        return {"unreadable": "no latency distribution in hey's output"}
+    return {"p50": latency[50], "p99": latency[99], "rate": rate, "total": total,
+            "failures": total - statuses.get(200, 0)}
+
+
+def run_hey(url, key, body, say, what):
+    say(f"hey: {what}, {HEY_RATE:,} requests/s for {HEY_SECONDS} s")
+    try:
+        out = subprocess.run(
+            ["hey", "-z", f"{HEY_SECONDS}s", "-c", str(HEY_WORKERS), "-q", str(HEY_QPS),
+             "-m", "POST", "-T", "application/json", "-H", f"Authorization: Bearer {key}",
+             "-d", body, url], capture_output=True, text=True, timeout=HEY_SECONDS + 60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return {"unreadable": f"hey did not run: {e}"}
+    if out.returncode:
+        return {"unreadable": f"hey exited with {out.returncode}: {out.stderr.strip()[:200]}"}
+    figures = parse_hey(out.stdout)
+    figures["raw"] = out.stdout
+    return figures
+
+
+class Load:
+    """The two loads every server gets, the same for all of them."""
+
+    def __init__(self, scratch, seconds, say):
+        self.scratch = scratch      # where wrk's script goes
+        self.seconds = seconds      # of wrk at saturation
+        self.say = say              # progress, one line at a time
+
+    def measure(self, label, url, key, body):
+        """Saturation (wrk) and a fixed rate (hey) on url: {"wrk": ..., "hey": ...}."""
+        return {"wrk": run_wrk(url, key, body, self.seconds, self.scratch, self.say, label),
+                "hey": run_hey(url, key, body, self.say, label)}
+
+
+#  ---- The rows ----
+
+def fmt_rps(r):
+    return f"{r:,.0f} req/s"
+
+
+def hey_row(metric, ours, other, what, target, bound):
+    """A row of hey's figure what for ours beside other; ok when ours is
+    at most bound times other's (bound None: no target). A figure hey did
+    not give says why instead."""
+    missing = [f["unreadable"] for f in (ours, other) if "unreadable" in f]
+    if missing:
+        cell = lambda f: f"no figure: {f['unreadable']}" if "unreadable" in f else fmt_time(f[what])
+        return [metric, cell(ours), cell(other), "—", target, "—" if bound is None else "FAIL"]
+    return row(metric, ours[what], other[what], fmt_time, target,
+               None if bound is None else ours[what] <= bound * other[what])
+
+
+def hey_failures(f):
+    return f"no figure: {f['unreadable']}" if "unreadable" in f else f"{f['failures']} of {f['total']:,}"
+
+
+def hey_reached(f):
+    return "?" if "unreadable" in f else f"{f['rate']:,.0f}"
+
+
+#  ---- The benchmark ----
 
 def bench_serve(scratch, workbench, seconds, say):
-    """Both servers under the same load: rows in bench.py's row() format."""
+    """Every server under the same loads: rows in bench.py's row() format."""
     scratch = Path(scratch) / "serve"
     scratch.mkdir()
     csv = scratch / "wide.csv"
-    say("serve: writing a 64-feature data set")
+    say("serve: writing a 64-feature data set, fitting scikit-learn on it")
     X, y, columns = write_data(csv)
+    #  the one pickled scikit-learn model of the bench: Flask's, and the one
+    #  a Workbench Python deployment serves
+    model_pkl = write_sklearn_model(X, y, scratch / "model.pkl")
     body = json.dumps({"input_data": {"columns": columns, "data": [list(map(float, X[0]))]}})
     env = dict(os.environ, WORKBENCH_WORKSPACE=str(scratch / "ws"))
-    serve_pid = None
-    gunicorn = None
+    load = Load(scratch, seconds, say)
+    figures = {}                    # label -> {"wrk": ..., "hey": ...}
+    serve_pid = nginx = gunicorn = None
     try:
-        #  Workbench: register, train, register the model, deploy
         say("serve: Workbench trains and deploys")
-        cli(workbench, env, "workspace", str(scratch / "ws"))
-        cli(workbench, env, "data", "register", "wide", str(csv))
-        cli(workbench, env, "train", "--data", "wide", "--target", "label", "--model",
-            "logistic", "--name", "wide-logistic", stdin="")
-        cli(workbench, env, "model", "register", "wide", "--run", "wide-logistic")
-        #  the keys are shown once, when %deploy creates the endpoint
-        deployed = cli(workbench, env, "deploy", "wide", "--endpoint", "bench")
-        url = re.search(r"(http://127\.0\.0\.1:\d+/score)", deployed).group(1)
-        key = re.search(r"^primary:\s+(\S+)", deployed, re.M).group(1)
-        db = sqlite3.connect(f"file:{scratch}/ws/workspace.db?mode=ro", uri=True)
-        (serve_pid,) = db.execute("SELECT pid FROM endpoints WHERE name = 'bench'").fetchone()
-        db.close()
-        wb_answer = check_once(url, key, body)
-        wb = run_wrk(url, key, body, seconds, scratch, say, "Workbench endpoint")
-        wb["rss"] = vm_rss(serve_pid)
+        url, key, serve_pid = deploy_builtin(workbench, env, scratch, csv)
+        wb_answer = answer_of(url, key, body)
+        figures[BUILTIN] = load.measure(BUILTIN, url, key, body)
+        figures[BUILTIN]["rss"] = vm_rss(serve_pid)
 
-        #  Flask + gunicorn with the same model from scikit-learn
-        say("serve: scikit-learn fits, gunicorn starts")
-        import pickle
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
-        with open(scratch / "model.pkl", "wb") as f:
-            pickle.dump((model, columns), f)
+        #  A Workbench Python deployment goes here, on the same endpoint
+        #  machinery: model_pkl registered as a version (flavor sklearn, or
+        #  python with a scoring script), deployed with and without dynamic
+        #  batching, checked to answer wb_answer, then one call each:
+        #      figures["Python deployment"] = load.measure("Python deployment", url, key, body)
+        #  and its rows below, beside Flask's.
+
+        say("serve: nginx answers a fixed body (the floor)")
+        nginx, url = start_nginx(scratch, wb_answer)
+        #  the same request bytes as the endpoint gets: nginx reads no key
+        if answer_of(url, key, body) != wb_answer:
+            raise RuntimeError("nginx does not answer what the endpoint answers")
+        figures[NGINX_FLOOR] = load.measure(NGINX_FLOOR, url, key, body)
+        stop_group(nginx)
+
+        say("serve: gunicorn starts")
         flask_key = "k" * 43
-        (scratch / "app.py").write_text(FLASK_APP.replace("MODEL_FILE", str(scratch / "model.pkl"))
-                                        .replace("THE_KEY", flask_key))
-        port = free_port()
-        workers = 2 * (os.cpu_count() or 1) + 1
-        log = open(scratch / "gunicorn.log", "w")
-        gunicorn = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-             "--chdir", str(scratch), "--log-level", "warning", "app:app"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_http(port)
-        fl_answer = check_once(f"http://127.0.0.1:{port}/score", flask_key, body)
-        if wb_answer != fl_answer:
+        gunicorn, url, workers = start_flask(scratch, model_pkl, columns, flask_key)
+        fl_answer = check_once(url, flask_key, body)
+        if json.loads(wb_answer) != fl_answer:
             raise RuntimeError(f"the servers disagree: {wb_answer} vs {fl_answer}")
-        fl = run_wrk(f"http://127.0.0.1:{port}/score", flask_key, body, seconds, scratch, say,
-                     f"Flask + gunicorn, {workers} workers")
-        fl["rss"] = tree_rss(gunicorn.pid)
+        figures[FLASK] = load.measure(f"{FLASK}, {workers} workers", url, flask_key, body)
+        figures[FLASK]["rss"] = tree_rss(gunicorn.pid)
     finally:
-        if gunicorn:
-            os.killpg(gunicorn.pid, signal.SIGTERM)
-            try:
-                gunicorn.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(gunicorn.pid, signal.SIGKILL)
+        stop_group(gunicorn)
+        stop_group(nginx)
         if serve_pid:
             try:
                 cli(workbench, env, "endpoint", "delete", "bench")
             except Exception:
                 os.kill(serve_pid, signal.SIGKILL)
-    fmt_rps = lambda r: f"{r:,.0f} req/s"
+
+    wb, ng, fl = (figures[k]["wrk"] for k in (BUILTIN, NGINX_FLOOR, FLASK))
+    wb_h, ng_h, fl_h = (figures[k]["hey"] for k in (BUILTIN, NGINX_FLOOR, FLASK))
+    rate = (f"a fixed {HEY_RATE:,} req/s (hey -c {HEY_WORKERS} -q {HEY_QPS}, "
+            f"{HEY_SECONDS} s)")
     return [
         row(f"serve: POST /score, 1 row x 64 features, wrk {THREADS} threads {CONNECTIONS} "
             f"connections {seconds} s (vs Flask + gunicorn)", wb["rate"], fl["rate"], fmt_rps,
@@ -233,15 +467,32 @@ def bench_serve(scratch, workbench, seconds, say):
             wb["p99"] < 0.002),
         [f"serve: failed requests of {wb['total']:,} (Flask: of {fl['total']:,})",
          str(wb["errors"]), str(fl["errors"]), "—", "0", "pass" if wb["errors"] == 0 else "FAIL"],
-        row("serve: resident memory per endpoint after the load", wb["rss"], fl["rss"],
-            fmt_mib, "—", None),
+        row("serve: the same wrk load vs the floor, nginx answering a fixed body",
+            wb["rate"], ng["rate"], fmt_rps, "≥ 0.7x nginx", wb["rate"] >= 0.7 * ng["rate"]),
+        row("serve: p99 latency under that load vs nginx", wb["p99"], ng["p99"], fmt_time,
+            "—", None),
+        [f"serve: failed requests vs nginx (nginx: of {ng['total']:,})", str(wb["errors"]),
+         str(ng["errors"]), "—", "0", "pass" if wb["errors"] == 0 else "FAIL"],
+        hey_row(f"serve: p50 latency at {rate} vs nginx", wb_h, ng_h, "p50", "—", None),
+        hey_row("serve: p99 latency at that rate vs nginx", wb_h, ng_h, "p99",
+                "≤ 1.5x nginx", 1.5),
+        hey_row("serve: p50 latency at that rate vs Flask + gunicorn", wb_h, fl_h, "p50",
+                "—", None),
+        hey_row("serve: p99 latency at that rate vs Flask + gunicorn", wb_h, fl_h, "p99",
+                "—", None),
+        [f"serve: failed requests at that rate (req/s reached: {hey_reached(wb_h)}, "
+         f"nginx {hey_reached(ng_h)}, Flask {hey_reached(fl_h)})", hey_failures(wb_h),
+         f"nginx {hey_failures(ng_h)}; Flask {hey_failures(fl_h)}", "—", "0",
+         "—" if "unreadable" in wb_h else ("pass" if wb_h["failures"] == 0 else "FAIL")],
+        row("serve: resident memory per endpoint after the load", figures[BUILTIN]["rss"],
+            figures[FLASK]["rss"], fmt_mib, "—", None),
     ]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--workbench", required=True, help="the workbench binary")
-    ap.add_argument("--seconds", type=int, default=60, help="seconds of load per server")
+    ap.add_argument("--seconds", type=int, default=60, help="seconds of wrk load per server")
     args = ap.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="workbench-bench-serve-"))
     try:
