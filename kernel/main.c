@@ -278,11 +278,8 @@ s_cell_form (const wb_magic_t *magic, int argc, char **argv, bool has_file)
     if (!(magic->flags & WB_MAGIC_LINE) || has_file)
         return true;
     if (magic->subs) {
-        wb_args_t *args = wb_args_parse (argc - 1, argv + 1,
-                                         wb_magics_form_opts (magic, false, NULL), NULL);
-        bool line = args && wb_args_npos (args) && wb_magics_sub (magic, wb_args_pos (args, 0));
-        wb_args_destroy (&args);
-        if (line)
+        //  A subcommand is the word after the name
+        if (argc > 1 && wb_magics_sub (magic, argv [1]))
             return false;
     }
     else

@@ -118,6 +118,10 @@ wb_magic_help (wb_session_t *session, wb_call_t *call, wb_out_t *out)
                                         call->argv [i]);
             }
             wb_buf_printf (text, "%s%s\n\n%s\n", i > 1? "\n": "", magic->usage, magic->help);
+            //  Its subcommands' usage lines, from the table
+            for (const wb_sub_t *sub = magic->subs; sub && sub->name; sub++)
+                wb_buf_printf (text, "%s  %s%s\n", sub == magic->subs? "\nSubcommands:\n": "",
+                               sub->usage, sub->flags & WB_SUB_DEFAULT? "   (the default)": "");
         }
     }
     wb_out_page_new (out, wb_bundle_new (wb_buf_data (text)));

@@ -5,6 +5,9 @@
 
 #include "wb_magics.h"
 
-int wb_magic_data (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+//  %data register, %data list, %data show
+int wb_magic_data_register (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_data_list (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_data_show (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
 #endif

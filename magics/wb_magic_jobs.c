@@ -322,73 +322,103 @@ s_logs (wb_session_t *session, const char *id, bool follow, wb_out_t *out)
     return 0;
 }
 
-static int
-s_job_command (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+int
+wb_magic_job_list (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    //  Its flags are the magic table's (wb_magics_table.c)
+    return s_list (session, call->args, out);
+}
+
+//  The job RUN names (position 1 of call's words), or NULL after an error;
+//  *id_p is its run id (the caller frees both)
+static json_t *
+s_job_of (wb_session_t *session, wb_call_t *call, char **id_p, wb_out_t *out)
+{
     wb_error_t err;
-    wb_args_t *args = call->args;
-    const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "";
-    static const char *verbs [] = { "list", "show", "logs", "wait", "cancel", NULL };
-    const char **known = verbs;
-    while (*known && !streq (*known, verb))
-        known++;
-    int rc = 0;
-    if (!*known)
-        rc = wb_magics_usage (call, out, "say list, show, logs, wait or cancel");
-    else
-    if (streq (verb, "list"))
-        rc = wb_args_npos (args) == 1? s_list (session, args, out)
-           : wb_magics_usage (call, out, "%%job list takes no run");
-    else
-    if (wb_args_npos (args) != 2)
-        rc = wb_magics_usage (call, out, "%%job %s takes one run id or name", verb);
-    else
-    if (wb_args_has (args, "follow") && !streq (verb, "logs"))
-        rc = wb_magics_usage (call, out, "--follow goes with %%job logs");
-    else {
-        wb_store_t *store = wb_session_open (session, out);
-        char *id = store? wb_store_run_resolve (store, wb_args_pos (args, 1), &err): NULL;
-        json_t *job = id? wb_store_job_get (store, id, &err): NULL;
-        if (!job) {
-            if (store)
-                wb_out_error (out, "JobError", "%s", err.text);
-            rc = -1;
-        }
-        else
-        if (streq (verb, "show")) {
-            char *argv [] = { "show", id, NULL };
-            rc = wb_magics_call (call->magics, 2, argv, NULL, out);
-        }
-        else
-        if (streq (verb, "logs"))
-            rc = s_logs (session, id, wb_args_has (args, "follow"), out);
-        else
-        if (streq (verb, "wait"))
-            rc = wb_magic_jobs_watch (session, id, false, out);
-        else {
-            char *before = wb_store_run_state (store, id, NULL);
-            if (wb_job_cancel (store, id, &err)) {
-                wb_out_error (out, "JobError", "%s", err.text);
-                rc = -1;
-            }
-            else
-                wb_out_printf (out, streq (before, "queued")
-                    ? "Canceled job %s (it had not started)\n"
-                    : "Cancel requested for job %s: it gets SIGTERM, then SIGKILL after %g s\n",
-                    id, WB_JOB_GRACE);
-            free (before);
-        }
-        json_decref (job);
+    wb_store_t *store = wb_session_open (session, out);
+    char *id = store? wb_store_run_resolve (store, wb_args_pos (call->args, 1), &err): NULL;
+    json_t *job = id? wb_store_job_get (store, id, &err): NULL;
+    if (!job) {
+        if (store)
+            wb_out_error (out, "JobError", "%s", err.text);
         free (id);
+        id = NULL;
     }
+    *id_p = id;
+    return job;
+}
+
+int
+wb_magic_job_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    char *id;
+    json_t *job = s_job_of (session, call, &id, out);
+    if (!job)
+        return -1;
+    char *argv [] = { "show", id, NULL };
+    int rc = wb_magics_call (call->magics, 2, argv, NULL, out);
+    json_decref (job);
+    free (id);
     return rc;
 }
 
 int
+wb_magic_job_logs (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    char *id;
+    json_t *job = s_job_of (session, call, &id, out);
+    if (!job)
+        return -1;
+    int rc = s_logs (session, id, wb_args_has (call->args, "follow"), out);
+    json_decref (job);
+    free (id);
+    return rc;
+}
+
+int
+wb_magic_job_wait (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    char *id;
+    json_t *job = s_job_of (session, call, &id, out);
+    if (!job)
+        return -1;
+    int rc = wb_magic_jobs_watch (session, id, false, out);
+    json_decref (job);
+    free (id);
+    return rc;
+}
+
+int
+wb_magic_job_cancel (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    char *id;
+    json_t *job = s_job_of (session, call, &id, out);
+    if (!job)
+        return -1;
+    wb_error_t err;
+    wb_store_t *store = wb_session_store (session);
+    char *before = wb_store_run_state (store, id, NULL);
+    int rc = 0;
+    if (wb_job_cancel (store, id, &err)) {
+        wb_out_error (out, "JobError", "%s", err.text);
+        rc = -1;
+    }
+    else
+        wb_out_printf (out, before && streq (before, "queued")
+            ? "Canceled job %s (it had not started)\n"
+            : "Cancel requested for job %s: it gets SIGTERM, then SIGKILL after %g s\n",
+            id, WB_JOB_GRACE);
+    free (before);
+    json_decref (job);
+    free (id);
+    return rc;
+}
+
+//  %%job: the line form is its subcommands
+int
 wb_magic_job (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    return call->body? s_submit (session, call, out): s_job_command (session, call, out);
+    assert (call->body);
+    return s_submit (session, call, out);
 }
 
 //  ---- %compute ----

@@ -7,7 +7,13 @@
 
 #include "wb_magics.h"
 
+//  %%job, and %job list, show, logs, wait, cancel
 int wb_magic_job (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_job_list (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_job_show (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_job_logs (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_job_wait (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_job_cancel (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 int wb_magic_compute (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
 //  Parse a %%job call without submitting it: a new request {"kind": "job",

@@ -108,13 +108,16 @@ s_model_table (wb_out_t *out, json_t *model)
         wb_out_display_new (out, metrics, NULL);
 }
 
-static int
-s_model_register (wb_session_t *session, wb_call_t *call, wb_args_t *args, wb_store_t *store,
-                  wb_out_t *out)
+//  Each subcommand's flags and arity are the magic table's (wb_magics_table.c)
+int
+wb_magic_model_register (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    if (wb_args_npos (args) != 2 || !wb_args_has (args, "run"))
-        return wb_magics_usage (call, out, "give a name and --run RUN");
-    (void) session;
+    wb_args_t *args = call->args;
+    if (!wb_args_has (args, "run"))
+        return wb_magics_usage (call, out, "say which run the model comes from: --run RUN");
+    wb_store_t *store = wb_session_open (session, out);
+    if (!store)
+        return -1;
     wb_error_t err;
     char *run = wb_store_run_resolve (store, wb_args_get (args, "run"), &err);
     if (!run) {
@@ -153,13 +156,15 @@ s_model_register (wb_session_t *session, wb_call_t *call, wb_args_t *args, wb_st
     return 0;
 }
 
-static int
-s_model_list (wb_args_t *args, wb_store_t *store, wb_out_t *out)
+int
+wb_magic_model_list (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
     wb_error_t err;
-    json_t *models = wb_registry_models (store, wb_args_has (args, "all"), &err);
+    wb_store_t *store = wb_session_open (session, out);
+    json_t *models = store? wb_registry_models (store, wb_args_has (call->args, "all"), &err): NULL;
     if (!models) {
-        wb_out_error (out, "ModelError", "%s", err.text);
+        if (store)
+            wb_out_error (out, "ModelError", "%s", err.text);
         return -1;
     }
     wb_out_display_new (out, wb_view_models (models), NULL);
@@ -167,15 +172,15 @@ s_model_list (wb_args_t *args, wb_store_t *store, wb_out_t *out)
     return 0;
 }
 
-static int
-s_model_show (wb_call_t *call, wb_args_t *args, wb_store_t *store, wb_out_t *out)
+int
+wb_magic_model_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    if (wb_args_npos (args) != 2)
-        return wb_magics_usage (call, out, "give one model: NAME, NAME:VERSION or NAME@ALIAS");
     wb_error_t err;
-    json_t *model = wb_registry_model_get (store, wb_args_pos (args, 1), &err);
+    wb_store_t *store = wb_session_open (session, out);
+    json_t *model = store? wb_registry_model_get (store, wb_args_pos (call->args, 1), &err): NULL;
     if (!model) {
-        wb_out_error (out, "ModelError", "%s", err.text);
+        if (store)
+            wb_out_error (out, "ModelError", "%s", err.text);
         return -1;
     }
     s_model_table (out, model);
@@ -192,56 +197,46 @@ s_model_show (wb_call_t *call, wb_args_t *args, wb_store_t *store, wb_out_t *out
     return 0;
 }
 
-int
-wb_magic_model (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+//  %model alias NAME:VERSION ALIAS, %model archive NAME:VERSION
+static int
+s_model_alias_or_archive (wb_session_t *session, wb_call_t *call, bool alias, wb_out_t *out)
 {
-    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
     wb_args_t *args = call->args;
-    const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "list";
+    int64_t version = 0;
+    char *name = s_name_version (call, wb_args_pos (args, 1), &version, out);
+    if (!name)
+        return -1;
     wb_store_t *store = wb_session_open (session, out);
     int rc = -1;
-    if (!store)
-        ;
+    if (store && alias)
+        rc = wb_registry_model_alias (store, name, version, wb_args_pos (args, 2), &err);
     else
-    if (streq (verb, "register"))
-        rc = s_model_register (session, call, args, store, out);
+    if (store)
+        rc = wb_registry_model_archive (store, name, version, &err);
+    if (store && rc)
+        wb_out_error (out, "ModelError", "%s", err.text);
     else
-    if (streq (verb, "list"))
-        rc = s_model_list (args, store, out);
+    if (store && alias)
+        wb_out_printf (out, "%s@%s -> version %lld\\n", name, wb_args_pos (args, 2),
+                       (long long) version);
     else
-    if (streq (verb, "show"))
-        rc = s_model_show (call, args, store, out);
-    else
-    if (streq (verb, "alias") || streq (verb, "archive")) {
-        bool alias = streq (verb, "alias");
-        int64_t version = 0;
-        char *name = NULL;
-        if (wb_args_npos (args) != (alias? 3u: 2u))
-            rc = wb_magics_usage (call, out, alias? "give NAME:VERSION and an alias":
-                                  "give NAME:VERSION");
-        else
-            name = s_name_version (call, wb_args_pos (args, 1), &version, out);
-        if (name && alias)
-            rc = wb_registry_model_alias (store, name, version, wb_args_pos (args, 2), &err);
-        else
-        if (name)
-            rc = wb_registry_model_archive (store, name, version, &err);
-        if (name && rc)
-            wb_out_error (out, "ModelError", "%s", err.text);
-        else
-        if (name && alias)
-            wb_out_printf (out, "%s@%s -> version %lld\n", name, wb_args_pos (args, 2),
-                           (long long) version);
-        else
-        if (name)
-            wb_out_printf (out, "Archived %s:%lld\n", name, (long long) version);
-        free (name);
-    }
-    else
-        rc = wb_magics_usage (call, out, "unknown subcommand '%s': register, list, show, "
-                              "alias or archive", verb);
+    if (store)
+        wb_out_printf (out, "Archived %s:%lld\\n", name, (long long) version);
+    free (name);
     return rc;
+}
+
+int
+wb_magic_model_alias (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    return s_model_alias_or_archive (session, call, true, out);
+}
+
+int
+wb_magic_model_archive (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    return s_model_alias_or_archive (session, call, false, out);
 }
 
 //  ---- %deploy ----
@@ -446,11 +441,9 @@ s_endpoint_list (wb_store_t *store, wb_out_t *out)
 }
 
 static int
-s_endpoint_invoke (wb_session_t *session, wb_call_t *call, wb_args_t *args, wb_store_t *store,
+s_endpoint_invoke (wb_session_t *session, wb_args_t *args, wb_store_t *store,
                    json_t *endpoint, wb_out_t *out)
 {
-    if (wb_args_npos (args) != 3)
-        return wb_magics_usage (call, out, "give the endpoint and a JSON body, or @FILE");
     const char *given = wb_args_pos (args, 2);
     char *body;
     size_t size;
@@ -626,99 +619,153 @@ s_endpoint_retention (wb_call_t *call, wb_args_t *args, wb_store_t *store, const
     return 0;
 }
 
+//  Each subcommand's flags and arity are the magic table's (wb_magics_table.c)
 int
-wb_magic_endpoint (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+wb_magic_endpoint_list (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    //  Its flags are the magic table's (wb_magics_table.c)
+    (void) call;
+    wb_store_t *store = wb_session_open (session, out);
+    return store? s_endpoint_list (store, out): -1;
+}
+
+//  The endpoint call names (position 1 of its words), or NULL after an
+//  error; *store_p is the open workspace
+static json_t *
+s_endpoint_of (wb_session_t *session, wb_call_t *call, wb_store_t **store_p, wb_out_t *out)
+{
+    wb_error_t err;
+    wb_store_t *store = *store_p = wb_session_open (session, out);
+    json_t *endpoint = store? wb_registry_endpoint_get (store, wb_args_pos (call->args, 1), &err): NULL;
+    if (store && !endpoint)
+        wb_out_error (out, "EndpointError", "%s", err.text);
+    return endpoint;
+}
+
+int
+wb_magic_endpoint_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    wb_store_t *store;
+    json_t *endpoint = s_endpoint_of (session, call, &store, out);
+    int rc = endpoint? wb_magic_serve_show_endpoint (session, wb_args_pos (call->args, 1), out): -1;
+    json_decref (endpoint);
+    return rc;
+}
+
+int
+wb_magic_endpoint_invoke (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    wb_store_t *store;
+    json_t *endpoint = s_endpoint_of (session, call, &store, out);
+    int rc = endpoint? s_endpoint_invoke (session, call->args, store, endpoint, out): -1;
+    json_decref (endpoint);
+    return rc;
+}
+
+int
+wb_magic_endpoint_logs (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    wb_store_t *store;
+    json_t *endpoint = s_endpoint_of (session, call, &store, out);
+    int rc = endpoint? s_endpoint_logs (call, call->args, store, wb_args_pos (call->args, 1), out): -1;
+    json_decref (endpoint);
+    return rc;
+}
+
+int
+wb_magic_endpoint_retention (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    wb_store_t *store;
+    json_t *endpoint = s_endpoint_of (session, call, &store, out);
+    int rc = endpoint? s_endpoint_retention (call, call->args, store, wb_args_pos (call->args, 1), out): -1;
+    json_decref (endpoint);
+    return rc;
+}
+
+int
+wb_magic_endpoint_keys (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
     wb_error_t err;
     wb_args_t *args = call->args;
-    const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "list";
-    wb_store_t *store = wb_session_open (session, out);
-    int rc = -1;
-    if (!store) {
+    long which = 0;
+    if (wb_args_has (args, "key")
+    && (wb_args_long (wb_args_get (args, "key"), "--key", &which, &err) || which < 1 || which > 2))
+        return wb_magics_usage (call, out, "--key is 1 or 2 (without it, both)");
+    wb_store_t *store;
+    json_t *endpoint = s_endpoint_of (session, call, &store, out);
+    if (!endpoint)
         return -1;
-    }
-    if (streq (verb, "list")) {
-        rc = s_endpoint_list (store, out);
-        return rc;
-    }
-    static const char *verbs [] = { "show", "invoke", "logs", "keys", "delete", "traffic",
-                                    "mirror", "retention", NULL };
-    bool known = false;
-    for (int v = 0; verbs [v]; v++)
-        known = known || streq (verbs [v], verb);
-    if (!known) {
-        rc = wb_magics_usage (call, out, "unknown subcommand '%s': list, show, invoke, logs, "
-                              "keys, retention, traffic, mirror or delete", verb);
-        return rc;
-    }
-    if (wb_args_npos (args) < 2) {
-        rc = wb_magics_usage (call, out, "%%endpoint %s needs an endpoint name", verb);
-        return rc;
-    }
     const char *name = wb_args_pos (args, 1);
-    json_t *endpoint = wb_registry_endpoint_get (store, name, &err);
-    if (!endpoint) {
-        wb_out_error (out, "EndpointError", "%s", err.text);
-        return -1;
-    }
-    if (streq (verb, "show"))
-        rc = wb_magic_serve_show_endpoint (session, name, out);
-    else
-    if (streq (verb, "invoke"))
-        rc = s_endpoint_invoke (session, call, args, store, endpoint, out);
-    else
-    if (streq (verb, "logs"))
-        rc = s_endpoint_logs (call, args, store, name, out);
-    else
-    if (streq (verb, "keys")) {
-        long which = 0;
-        rc = 0;
-        if (wb_args_has (args, "key")
-        && (wb_args_long (wb_args_get (args, "key"), "--key", &which, &err) || which < 1 || which > 2))
-            rc = wb_magics_usage (call, out, "--key is 1 or 2 (without it, both)");
-        wb_keys_t made = { { "", "" } };
-        bool regenerate = wb_args_has (args, "regenerate");
-        if (rc == 0 && regenerate) {
-            rc = wb_registry_keys_regenerate (store, name, (int) which, &made, &err);
-            if (rc)
-                wb_out_error (out, "EndpointError", "%s", err.text);
-            else
-                rc = s_apply (store, name, out);
-        }
-        if (rc == 0)
-            s_endpoint_keys (out, endpoint, regenerate? &made: NULL,
-                             wb_args_has (args, "json"));
-        sodium_memzero (&made, sizeof (made));
-    }
-    else
-    if (streq (verb, "retention"))
-        rc = s_endpoint_retention (call, args, store, name, out);
-    else
-    if (streq (verb, "delete")) {
-        rc = wb_serve_stop (store, name, &err) || wb_registry_endpoint_delete (store, name, &err);
+    int rc = 0;
+    wb_keys_t made = { { "", "" } };
+    bool regenerate = wb_args_has (args, "regenerate");
+    if (regenerate) {
+        rc = wb_registry_keys_regenerate (store, name, (int) which, &made, &err);
         if (rc)
             wb_out_error (out, "EndpointError", "%s", err.text);
         else
-            wb_out_printf (out, "Deleted endpoint %s\n", name);
+            rc = s_apply (store, name, out);
     }
-    else {
-        //  traffic | mirror
-        json_t *shares = s_shares (call, args, 2, out);
-        rc = shares? 0: -1;
-        if (rc == 0) {
-            rc = streq (verb, "traffic")? wb_registry_traffic (store, name, shares, &err):
-                                          wb_registry_mirror (store, name, shares, &err);
-            if (rc)
-                wb_out_error (out, "EndpointError", "%s", err.text);
-        }
-        json_decref (shares);
-        rc = rc || s_apply (store, name, out);
-        json_t *now = rc? NULL: wb_registry_endpoint_get (store, name, NULL);
-        if (now)
-            s_endpoint_summary (out, now);
-        json_decref (now);
-    }
+    if (rc == 0)
+        s_endpoint_keys (out, endpoint, regenerate? &made: NULL, wb_args_has (args, "json"));
+    sodium_memzero (&made, sizeof (made));
     json_decref (endpoint);
     return rc;
+}
+
+int
+wb_magic_endpoint_delete (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    wb_store_t *store;
+    json_t *endpoint = s_endpoint_of (session, call, &store, out);
+    if (!endpoint)
+        return -1;
+    wb_error_t err;
+    const char *name = wb_args_pos (call->args, 1);
+    int rc = wb_serve_stop (store, name, &err) || wb_registry_endpoint_delete (store, name, &err);
+    if (rc)
+        wb_out_error (out, "EndpointError", "%s", err.text);
+    else
+        wb_out_printf (out, "Deleted endpoint %s\n", name);
+    json_decref (endpoint);
+    return rc? -1: 0;
+}
+
+//  %endpoint traffic|mirror EP NAME=PERCENT ...
+static int
+s_endpoint_shares (wb_session_t *session, wb_call_t *call, bool traffic, wb_out_t *out)
+{
+    wb_store_t *store;
+    json_t *endpoint = s_endpoint_of (session, call, &store, out);
+    if (!endpoint)
+        return -1;
+    wb_error_t err;
+    const char *name = wb_args_pos (call->args, 1);
+    json_t *shares = s_shares (call, call->args, 2, out);
+    int rc = shares? 0: -1;
+    if (rc == 0) {
+        rc = traffic? wb_registry_traffic (store, name, shares, &err):
+                      wb_registry_mirror (store, name, shares, &err);
+        if (rc)
+            wb_out_error (out, "EndpointError", "%s", err.text);
+    }
+    json_decref (shares);
+    rc = rc || s_apply (store, name, out);
+    json_t *now = rc? NULL: wb_registry_endpoint_get (store, name, NULL);
+    if (now)
+        s_endpoint_summary (out, now);
+    json_decref (now);
+    json_decref (endpoint);
+    return rc? -1: 0;
+}
+
+int
+wb_magic_endpoint_traffic (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    return s_endpoint_shares (session, call, true, out);
+}
+
+int
+wb_magic_endpoint_mirror (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    return s_endpoint_shares (session, call, false, out);
 }

@@ -8,9 +8,24 @@
 
 #include "wb_magics.h"
 
-int wb_magic_model (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+//  %model register, list, show, alias, archive
+int wb_magic_model_register (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_model_list (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_model_show (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_model_alias (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_model_archive (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+//  %deploy
 int wb_magic_deploy (wb_session_t *session, wb_call_t *call, wb_out_t *out);
-int wb_magic_endpoint (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+//  %endpoint list, show, invoke, logs, keys, retention, traffic, mirror, delete
+int wb_magic_endpoint_list (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_endpoint_show (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_endpoint_invoke (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_endpoint_logs (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_endpoint_keys (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_endpoint_retention (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_endpoint_traffic (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_endpoint_mirror (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_endpoint_delete (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
 //  Is name an endpoint of the open workspace? (for %show)
 bool

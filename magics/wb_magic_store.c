@@ -239,81 +239,72 @@ wb_magic_experiment (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 //  ---- %run start | end ----
 
 int
-wb_magic_run (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+wb_magic_run_start (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    //  Its flags are the magic table's (wb_magics_table.c)
+    //  Its flags and arity are the magic table's (wb_magics_table.c)
     wb_error_t err;
     wb_args_t *args = call->args;
-    const char *verb = wb_args_npos (args)? wb_args_pos (args, 0): "";
+    wb_store_t *store = wb_session_open (session, out);
+    if (!store)
+        return -1;
     int rc = 0;
-    wb_store_t *store = NULL;
-    if (!streq (verb, "start") && !streq (verb, "end"))
-        rc = wb_magics_usage (call, out, "say start or end");
-    else
-    if (wb_args_npos (args) != 1)
-        rc = wb_magics_usage (call, out, "unexpected '%s'", wb_args_pos (args, 1));
-    else
-    if (!(store = wb_session_open (session, out)))
-        rc = -1;
-    else
-    if (streq (verb, "start")) {
-        if (wb_args_has (args, "status"))
-            rc = wb_magics_usage (call, out, "--status goes with %%run end");
-        json_t *tags = json_object ();
-        for (size_t i = 0; rc == 0 && i < wb_args_count (args, "tag"); i++) {
-            const char *value;
-            char *key = wb_args_kv (wb_args_nth (args, "tag", i), &value);
-            if (!key)
-                rc = wb_magics_usage (call, out, "--tag wants KEY=VALUE, got '%s'", wb_args_nth (args, "tag", i));
-            else
-                json_object_set_new (tags, key, json_string (value));
-            free (key);
-        }
-        //  A run still open is finished first, as MLflow's start_run would refuse
-        const char *active = wb_session_active_run (session);
-        if (rc == 0 && active) {
-            wb_store_run_status (store, active, "completed", NULL, NULL);
-            wb_out_printf (out, "Ended run %s (completed)\n", active);
-            wb_session_set_active_run (session, NULL);
-        }
-        const char *id = rc == 0? s_start_run (session, store, wb_args_get (args, "name"), out): NULL;
-        if (rc == 0 && !id)
-            rc = -1;
-        if (rc == 0 && json_object_size (tags)) {
-            if (wb_store_tags (store, id, tags, &err)) {
-                wb_out_error (out, "RunError", "%s", err.text);
-                rc = -1;
-            }
-            else
-                s_update_card (session, store, id, out);
-        }
-        json_decref (tags);
+    json_t *tags = json_object ();
+    for (size_t i = 0; rc == 0 && i < wb_args_count (args, "tag"); i++) {
+        const char *value;
+        char *key = wb_args_kv (wb_args_nth (args, "tag", i), &value);
+        if (!key)
+            rc = wb_magics_usage (call, out, "--tag wants KEY=VALUE, got '%s'", wb_args_nth (args, "tag", i));
+        else
+            json_object_set_new (tags, key, json_string (value));
+        free (key);
     }
-    else {
-        const char *status = wb_args_has (args, "status")? wb_args_get (args, "status"): "completed";
-        const char *active = wb_session_active_run (session);
-        if (wb_args_count (args, "tag") || wb_args_has (args, "name"))
-            rc = wb_magics_usage (call, out, "--name and --tag go with %%run start");
-        else
-        if (!streq (status, "completed") && !streq (status, "failed") && !streq (status, "canceled"))
-            rc = wb_magics_usage (call, out, "--status is completed, failed or canceled, not '%s'", status);
-        else
-        if (!active)
-            rc = wb_magics_usage (call, out, "no active run to end");
-        else
-        if (wb_store_run_status (store, active, status, NULL, &err)) {
+    //  A run still open is finished first, as MLflow's start_run would refuse
+    const char *active = wb_session_active_run (session);
+    if (rc == 0 && active) {
+        wb_store_run_status (store, active, "completed", NULL, NULL);
+        wb_out_printf (out, "Ended run %s (completed)\n", active);
+        wb_session_set_active_run (session, NULL);
+    }
+    const char *id = rc == 0? s_start_run (session, store, wb_args_get (args, "name"), out): NULL;
+    if (rc == 0 && !id)
+        rc = -1;
+    if (rc == 0 && json_object_size (tags)) {
+        if (wb_store_tags (store, id, tags, &err)) {
             wb_out_error (out, "RunError", "%s", err.text);
             rc = -1;
         }
-        else {
-            char *id = wb_strdup (active);
+        else
             s_update_card (session, store, id, out);
-            wb_session_set_active_run (session, NULL);
-            wb_out_printf (out, "Ended run %s (%s)\n", id, status);
-            free (id);
-        }
     }
+    json_decref (tags);
     return rc;
+}
+
+int
+wb_magic_run_end (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    //  Its flags and arity are the magic table's (wb_magics_table.c)
+    wb_error_t err;
+    wb_args_t *args = call->args;
+    const char *status = wb_args_has (args, "status")? wb_args_get (args, "status"): "completed";
+    if (!streq (status, "completed") && !streq (status, "failed") && !streq (status, "canceled"))
+        return wb_magics_usage (call, out, "--status is completed, failed or canceled, not '%s'", status);
+    const char *active = wb_session_active_run (session);
+    if (!active)
+        return wb_magics_usage (call, out, "no active run to end");
+    wb_store_t *store = wb_session_open (session, out);
+    if (!store)
+        return -1;
+    if (wb_store_run_status (store, active, status, NULL, &err)) {
+        wb_out_error (out, "RunError", "%s", err.text);
+        return -1;
+    }
+    char *id = wb_strdup (active);
+    s_update_card (session, store, id, out);
+    wb_session_set_active_run (session, NULL);
+    wb_out_printf (out, "Ended run %s (%s)\n", id, status);
+    free (id);
+    return 0;
 }
 
 //  ---- %log, %param, %tag ----

@@ -8,7 +8,9 @@
 
 int wb_magic_workspace (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 int wb_magic_experiment (wb_session_t *session, wb_call_t *call, wb_out_t *out);
-int wb_magic_run (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+//  %run start, %run end
+int wb_magic_run_start (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_run_end (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 int wb_magic_log (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 int wb_magic_param (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 int wb_magic_tag (wb_session_t *session, wb_call_t *call, wb_out_t *out);

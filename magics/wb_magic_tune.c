@@ -220,8 +220,9 @@ s_create (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         else {
             const char *name = argv [0];
             size_t skip = strlen (name);
-            wb_call_t inner = { call->magics, wb_magics_lookup (name), argc, argv,
-                                first + skip, end? end + 1: "", NULL };
+            wb_call_t inner = { .magics = call->magics, .magic = wb_magics_lookup (name),
+                                .argc = argc, .argv = argv, .line = first + skip,
+                                .body = end? end + 1: "" };
             request = streq (name, "train")? wb_magic_train_request (session, &inner, true, out)
                                            : wb_magic_jobs_request (session, &inner, out);
             if (!request)
@@ -299,9 +300,10 @@ s_create (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 
 //  ---- %sweep list|show|cancel|resume ----
 
-static int
-s_list (wb_session_t *session, wb_out_t *out)
+int
+wb_magic_sweep_list (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
+    (void) call;
     wb_store_t *store = wb_session_open (session, out);
     if (!store)
         return -1;
@@ -316,71 +318,96 @@ s_list (wb_session_t *session, wb_out_t *out)
     return 0;
 }
 
-static int
-s_command (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+//  The state of the sweep call names (position 1 of its words), or NULL
+//  after an error; *id_p is its run id (the caller frees both)
+static json_t *
+s_sweep_of (wb_session_t *session, wb_call_t *call, char **id_p, wb_out_t *out)
 {
-    //  Its flags are the magic table's (wb_magics_table.c)
     wb_error_t err;
-    wb_args_t *args = call->args;
-    const char *what = wb_args_npos (args)? wb_args_pos (args, 0): "";
-    int rc = 0;
-    if (streq (what, "list") && wb_args_npos (args) == 1)
-        rc = s_list (session, out);
-    else
-    if ((streq (what, "show") || streq (what, "cancel") || streq (what, "resume"))
-    &&  wb_args_npos (args) == 2) {
-        wb_store_t *store = wb_session_open (session, out);
-        char *id = store? wb_store_run_resolve (store, wb_args_pos (args, 1), &err): NULL;
-        json_t *state = id? wb_sweeper_state (store, id, &err): NULL;
-        if (!state) {
-            if (store)
-                wb_out_error (out, "SweepError", "%s", err.text);
-            rc = -1;
-        }
-        else
-        if (streq (what, "show")) {
-            //  --all: every trial in the leaderboard
-            wb_out_display_new (out, s_sweep_bundle (store, state, NULL, wb_args_has (args, "all")
-                ? json_array_size (json_object_get (state, "trials")): S_BOARD_ROWS, false), NULL);
-            s_parcoords_display (state, out);
-            if (streq (json_string_value (json_object_get (json_object_get (state, "sweep"), "status")), "completed"))
-                s_best (state, out);
-        }
-        else
-        if (streq (what, "cancel")) {
-            if (wb_sweeper_cancel (store, id, &err)) {
-                wb_out_error (out, "SweepError", "%s", err.text);
-                rc = -1;
-            }
-            else
-                wb_out_printf (out, "Canceling sweep %s and its running trials\n", id);
-        }
-        else {
-            bool running;
-            if (wb_sweeper_resume (store, id, &running, &err)) {
-                wb_out_error (out, "SweepError", "%s", err.text);
-                rc = -1;
-            }
-            else
-            if (wb_args_has (args, "no-wait"))
-                wb_out_printf (out, "%s sweep %s: %%sweep show %s\n", running? "Still running:": "Resumed",
-                               id, id);
-            else {
-                if (running)
-                    wb_out_printf (out, "Sweep %s is running already; watching it\n", id);
-                rc = s_watch (session, id, out);
-            }
-        }
-        json_decref (state);
+    wb_store_t *store = wb_session_open (session, out);
+    char *id = store? wb_store_run_resolve (store, wb_args_pos (call->args, 1), &err): NULL;
+    json_t *state = id? wb_sweeper_state (store, id, &err): NULL;
+    if (!state) {
+        if (store)
+            wb_out_error (out, "SweepError", "%s", err.text);
         free (id);
+        id = NULL;
+    }
+    *id_p = id;
+    return state;
+}
+
+int
+wb_magic_sweep_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    char *id;
+    json_t *state = s_sweep_of (session, call, &id, out);
+    if (!state)
+        return -1;
+    //  --all: every trial in the leaderboard
+    wb_out_display_new (out, s_sweep_bundle (wb_session_store (session), state, NULL,
+        wb_args_has (call->args, "all")? json_array_size (json_object_get (state, "trials"))
+                                       : S_BOARD_ROWS, false), NULL);
+    s_parcoords_display (state, out);
+    if (streq (json_string_value (json_object_get (json_object_get (state, "sweep"), "status")), "completed"))
+        s_best (state, out);
+    json_decref (state);
+    free (id);
+    return 0;
+}
+
+int
+wb_magic_sweep_cancel (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    char *id;
+    json_t *state = s_sweep_of (session, call, &id, out);
+    if (!state)
+        return -1;
+    wb_error_t err;
+    int rc = 0;
+    if (wb_sweeper_cancel (wb_session_store (session), id, &err)) {
+        wb_out_error (out, "SweepError", "%s", err.text);
+        rc = -1;
     }
     else
-        rc = wb_magics_usage (call, out, "give list, or show|cancel|resume and a sweep");
+        wb_out_printf (out, "Canceling sweep %s and its running trials\n", id);
+    json_decref (state);
+    free (id);
+    return rc;
+}
+
+int
+wb_magic_sweep_resume (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    char *id;
+    json_t *state = s_sweep_of (session, call, &id, out);
+    if (!state)
+        return -1;
+    wb_error_t err;
+    bool running;
+    int rc = 0;
+    if (wb_sweeper_resume (wb_session_store (session), id, &running, &err)) {
+        wb_out_error (out, "SweepError", "%s", err.text);
+        rc = -1;
+    }
+    else
+    if (wb_args_has (call->args, "no-wait"))
+        wb_out_printf (out, "%s sweep %s: %%sweep show %s\n", running? "Still running:": "Resumed",
+                       id, id);
+    else {
+        if (running)
+            wb_out_printf (out, "Sweep %s is running already; watching it\n", id);
+        rc = s_watch (session, id, out);
+    }
+    json_decref (state);
+    free (id);
     return rc;
 }
 
 int
 wb_magic_sweep (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    return call->body? s_create (session, call, out): s_command (session, call, out);
+    //  %%sweep: the line form is its subcommands
+    assert (call->body);
+    return s_create (session, call, out);
 }

@@ -8,5 +8,10 @@
 #include "wb_magics.h"
 
 int wb_magic_sweep (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+//  %sweep list, show, cancel, resume
+int wb_magic_sweep_list (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_sweep_show (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_sweep_cancel (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+int wb_magic_sweep_resume (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 
 #endif

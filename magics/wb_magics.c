@@ -93,7 +93,8 @@ wb_magics_usage (wb_call_t *call, wb_out_t *out, const char *format, ...)
     va_start (args, format);
     char *what = wb_vsprintf (format, args);
     va_end (args);
-    wb_out_error (out, "UsageError", "%s\nusage: %s", what, call->magic->usage);
+    wb_out_error (out, "UsageError", "%s\nusage: %s", what,
+                  call->sub? call->sub->usage: call->magic->usage);
     free (what);
     return -1;
 }
@@ -102,7 +103,8 @@ wb_magics_usage (wb_call_t *call, wb_out_t *out, const char *format, ...)
 
 //  Parse the call's words once, with the flags of its form (the table's
 //  data), for the handler: a flag the form does not take is refused here
-//  with the words wb_args gives ("unknown flag '--foo'"). 0 or -1.
+//  with the words wb_args gives ("unknown flag '--foo'"), or, when another
+//  subcommand takes it, with the one it goes with. 0 or -1.
 static int
 s_parse (wb_call_t *call, wb_out_t *out)
 {
@@ -110,7 +112,107 @@ s_parse (wb_call_t *call, wb_out_t *out)
         return 0;
     wb_error_t err;
     call->args = wb_args_parse (call->argc - 1, call->argv + 1, wb_magics_opts (call), &err);
-    return call->args? 0: wb_magics_usage (call, out, "%s", err.text);
+    if (call->args)
+        return 0;
+    for (int i = 2; call->sub && i < call->argc; i++) {
+        const char *word = call->argv [i];
+        if (streq (word, "--"))
+            break;
+        if (word [0] != '-' || !word [1])
+            continue;
+        bool is_long = word [1] == '-';
+        const char *name = word + (is_long? 2: 1);
+        size_t size = is_long? strcspn (name, "="): 1;
+        for (const wb_sub_t *other = call->magic->subs; other->name; other++)
+            for (const wb_opt_t *opt = other->opts; other != call->sub && opt->name; opt++)
+                if (is_long? strlen (opt->name) == size && !strncmp (opt->name, name, size)
+                           : opt->letter == *name)
+                    return wb_magics_usage (call, out, "%.*s goes with %%%s %s",
+                                            (int) (size + (is_long? 2: 1)), word,
+                                            call->magic->name, other->name);
+    }
+    return wb_magics_usage (call, out, "%s", err.text);
+}
+
+//  The words of a subcommand's usage that name its positional words
+//  ("%job logs RUN [--follow]": RUN), from the index-th on, as one string
+static char *
+s_sub_wants (const wb_sub_t *sub, size_t index)
+{
+    wb_buf_t *wants = wb_buf_new ();
+    const char *c = sub->usage;
+    size_t word = 0;
+    while (*c) {
+        size_t size = strcspn (c, " ");
+        if (word >= 2 && *c != '[' && *c != '-' && strncmp (c, "...", 3) && word - 2 >= index) {
+            if (wb_buf_size (wants))
+                wb_buf_puts (wants, " ");
+            wb_buf_append (wants, c, size);
+        }
+        if (*c == '[')          //  an optional part may hold spaces
+            size = strcspn (c, "]") + (c [strcspn (c, "]")]? 1: 0);
+        c += size;
+        while (*c == ' ')
+            c++;
+        word++;
+    }
+    char *text = wb_strdup (wb_buf_size (wants)? wb_buf_data (wants): "");
+    wb_buf_destroy (&wants);
+    return text;
+}
+
+//  A call of a line form with subcommands: find the subcommand (the word
+//  after the name, or the default one, put in as that word), parse with its
+//  flags, check its arity and run its handler. The caller frees *argv_p.
+static int
+s_dispatch_sub (wb_magics_t *self, wb_call_t *call, char ***argv_p, wb_out_t *out)
+{
+    const wb_magic_t *magic = call->magic;
+    const char *word = call->argc > 1? call->argv [1]: NULL;
+    const wb_sub_t *sub = word? wb_magics_sub (magic, word): NULL;
+    if (!sub && (!word || word [0] == '-'))
+        for (const wb_sub_t *each = magic->subs; each->name; each++)
+            if (each->flags & WB_SUB_DEFAULT) {
+                //  The magic alone means its default: put the word in
+                char **argv = wb_calloc ((size_t) call->argc + 2, sizeof (char *));
+                argv [0] = call->argv [0];
+                argv [1] = (char *) each->name;
+                for (int i = 1; i < call->argc; i++)
+                    argv [i + 1] = call->argv [i];
+                free (*argv_p);
+                *argv_p = call->argv = argv;
+                call->argc++;
+                sub = each;
+                break;
+            }
+    if (!sub) {
+        wb_buf_t *names = wb_buf_new ();
+        for (const wb_sub_t *each = magic->subs; each->name; each++)
+            wb_buf_printf (names, "%s%s", each == magic->subs? "": each [1].name? ", ": " or ",
+                           each->name);
+        int rc = word
+            ? wb_magics_usage (call, out, "unknown subcommand '%s': say %s", word, wb_buf_data (names))
+            : wb_magics_usage (call, out, "say %s", wb_buf_data (names));
+        wb_buf_destroy (&names);
+        return rc;
+    }
+    call->sub = sub;
+    if (s_parse (call, out))
+        return -1;
+    size_t npos = wb_args_npos (call->args);
+    size_t want = (size_t) abs (sub->arity);
+    if (npos > want && sub->arity > 0)
+        return wb_magics_usage (call, out, "%%%s %s takes %s, got '%s'", magic->name, sub->name,
+                                want == 1? "no other word": "fewer words",
+                                wb_args_pos (call->args, want));
+    if (npos < want) {
+        char *wants = s_sub_wants (sub, npos - 1);
+        int rc = wb_magics_usage (call, out, "%%%s %s needs %s", magic->name, sub->name,
+                                  *wants? wants: "more words");
+        free (wants);
+        return rc;
+    }
+    return sub->handler (self->session, call, out);
 }
 
 //  Dispatch one magic given its header text (after the % or %%).
@@ -164,11 +266,15 @@ s_dispatch (wb_magics_t *self, const char *header, const char *body, wb_out_t *o
     argv [0] = name;
     for (int i = 0; i < argc; i++)
         argv [i + 1] = words [i];
-    wb_call_t call = { self, magic, argc + 1, argv, line, body, NULL };
+    wb_call_t call = { .magics = self, .magic = magic, .argc = argc + 1, .argv = argv,
+                       .line = line, .body = body };
 
     int rc;
     bool arity_ok = (magic->flags & WB_MAGIC_RAW)
         || (magic->arity >= 0? call.argc == magic->arity: call.argc >= -magic->arity);
+    if (!cell && magic->subs)
+        rc = s_dispatch_sub (self, &call, &argv, out);
+    else
     if (!arity_ok)
         rc = wb_magics_usage (&call, out, "%s%s takes %s %d argument%s, got %d",
             prefix, name, magic->arity >= 0? "exactly": "at least",

@@ -21,19 +21,22 @@
 
 typedef struct _wb_magics_t wb_magics_t;
 typedef struct _wb_magic_t wb_magic_t;
+typedef struct _wb_sub_t wb_sub_t;
 
 //  One invocation of a magic.
 typedef struct {
     wb_magics_t *magics;        //  the interpreter running it (for magics
                                 //  that run other magics: %time, %job show)
     const wb_magic_t *magic;    //  its row of the magic table
+    const wb_sub_t *sub;        //  its subcommand's row, or NULL
     int argc;                   //  words including the name
     char **argv;                //  argv[0] is the name without %; shell-like words
     const char *line;           //  the raw text after the name, untokenised
     const char *body;           //  the cell body for %%magics, NULL for %magics
     wb_args_t *args;            //  its words parsed with the flags of its form
                                 //  (the table's), by the dispatcher, which
-                                //  owns them; NULL for a RAW magic
+                                //  owns them; NULL for a RAW magic. For a
+                                //  subcommand, position 0 is its name
 } wb_call_t;
 
 //  A handler does the work and reports through out. Returns 0, or -1 after
@@ -55,12 +58,21 @@ typedef enum {
     WB_ARGS_METRIC              //  metric keys (KEY=VALUE words)
 } wb_args_kind_t;
 
-//  A subcommand of a magic's line form: %run start, %job logs RUN.
-typedef struct {
+//  A subcommand of a magic's line form: %run start, %job logs RUN. The
+//  subcommand is the first word after the magic's name (as in git and az);
+//  the dispatcher finds its row, parses the words with its flags, checks
+//  its arity and calls its handler, which does that subcommand only.
+#define WB_SUB_DEFAULT   1      //  what the magic alone means (%model: list)
+
+struct _wb_sub_t {
     const char *name;           //  the word after the magic's name
+    wb_magic_fn *handler;       //  does the work
+    int arity;                  //  words incl. its name; -N = at least N
+    int flags;                  //  WB_SUB_*
     wb_args_kind_t args;        //  what the positional words after it are
-    const wb_opt_t *opts;       //  its flags ({NULL}-ended); NULL: the magic's
-} wb_sub_t;
+    const wb_opt_t *opts;       //  its flags ({NULL}-ended)
+    const char *usage;          //  one line: "%job logs RUN [--follow]"
+};
 
 //  One row of the magic table. Flags and subcommands are data here, read
 //  by the dispatcher (an unknown flag is refused before the handler runs),
@@ -69,7 +81,8 @@ typedef struct {
 //  (which form of a two-form magic a command is).
 struct _wb_magic_t {
     const char *name;           //  without % or %%
-    wb_magic_fn *handler;       //  does the work
+    wb_magic_fn *handler;       //  does the work (of its cell form only,
+                                //  when its line form has subcommands)
     int arity;                  //  words incl. name; -N = at least N
     int flags;                  //  WB_MAGIC_*
     wb_args_kind_t args;        //  what its positional words are (completion)
@@ -79,7 +92,8 @@ struct _wb_magic_t {
     const wb_opt_t *cell_opts;  //  flags of its cell form when it has both
                                 //  forms (%%job, %%sweep); NULL: opts
     const wb_sub_t *subs;       //  subcommands of its line form ({NULL}-
-                                //  ended), or NULL
+                                //  ended), or NULL; its line form is always
+                                //  one of them
     const char *usage;          //  one line: "%%writefile [-a] PATH"
     const char *help;           //  a paragraph for %help and inspection
 };

@@ -32,10 +32,6 @@
 #define S_END { NULL, 0, WB_OPT_BOOL }
 
 static const wb_opt_t s_writefile_opts [] = { { "append", 'a', WB_OPT_BOOL }, S_END };
-static const wb_opt_t s_run_opts [] = {
-    { "name", 'n', WB_OPT_VALUE }, { "tag", 't', WB_OPT_MULTI },
-    { "status", 's', WB_OPT_VALUE }, S_END
-};
 static const wb_opt_t s_log_opts [] = {
     { "step", 's', WB_OPT_VALUE }, { "run", 'r', WB_OPT_VALUE }, S_END
 };
@@ -57,13 +53,7 @@ static const wb_opt_t s_job_cell_opts [] = {
     { "timeout", 't', WB_OPT_VALUE }, { "no-wait", 0, WB_OPT_BOOL },
     { "no-code", 0, WB_OPT_BOOL }, S_END
 };
-static const wb_opt_t s_job_opts [] = {
-    { "follow", 'f', WB_OPT_BOOL }, { "all", 'a', WB_OPT_BOOL }, S_END
-};
 static const wb_opt_t s_compute_opts [] = { { "max-jobs", 0, WB_OPT_VALUE }, S_END };
-static const wb_opt_t s_data_opts [] = {
-    { "description", 'd', WB_OPT_VALUE }, { "rows", 'n', WB_OPT_VALUE }, S_END
-};
 static const wb_opt_t s_train_opts [] = {
     { "data", 'd', WB_OPT_VALUE }, { "target", 't', WB_OPT_VALUE },
     { "model", 'm', WB_OPT_VALUE }, { "name", 'n', WB_OPT_VALUE },
@@ -74,22 +64,10 @@ static const wb_opt_t s_train_opts [] = {
 static const wb_opt_t s_predict_opts [] = {
     { "data", 'd', WB_OPT_VALUE }, { "output", 'o', WB_OPT_VALUE }, S_END
 };
-static const wb_opt_t s_model_opts [] = {
-    { "run", 'r', WB_OPT_VALUE }, { "path", 'p', WB_OPT_VALUE },
-    { "tag", 't', WB_OPT_MULTI }, { "description", 'd', WB_OPT_VALUE },
-    { "all", 'a', WB_OPT_BOOL }, S_END
-};
 static const wb_opt_t s_deploy_opts [] = {
     { "endpoint", 'e', WB_OPT_VALUE }, { "deployment", 'd', WB_OPT_VALUE },
     { "traffic", 't', WB_OPT_VALUE }, { "port", 'p', WB_OPT_VALUE },
     { "auth", 0, WB_OPT_VALUE }, S_END
-};
-static const wb_opt_t s_endpoint_opts [] = {
-    { "regenerate", 0, WB_OPT_BOOL }, { "key", 0, WB_OPT_VALUE },
-    { "limit", 'n', WB_OPT_VALUE }, { "deployment", 'd', WB_OPT_VALUE },
-    { "probabilities", 0, WB_OPT_BOOL }, { "json", 0, WB_OPT_BOOL },
-    { "rows", 0, WB_OPT_VALUE }, { "days", 0, WB_OPT_VALUE }, { "default", 0, WB_OPT_BOOL },
-    S_END
 };
 static const wb_opt_t s_sweep_cell_opts [] = {
     { "metric", 'm', WB_OPT_VALUE }, { "goal", 'g', WB_OPT_VALUE },
@@ -99,40 +77,99 @@ static const wb_opt_t s_sweep_cell_opts [] = {
     { "seed", 0, WB_OPT_VALUE }, { "name", 0, WB_OPT_VALUE },
     { "experiment", 'e', WB_OPT_VALUE }, { "no-wait", 0, WB_OPT_BOOL }, S_END
 };
-static const wb_opt_t s_sweep_opts [] = {
-    { "no-wait", 0, WB_OPT_BOOL }, { "all", 'a', WB_OPT_BOOL }, S_END
+
+//  Subcommands: the word, its handler, its arity (words from the
+//  subcommand on; -N: at least N), WB_SUB_DEFAULT for what the magic alone
+//  means, what its positional words are (completion), its flags, its usage.
+#define S_SUB_END { NULL, NULL, 0, 0, WB_ARGS_PATH, NULL, NULL }
+static const wb_opt_t s_none [] = { S_END };
+
+static const wb_opt_t s_run_start_opts [] = {
+    { "name", 'n', WB_OPT_VALUE }, { "tag", 't', WB_OPT_MULTI }, S_END
+};
+static const wb_opt_t s_run_end_opts [] = { { "status", 's', WB_OPT_VALUE }, S_END };
+static const wb_sub_t s_run_subs [] = {
+    { "start", wb_magic_run_start, 1, 0, WB_ARGS_RUN, s_run_start_opts,
+      "%run start [--name N] [--tag K=V ...]" },
+    { "end", wb_magic_run_end, 1, 0, WB_ARGS_RUN, s_run_end_opts,
+      "%run end [--status completed|failed|canceled]" },
+    S_SUB_END
 };
 
-//  Subcommands: the word, what follows it (completion), its flags (NULL:
-//  the magic's).
-#define S_SUB_END { NULL, WB_ARGS_PATH, NULL }
-static const wb_sub_t s_run_subs [] = {
-    { "start", WB_ARGS_RUN, NULL }, { "end", WB_ARGS_RUN, NULL }, S_SUB_END
-};
+static const wb_opt_t s_all_opts [] = { { "all", 'a', WB_OPT_BOOL }, S_END };
+static const wb_opt_t s_follow_opts [] = { { "follow", 'f', WB_OPT_BOOL }, S_END };
 static const wb_sub_t s_job_subs [] = {
-    { "list", WB_ARGS_RUN, NULL }, { "show", WB_ARGS_RUN, NULL },
-    { "logs", WB_ARGS_RUN, NULL }, { "wait", WB_ARGS_RUN, NULL },
-    { "cancel", WB_ARGS_RUN, NULL }, S_SUB_END
+    { "list", wb_magic_job_list, 1, 0, WB_ARGS_RUN, s_all_opts, "%job list [--all]" },
+    { "show", wb_magic_job_show, 2, 0, WB_ARGS_RUN, s_none, "%job show RUN" },
+    { "logs", wb_magic_job_logs, 2, 0, WB_ARGS_RUN, s_follow_opts, "%job logs RUN [--follow]" },
+    { "wait", wb_magic_job_wait, 2, 0, WB_ARGS_RUN, s_none, "%job wait RUN" },
+    { "cancel", wb_magic_job_cancel, 2, 0, WB_ARGS_RUN, s_none, "%job cancel RUN" },
+    S_SUB_END
 };
+
+static const wb_opt_t s_data_register_opts [] = { { "description", 'd', WB_OPT_VALUE }, S_END };
+static const wb_opt_t s_data_show_opts [] = { { "rows", 'n', WB_OPT_VALUE }, S_END };
 static const wb_sub_t s_data_subs [] = {
-    { "register", WB_ARGS_PATH, NULL }, { "list", WB_ARGS_RUN, NULL },
-    { "show", WB_ARGS_RUN, NULL }, S_SUB_END
+    { "register", wb_magic_data_register, 3, 0, WB_ARGS_PATH, s_data_register_opts,
+      "%data register NAME PATH [--description TEXT]" },
+    { "list", wb_magic_data_list, 1, 0, WB_ARGS_RUN, s_none, "%data list" },
+    { "show", wb_magic_data_show, 2, 0, WB_ARGS_RUN, s_data_show_opts,
+      "%data show NAME[:VERSION] [--rows N]" },
+    S_SUB_END
+};
+
+static const wb_opt_t s_model_register_opts [] = {
+    { "run", 'r', WB_OPT_VALUE }, { "path", 'p', WB_OPT_VALUE },
+    { "tag", 't', WB_OPT_MULTI }, { "description", 'd', WB_OPT_VALUE }, S_END
 };
 static const wb_sub_t s_model_subs [] = {
-    { "register", WB_ARGS_RUN, NULL }, { "list", WB_ARGS_RUN, NULL },
-    { "show", WB_ARGS_RUN, NULL }, { "alias", WB_ARGS_RUN, NULL },
-    { "archive", WB_ARGS_RUN, NULL }, S_SUB_END
+    { "register", wb_magic_model_register, 2, 0, WB_ARGS_RUN, s_model_register_opts,
+      "%model register NAME --run RUN [--path PATH] [--tag K=V ...] [--description TEXT]" },
+    { "list", wb_magic_model_list, 1, WB_SUB_DEFAULT, WB_ARGS_RUN, s_all_opts,
+      "%model list [--all]" },
+    { "show", wb_magic_model_show, 2, 0, WB_ARGS_RUN, s_none, "%model show NAME[:VERSION|@ALIAS]" },
+    { "alias", wb_magic_model_alias, 3, 0, WB_ARGS_RUN, s_none, "%model alias NAME:VERSION ALIAS" },
+    { "archive", wb_magic_model_archive, 2, 0, WB_ARGS_RUN, s_none, "%model archive NAME:VERSION" },
+    S_SUB_END
+};
+
+static const wb_opt_t s_invoke_opts [] = {
+    { "deployment", 'd', WB_OPT_VALUE }, { "probabilities", 0, WB_OPT_BOOL }, S_END
+};
+static const wb_opt_t s_logs_opts [] = { { "limit", 'n', WB_OPT_VALUE }, S_END };
+static const wb_opt_t s_keys_opts [] = {
+    { "regenerate", 0, WB_OPT_BOOL }, { "key", 0, WB_OPT_VALUE }, { "json", 0, WB_OPT_BOOL }, S_END
+};
+static const wb_opt_t s_retention_opts [] = {
+    { "rows", 0, WB_OPT_VALUE }, { "days", 0, WB_OPT_VALUE }, { "default", 0, WB_OPT_BOOL }, S_END
 };
 static const wb_sub_t s_endpoint_subs [] = {
-    { "list", WB_ARGS_RUN, NULL }, { "show", WB_ARGS_RUN, NULL },
-    { "invoke", WB_ARGS_RUN, NULL }, { "logs", WB_ARGS_RUN, NULL },
-    { "keys", WB_ARGS_RUN, NULL }, { "retention", WB_ARGS_RUN, NULL },
-    { "traffic", WB_ARGS_RUN, NULL }, { "mirror", WB_ARGS_RUN, NULL },
-    { "delete", WB_ARGS_RUN, NULL }, S_SUB_END
+    { "list", wb_magic_endpoint_list, 1, WB_SUB_DEFAULT, WB_ARGS_RUN, s_none, "%endpoint list" },
+    { "show", wb_magic_endpoint_show, 2, 0, WB_ARGS_RUN, s_none, "%endpoint show EP" },
+    { "invoke", wb_magic_endpoint_invoke, 3, 0, WB_ARGS_PATH, s_invoke_opts,
+      "%endpoint invoke EP JSON|@FILE [--deployment NAME] [--probabilities]" },
+    { "logs", wb_magic_endpoint_logs, 2, 0, WB_ARGS_RUN, s_logs_opts, "%endpoint logs EP [--limit N]" },
+    { "keys", wb_magic_endpoint_keys, 2, 0, WB_ARGS_RUN, s_keys_opts,
+      "%endpoint keys EP [--regenerate] [--key 1|2] [--json]" },
+    { "retention", wb_magic_endpoint_retention, 2, 0, WB_ARGS_RUN, s_retention_opts,
+      "%endpoint retention EP [--rows N] [--days D] [--default]" },
+    { "traffic", wb_magic_endpoint_traffic, -3, 0, WB_ARGS_RUN, s_none,
+      "%endpoint traffic EP NAME=PERCENT ..." },
+    { "mirror", wb_magic_endpoint_mirror, -3, 0, WB_ARGS_RUN, s_none,
+      "%endpoint mirror EP NAME=PERCENT ..." },
+    { "delete", wb_magic_endpoint_delete, 2, 0, WB_ARGS_RUN, s_none, "%endpoint delete EP" },
+    S_SUB_END
 };
+
+static const wb_opt_t s_sweep_show_opts [] = { { "all", 'a', WB_OPT_BOOL }, S_END };
+static const wb_opt_t s_sweep_resume_opts [] = { { "no-wait", 0, WB_OPT_BOOL }, S_END };
 static const wb_sub_t s_sweep_subs [] = {
-    { "list", WB_ARGS_RUN, NULL }, { "show", WB_ARGS_RUN, NULL },
-    { "cancel", WB_ARGS_RUN, NULL }, { "resume", WB_ARGS_RUN, NULL }, S_SUB_END
+    { "list", wb_magic_sweep_list, 1, 0, WB_ARGS_RUN, s_none, "%sweep list" },
+    { "show", wb_magic_sweep_show, 2, 0, WB_ARGS_RUN, s_sweep_show_opts, "%sweep show SWEEP [--all]" },
+    { "cancel", wb_magic_sweep_cancel, 2, 0, WB_ARGS_RUN, s_none, "%sweep cancel SWEEP" },
+    { "resume", wb_magic_sweep_resume, 2, 0, WB_ARGS_RUN, s_sweep_resume_opts,
+      "%sweep resume SWEEP [--no-wait]" },
+    S_SUB_END
 };
 
 //  ---- The magic table ----
@@ -214,8 +251,8 @@ static const wb_magic_t s_magics [] = {
       "With NAME, make it the current experiment: runs started from now on go\n"
       "into it (it is created with its first run). Without, list the\n"
       "experiments with their run counts. The default experiment is Default." },
-    { "run", wb_magic_run, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
-      s_run_opts, NULL, s_run_subs,
+    { "run", NULL, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      NULL, NULL, s_run_subs,
       "%run start|end [--name N] [--tag K=V ...] [--status S]",
       "%run start begins an interactive run in the current experiment: %log,\n"
       "%param and %tag go to it, and its card (latest metrics) updates in place\n"
@@ -279,7 +316,7 @@ static const wb_magic_t s_magics [] = {
       "the artifact files no other run uses. Asks for confirmation unless\n"
       "--yes is given." },
     { "job", wb_magic_job, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_PATH,
-      s_job_opts, s_job_cell_opts, s_job_subs,
+      NULL, s_job_cell_opts, s_job_subs,
       "%%job [--name N] [--experiment E] [--compute local] [--code DIR | --no-code] [--param K=V ...] [--env K=V ...] [--timeout SECONDS] [--no-wait]  |  %job list|show|logs|wait|cancel [RUN] [--follow] [--all]",
       "%%job runs the cell body (a bash script: python3 train.py, any program) as\n"
       "a tracked run on a compute target (local: a process pool on this\n"
@@ -312,8 +349,8 @@ static const wb_magic_t s_magics [] = {
       "%compute [NAME] [--max-jobs N]",
       "List compute targets with their job limits and how many jobs run and\n"
       "wait on each; --max-jobs N sets a target's limit (0: one per core)." },
-    { "data", wb_magic_data, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
-      s_data_opts, NULL, s_data_subs,
+    { "data", NULL, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      NULL, NULL, s_data_subs,
       "%data register|list|show [NAME[:VERSION]] [PATH] [--description TEXT] [--rows N]",
       "%data register NAME PATH makes the CSV at PATH a version of dataset NAME:\n"
       "the same content is the same version, new content a new one. The CSV has\n"
@@ -366,8 +403,8 @@ static const wb_magic_t s_magics [] = {
       "metrics and a confusion matrix when the dataset has the target column.\n"
       "--output writes the rows with their predictions (and class\n"
       "probabilities) as CSV." },
-    { "model", wb_magic_model, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
-      s_model_opts, NULL, s_model_subs,
+    { "model", NULL, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      NULL, NULL, s_model_subs,
       "%model register|list|show|alias|archive [NAME[:VERSION|@ALIAS]] [--run RUN] [--path ARTIFACT] [--tag K=V ...] [--description TEXT] [--all]",
       "The model registry. %model register NAME --run RUN adds a version of\n"
       "NAME (1, 2, ...) from the run's model (outputs/model.json, or --path\n"
@@ -400,8 +437,8 @@ static const wb_magic_t s_magics [] = {
       "/metrics (Prometheus). Send `Authorization: Bearer KEY`; the header\n"
       "X-Deployment: NAME pins a deployment. Bad bodies get 400/413/415 with a\n"
       "JSON error saying what was wrong and what the model expects." },
-    { "endpoint", wb_magic_endpoint, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
-      s_endpoint_opts, NULL, s_endpoint_subs,
+    { "endpoint", NULL, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
+      NULL, NULL, s_endpoint_subs,
       "%endpoint list|show|invoke|logs|keys|retention|traffic|mirror|delete [EP] [JSON|@FILE] [NAME=PERCENT ...] [--regenerate] [--key 1|2] [--json] [--rows N] [--days D] [--default] [--limit N] [--deployment NAME] [--probabilities]",
       "Endpoints and their deployments.\n"
       "  list                      every endpoint, up or down, with its URL\n"
@@ -424,7 +461,7 @@ static const wb_magic_t s_magics [] = {
       "                            its answers are logged, never returned\n"
       "  delete EP                 stop the server and forget the endpoint" },
     { "sweep", wb_magic_sweep, -1, WB_MAGIC_LINE | WB_MAGIC_CELL | WB_MAGIC_WRITES, WB_ARGS_PATH,
-      s_sweep_opts, s_sweep_cell_opts, s_sweep_subs,
+      NULL, s_sweep_cell_opts, s_sweep_subs,
       "%%sweep --metric NAME --goal max|min [--sampler grid|random|sobol|bayesian] [--trials N] [--parallel N] [--timeout S] [--trial-timeout S] [--policy POLICY] [--seed N] [--name N] [--experiment E] [--no-wait]  |  %sweep list|show|cancel|resume [SWEEP] [--all] [--no-wait]",
       "Tune a %%train or %%job cell: the body is the search space, one\n"
       "`name = expression` a line, then the %%train or %%job line and its body\n"
@@ -509,13 +546,19 @@ wb_magics_form_opts (const wb_magic_t *magic, bool cell, const char *word)
     if (cell && magic->cell_opts)
         return magic->cell_opts;
     const wb_sub_t *sub = cell? NULL: wb_magics_sub (magic, word);
-    return sub && sub->opts? sub->opts: magic->opts;
+    //  No subcommand named: the default's, as the dispatcher does
+    for (const wb_sub_t *each = magic->subs; !cell && !sub && each && each->name; each++)
+        if (each->flags & WB_SUB_DEFAULT)
+            sub = each;
+    return sub? sub->opts: magic->opts;
 }
 
 const wb_opt_t *
 wb_magics_opts (const wb_call_t *call)
 {
     assert (call && call->magic);
+    if (call->sub)
+        return call->sub->opts;
     return wb_magics_form_opts (call->magic, call->body != NULL,
                                 call->argc > 1? call->argv [1]: NULL);
 }
@@ -530,13 +573,50 @@ wb_magics_name_size (const char *text)
 }
 
 //  @selftest
+//  Every flag a usage line names is one of opts, extra or a subcommand's
+static bool
+s_takes (const wb_opt_t *opts, bool is_long, const char *word, size_t size)
+{
+    for (const wb_opt_t *opt = opts; opt && opt->name; opt++)
+        if (is_long? strlen (opt->name) == size && !strncmp (opt->name, word, size)
+                   : size == 1 && opt->letter == *word)
+            return true;
+    return false;
+}
+
+static void
+s_usage_flags_known (const char *name, const char *usage, const wb_opt_t *opts,
+                     const wb_opt_t *extra, const wb_sub_t *subs)
+{
+    for (const char *c = usage; *c; c++) {
+        if (*c != '-' || !(c == usage || strchr (" [|", c [-1])))
+            continue;
+        bool is_long = c [1] == '-';
+        const char *word = c + (is_long? 2: 1);
+        size_t size = wb_magics_name_size (word);
+        if (size == 0)
+            continue;
+        bool known = s_takes (opts, is_long, word, size) || s_takes (extra, is_long, word, size);
+        for (const wb_sub_t *sub = subs; sub && sub->name; sub++)
+            known = known || s_takes (sub->opts, is_long, word, size);
+        if (!known)
+            fprintf (stderr, "%%%s: %.*s in its usage is no flag it takes\n",
+                     name, (int) (size + (is_long? 2: 1)), c);
+        assert (known);
+        c = word + size - 1;
+    }
+}
+
 void
 wb_magics_table_test (bool verbose)
 {
     (void) verbose;
     //  Every row is well-formed: usage starts with its name, help is there
     for (const wb_magic_t *magic = s_magics; magic->name; magic++) {
-        assert (magic->handler && magic->usage && magic->help);
+        //  A magic whose only form is its line form with subcommands has
+        //  no handler of its own: its subcommands have
+        assert (magic->usage && magic->help);
+        assert (magic->handler || (magic->subs && !(magic->flags & WB_MAGIC_CELL)));
         assert (magic->flags & (WB_MAGIC_LINE | WB_MAGIC_CELL));
         assert (wb_magics_name_size (magic->name) == strlen (magic->name));
         char *line_form = wb_sprintf ("%%%s", magic->name);
@@ -561,31 +641,29 @@ wb_magics_table_test (bool verbose)
                 assert (strstr (magic->usage, flag) || (opt->letter && strstr (magic->usage, letter)));
                 free (flag);
             }
+        //  Each subcommand: its handler, its usage starting with its
+        //  words, naming each flag it takes and no other; the magic's
+        //  usage names it and its flags; one at most is the default
+        int defaults = 0;
         for (const wb_sub_t *sub = magic->subs; sub && sub->name; sub++) {
+            assert (sub->handler && sub->opts && sub->usage && sub->arity != 0);
+            char *words = wb_sprintf ("%%%s %s", magic->name, sub->name);
+            assert (wb_starts_with (sub->usage, words));
             assert (strstr (magic->usage, sub->name));
-            assert (!sub->opts);        //  none has flags of its own yet
+            free (words);
+            for (const wb_opt_t *opt = sub->opts; opt->name; opt++) {
+                char *flag = wb_sprintf ("--%s", opt->name);
+                if (!strstr (sub->usage, flag) || !strstr (magic->usage, flag))
+                    fprintf (stderr, "%%%s %s: %s is not in its usage\n", magic->name, sub->name, flag);
+                assert (strstr (sub->usage, flag) && strstr (magic->usage, flag));
+                free (flag);
+            }
+            s_usage_flags_known (magic->name, sub->usage, sub->opts, NULL, NULL);
+            defaults += (sub->flags & WB_SUB_DEFAULT) != 0;
         }
-        const char *usage = magic->usage;
-        for (const char *c = usage; *c; c++) {
-            if (*c != '-' || !(c == usage || strchr (" [|", c [-1])))
-                continue;
-            bool is_long = c [1] == '-';
-            const char *word = c + (is_long? 2: 1);
-            size_t size = wb_magics_name_size (word);
-            if (size == 0)
-                continue;
-            bool known = false;
-            for (int list = 0; list < 2; list++)
-                for (const wb_opt_t *opt = lists [list]; opt && opt->name; opt++)
-                    if (is_long? strlen (opt->name) == size && !strncmp (opt->name, word, size)
-                               : size == 1 && opt->letter == *word)
-                        known = true;
-            if (!known)
-                fprintf (stderr, "%%%s: %.*s in its usage is no flag it takes\n",
-                         magic->name, (int) (size + (is_long? 2: 1)), c);
-            assert (known);
-            c = word + size - 1;
-        }
+        assert (defaults <= 1);
+        s_usage_flags_known (magic->name, magic->usage, magic->opts, magic->cell_opts,
+                             magic->subs);
         //  The command-line tool keeps --file for a cell's body
         for (int list = 0; list < 2; list++)
             for (const wb_opt_t *opt = lists [list]; opt && opt->name; opt++)
@@ -595,6 +673,8 @@ wb_magics_table_test (bool verbose)
     const wb_magic_t *job = wb_magics_lookup ("job");
     assert (wb_magics_sub (job, "logs") && !wb_magics_sub (job, "--all"));
     assert (wb_magics_form_opts (job, true, NULL) != wb_magics_form_opts (job, false, "logs"));
+    assert (wb_magics_form_opts (job, false, "logs") == wb_magics_sub (job, "logs")->opts);
+    assert (wb_magics_sub (job, "logs")->handler == wb_magic_job_logs);
     assert (wb_magics_form_opts (wb_magics_lookup ("env"), false, NULL) == NULL);
     assert (wb_magics_name_size ("run-x start") == 5);
 }

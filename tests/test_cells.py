@@ -308,3 +308,47 @@ def test_a_cell_over_128_kib_runs(kernel):
     assert "Argument list too long" not in run.stderr
     assert "line 30003" in run.stderr
     assert kernel.execute("pwd").stdout == "/\n"
+
+
+#  ---- subcommands: one row each in the magic table ----
+
+def test_subcommands_come_from_the_table(shared_kernel):
+    """A subcommand's flags, arity and handler are its row of the table: a
+    flag another subcommand takes is refused naming that one, the usage shown
+    is the subcommand's, the default subcommand runs for the magic alone, and
+    %help lists every subcommand's usage."""
+    k = shared_kernel
+    assert_error(k.execute("%job show somejob --follow"), "UsageError",
+                 "--follow goes with %job logs", "usage: %job show RUN")
+    assert_error(k.execute("%run end --name x"), "UsageError",
+                 "--name goes with %run start", "usage: %run end")
+    assert_error(k.execute("%job list extra"), "UsageError",
+                 "%job list takes no other word, got 'extra'")
+    assert_error(k.execute("%data register only-a-name"), "UsageError",
+                 "%data register needs PATH", "usage: %data register NAME PATH")
+    assert_error(k.execute("%endpoint traffic ep"), "UsageError",
+                 "%endpoint traffic needs NAME=PERCENT")
+    assert_error(k.execute("%job"), "UsageError", "say list, show, logs, wait or cancel")
+    assert_error(k.execute("%model frobnicate"), "UsageError",
+                 "unknown subcommand 'frobnicate': say register, list, show, alias or archive")
+    assert_error(k.execute("%model --frob"), "UsageError", "unknown flag '--frob'",
+                 "usage: %model list [--all]")
+    #  The magic alone (and with the default's flags) is its default
+    for code in ("%model", "%model --all", "%model list"):
+        run = k.execute(code)
+        assert run.status == "ok", (code, run)
+    text = _page(k.execute("%help endpoint"))
+    assert "Subcommands:" in text
+    for usage in ("%endpoint list   (the default)", "%endpoint logs EP [--limit N]",
+                  "%endpoint keys EP [--regenerate] [--key 1|2] [--json]"):
+        assert usage in text, usage
+
+
+def test_subcommand_flags_complete_from_their_row(shared_kernel):
+    def matches(code):
+        reply = shared_kernel.request("complete_request", {"code": code, "cursor_pos": len(code)})
+        return reply["content"]["matches"]
+    assert "--follow" in matches("%job logs x --f")
+    assert "--follow" not in matches("%job show x --f")
+    assert "--all" in matches("%model --a")
+    assert set(matches("%sweep ")) >= {"list", "show", "cancel", "resume"}

@@ -572,8 +572,8 @@ def test_job_commands(kernel, ws):
     assert_error(kernel.execute("%job frobnicate"), "UsageError",
                  "list, show, logs, wait or cancel")
     assert_error(kernel.execute("%job"), "UsageError", "list, show, logs, wait or cancel")
-    assert_error(kernel.execute("%job logs"), "UsageError", "one run id or name")
-    assert_error(kernel.execute("%job list done"), "UsageError", "takes no run")
+    assert_error(kernel.execute("%job logs"), "UsageError", "%job logs needs RUN")
+    assert_error(kernel.execute("%job list done"), "UsageError", "takes no other word")
     assert_error(kernel.execute(f"%job wait {rid} --follow"), "UsageError", "--follow")
     assert_error(kernel.execute("%job logs nosuch"), "JobError", "nosuch")
     assert_error(kernel.execute("%job logs interactive"), "JobError", "not a job")

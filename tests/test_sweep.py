@@ -250,7 +250,7 @@ def test_bad_sweeps_are_refused(kernel, ws, iris, cell, ename, says):
 
 
 def test_sweep_subcommand_errors(kernel, ws):
-    assert_error(kernel.execute("%sweep frobnicate"), "UsageError", "give list, or show|cancel|resume")
+    assert_error(kernel.execute("%sweep frobnicate"), "UsageError", "unknown subcommand 'frobnicate': say list, show, cancel or resume")
     assert_error(kernel.execute("%sweep show nosuchrun"), "SweepError", "nosuchrun")
     ok(kernel.execute("%run start --name plain\n%run end"))
     rid = db_rows(ws, "SELECT id FROM runs WHERE name = 'plain'")[0][0]
