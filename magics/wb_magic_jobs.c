@@ -347,53 +347,46 @@ s_job_of (wb_session_t *session, wb_call_t *call, char **id_p, wb_out_t *out)
     return job;
 }
 
-int
-wb_magic_job_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+//  What a subcommand on one job does, given its run id
+typedef int (s_job_fn) (wb_session_t *session, wb_call_t *call, const char *id, wb_out_t *out);
+
+//  Run fn on the job call names; -1 after reporting when there is none
+static int
+s_with_job (wb_session_t *session, wb_call_t *call, s_job_fn *fn, wb_out_t *out)
 {
     char *id;
     json_t *job = s_job_of (session, call, &id, out);
-    if (!job)
-        return -1;
-    char *argv [] = { "show", id, NULL };
-    int rc = wb_magics_call (call->magics, 2, argv, NULL, out);
+    int rc = job? fn (session, call, id, out): -1;
     json_decref (job);
     free (id);
     return rc;
 }
 
-int
-wb_magic_job_logs (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+static int
+s_job_show (wb_session_t *session, wb_call_t *call, const char *id, wb_out_t *out)
 {
-    char *id;
-    json_t *job = s_job_of (session, call, &id, out);
-    if (!job)
-        return -1;
-    int rc = s_logs (session, id, wb_args_has (call->args, "follow"), out);
-    json_decref (job);
-    free (id);
-    return rc;
+    (void) session;
+    char *argv [] = { "show", (char *) id, NULL };
+    return wb_magics_call (call->magics, 2, argv, NULL, out);
 }
 
-int
-wb_magic_job_wait (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+static int
+s_job_logs (wb_session_t *session, wb_call_t *call, const char *id, wb_out_t *out)
 {
-    char *id;
-    json_t *job = s_job_of (session, call, &id, out);
-    if (!job)
-        return -1;
-    int rc = wb_magic_jobs_watch (session, id, false, out);
-    json_decref (job);
-    free (id);
-    return rc;
+    return s_logs (session, id, wb_args_has (call->args, "follow"), out);
 }
 
-int
-wb_magic_job_cancel (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+static int
+s_job_wait (wb_session_t *session, wb_call_t *call, const char *id, wb_out_t *out)
 {
-    char *id;
-    json_t *job = s_job_of (session, call, &id, out);
-    if (!job)
-        return -1;
+    (void) call;
+    return wb_magic_jobs_watch (session, id, false, out);
+}
+
+static int
+s_job_cancel (wb_session_t *session, wb_call_t *call, const char *id, wb_out_t *out)
+{
+    (void) call;
     wb_error_t err;
     wb_store_t *store = wb_session_store (session);
     char *before = wb_store_run_state (store, id, NULL);
@@ -408,9 +401,31 @@ wb_magic_job_cancel (wb_session_t *session, wb_call_t *call, wb_out_t *out)
             : "Cancel requested for job %s: it gets SIGTERM, then SIGKILL after %g s\n",
             id, WB_JOB_GRACE);
     free (before);
-    json_decref (job);
-    free (id);
     return rc;
+}
+
+int
+wb_magic_job_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    return s_with_job (session, call, s_job_show, out);
+}
+
+int
+wb_magic_job_logs (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    return s_with_job (session, call, s_job_logs, out);
+}
+
+int
+wb_magic_job_wait (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    return s_with_job (session, call, s_job_wait, out);
+}
+
+int
+wb_magic_job_cancel (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    return s_with_job (session, call, s_job_cancel, out);
 }
 
 //  %%job: the line form is its subcommands

@@ -441,9 +441,10 @@ s_endpoint_list (wb_store_t *store, wb_out_t *out)
 }
 
 static int
-s_endpoint_invoke (wb_session_t *session, wb_args_t *args, wb_store_t *store,
+s_endpoint_invoke (wb_session_t *session, wb_call_t *call, wb_store_t *store,
                    json_t *endpoint, wb_out_t *out)
 {
+    wb_args_t *args = call->args;
     const char *given = wb_args_pos (args, 2);
     char *body;
     size_t size;
@@ -517,9 +518,13 @@ s_endpoint_invoke (wb_session_t *session, wb_args_t *args, wb_store_t *store,
 }
 
 static int
-s_endpoint_logs (wb_call_t *call, wb_args_t *args, wb_store_t *store, const char *name,
-                 wb_out_t *out)
+s_endpoint_logs (wb_session_t *session, wb_call_t *call, wb_store_t *store,
+                 json_t *endpoint, wb_out_t *out)
 {
+    (void) session;
+    (void) endpoint;
+    wb_args_t *args = call->args;
+    const char *name = wb_args_pos (args, 1);
     long limit = S_LOG_ROWS;
     wb_error_t err;
     if (wb_args_has (args, "limit")
@@ -578,9 +583,13 @@ s_endpoint_keys (wb_out_t *out, json_t *endpoint, const wb_keys_t *made, bool js
 
 //  Show or set how much of the request log is kept
 static int
-s_endpoint_retention (wb_call_t *call, wb_args_t *args, wb_store_t *store, const char *name,
-                      wb_out_t *out)
+s_endpoint_retention (wb_session_t *session, wb_call_t *call, wb_store_t *store,
+                      json_t *endpoint, wb_out_t *out)
 {
+    (void) session;
+    (void) endpoint;
+    wb_args_t *args = call->args;
+    const char *name = wb_args_pos (args, 1);
     long rows = 0;
     double days = 0;
     wb_error_t err;
@@ -641,44 +650,52 @@ s_endpoint_of (wb_session_t *session, wb_call_t *call, wb_store_t **store_p, wb_
     return endpoint;
 }
 
-int
-wb_magic_endpoint_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+//  What a subcommand on one endpoint does, given it
+typedef int (s_endpoint_fn) (wb_session_t *session, wb_call_t *call, wb_store_t *store,
+                             json_t *endpoint, wb_out_t *out);
+
+//  Run fn on the endpoint call names; -1 after reporting when there is none
+static int
+s_with_endpoint (wb_session_t *session, wb_call_t *call, s_endpoint_fn *fn, wb_out_t *out)
 {
     wb_store_t *store;
     json_t *endpoint = s_endpoint_of (session, call, &store, out);
-    int rc = endpoint? wb_magic_serve_show_endpoint (session, wb_args_pos (call->args, 1), out): -1;
+    int rc = endpoint? fn (session, call, store, endpoint, out): -1;
     json_decref (endpoint);
     return rc;
+}
+
+static int
+s_endpoint_show (wb_session_t *session, wb_call_t *call, wb_store_t *store,
+                 json_t *endpoint, wb_out_t *out)
+{
+    (void) store;
+    (void) endpoint;
+    return wb_magic_serve_show_endpoint (session, wb_args_pos (call->args, 1), out);
+}
+
+int
+wb_magic_endpoint_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    return s_with_endpoint (session, call, s_endpoint_show, out);
 }
 
 int
 wb_magic_endpoint_invoke (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    wb_store_t *store;
-    json_t *endpoint = s_endpoint_of (session, call, &store, out);
-    int rc = endpoint? s_endpoint_invoke (session, call->args, store, endpoint, out): -1;
-    json_decref (endpoint);
-    return rc;
+    return s_with_endpoint (session, call, s_endpoint_invoke, out);
 }
 
 int
 wb_magic_endpoint_logs (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    wb_store_t *store;
-    json_t *endpoint = s_endpoint_of (session, call, &store, out);
-    int rc = endpoint? s_endpoint_logs (call, call->args, store, wb_args_pos (call->args, 1), out): -1;
-    json_decref (endpoint);
-    return rc;
+    return s_with_endpoint (session, call, s_endpoint_logs, out);
 }
 
 int
 wb_magic_endpoint_retention (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
-    wb_store_t *store;
-    json_t *endpoint = s_endpoint_of (session, call, &store, out);
-    int rc = endpoint? s_endpoint_retention (call, call->args, store, wb_args_pos (call->args, 1), out): -1;
-    json_decref (endpoint);
-    return rc;
+    return s_with_endpoint (session, call, s_endpoint_retention, out);
 }
 
 int
