@@ -50,7 +50,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import fmt_time, row  # the one table format of make bench
+from bench import STORE_PKGS, fmt_time, row  # the one table format of make bench
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -109,7 +109,7 @@ def build_driver(scratch, workbench):
     lib = Path(workbench).parent / "libworkbench.a"
     if not lib.is_file():
         raise RuntimeError(f"{lib} is missing: run make first")
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "jansson"],
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", *STORE_PKGS],
                            capture_output=True, text=True, check=True).stdout.split()
     sanitize = []
     if lib.parent.name.startswith("build-"):

@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import fmt_time, row  # the one table format of make bench
+from bench import STORE_PKGS, fmt_time, row  # the one table format of make bench
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -82,7 +82,7 @@ def build_driver(scratch, workbench):
     lib = Path(workbench).parent / "libworkbench.a"
     if not lib.is_file():
         raise RuntimeError(f"{lib} is missing: run make first")
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "jansson"],
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", *STORE_PKGS],
                            capture_output=True, text=True, check=True).stdout.split()
     sanitize = []
     if lib.parent.name.startswith("build-"):
