@@ -15,6 +15,7 @@
 
 #include "base/wb_util.h"
 #include "base/wb_fs.h"
+#include "base/wb_proc.h"
 #include "cell/wb_out.h"
 #include "cell/wb_args.h"
 #include "base/wb_utf8.h"
@@ -56,6 +57,7 @@ typedef struct {
 static const s_test_t s_tests [] = {
     { "wb_util",    wb_util_test },
     { "wb_fs",      wb_fs_test },
+    { "wb_proc",    wb_proc_test },
     { "wb_out",     wb_out_test },
     { "wb_args",    wb_args_test },
     { "wb_utf8",    wb_utf8_test },

@@ -1,9 +1,11 @@
 /*  wb_fs - the file system helpers every layer uses: make a folder with its
-    parents (mkdir -p), read a whole regular file
+    parents (mkdir -p), read a whole regular file, write one atomically,
+    copy one, remove a tree
 */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,76 @@ wb_fs_read (const char *path, size_t *size_p, wb_error_t *err)
     return data;
 }
 
+//  ---- Writing, copying, removing ----
+
+int
+wb_fs_write (const char *path, const void *data, size_t size, mode_t mode, wb_error_t *err)
+{
+    assert (path && (data || size == 0));
+    char *temp = wb_sprintf ("%s.XXXXXX", path);
+    int fd = mkstemp (temp);
+    int rc = fd < 0? -1: 0;
+    const char *at = data;
+    for (size_t left = size; rc == 0 && left > 0; ) {
+        ssize_t wrote = write (fd, at, left);
+        if (wrote < 0 && errno == EINTR)
+            continue;
+        if (wrote <= 0)
+            rc = -1;
+        else {
+            at += wrote;
+            left -= (size_t) wrote;
+        }
+    }
+    if (rc == 0 && fchmod (fd, mode))
+        rc = -1;
+    if (fd >= 0 && close (fd))
+        rc = -1;
+    if (rc == 0 && rename (temp, path))
+        rc = -1;
+    if (rc) {
+        wb_error_set (err, "cannot write '%s': %s", path, strerror (errno));
+        if (fd >= 0)
+            unlink (temp);
+    }
+    free (temp);
+    return rc;
+}
+
+int
+wb_fs_copy (const char *from, const char *to, mode_t mode, wb_error_t *err)
+{
+    size_t size;
+    char *data = wb_fs_read (from, &size, err);
+    if (!data)
+        return -1;
+    int rc = wb_fs_write (to, data, size, mode, err);
+    free (data);
+    return rc;
+}
+
+static int
+s_remove_one (const char *path, const struct stat *info, int flag, struct FTW *ftw)
+{
+    (void) info;
+    (void) ftw;
+    return (flag == FTW_DP? rmdir (path): unlink (path)) && errno != ENOENT? -1: 0;
+}
+
+int
+wb_fs_remove_tree (const char *path, wb_error_t *err)
+{
+    assert (path);
+    struct stat info;
+    if (lstat (path, &info))
+        return errno == ENOENT? 0: wb_error_set (err, "cannot remove '%s': %s", path, strerror (errno));
+    int rc = S_ISDIR (info.st_mode)? nftw (path, s_remove_one, 16, FTW_DEPTH | FTW_PHYS)
+                                   : unlink (path);
+    if (rc)
+        wb_error_set (err, "cannot remove '%s': %s", path, strerror (errno));
+    return rc? -1: 0;
+}
+
 //  @selftest
 void
 wb_fs_test (bool verbose)
@@ -172,9 +244,35 @@ wb_fs_test (bool verbose)
     assert (!wb_fs_read ("/dev/null", &size, &err));
     assert (strstr (err.text, "it is a device, not a regular file"));
 
-    char *command = wb_sprintf ("rm -rf '%s'", folder);
-    assert (system (command) == 0);
-    free (command);
+    //  Write whole, copy, remove a tree (links removed, not followed)
+    char *written = wb_sprintf ("%s/a/b/w.txt", folder);
+    char *copied = wb_sprintf ("%s/a/c.txt", folder);
+    char *link_path = wb_sprintf ("%s/a/link", folder);
+    assert (wb_fs_mkdirs (deep, 0700) == 0);
+    char *a = wb_sprintf ("%s/a/b", folder);
+    assert (wb_fs_mkdirs (a, 0700) == 0);
+    assert (wb_fs_write (written, "hello", 5, 0640, &err) == 0);
+    assert (wb_fs_copy (written, copied, 0600, &err) == 0);
+    text = wb_fs_read (copied, &size, &err);
+    assert (text && size == 5 && streq (text, "hello"));
+    free (text);
+    assert (stat (written, &info) == 0 && (info.st_mode & 0777) == 0640);
+    assert (symlink ("/etc", link_path) == 0);
+    assert (wb_fs_write ("/nonexistent/dir/f", "x", 1, 0600, &err) == -1);
+    assert (strstr (err.text, "cannot write '/nonexistent/dir/f'"));
+    assert (wb_fs_copy ("/nonexistent/f", copied, 0600, &err) == -1);
+    char *top = wb_sprintf ("%s/a", folder);
+    assert (wb_fs_remove_tree (top, &err) == 0);
+    assert (access (top, F_OK) == -1 && access ("/etc/passwd", F_OK) == 0);
+    assert (wb_fs_remove_tree (top, &err) == 0);        //  nothing there: fine
+    free (top);
+    free (a);
+    free (link_path);
+    free (copied);
+    free (written);
+
+    assert (wb_fs_remove_tree (folder, &err) == 0);
+    assert (access (folder, F_OK) == -1);
     free (fifo);
     free (blocked);
     free (file);

@@ -1,5 +1,6 @@
 /*  wb_fs - the file system helpers every layer uses: make a folder with its
-    parents (mkdir -p), read a whole regular file
+    parents (mkdir -p), read a whole regular file, write one atomically,
+    copy one, remove a tree
 
     One implementation of each, so that the rules they carry hold everywhere:
     the folders a workspace makes are its owner's only (the caller gives
@@ -28,6 +29,22 @@ int
 //  filled (err may be NULL) and errno set. Caller owns the return value.
 char *
     wb_fs_read (const char *path, size_t *size_p, wb_error_t *err);
+
+//  Write size bytes of data to path as a whole: a temporary file beside it,
+//  then a rename, so that a reader sees the old file or the new one, never
+//  half of one. 0, or -1 with err filled (err may be NULL).
+int
+    wb_fs_write (const char *path, const void *data, size_t size, mode_t mode,
+                 wb_error_t *err);
+
+//  Copy the regular file from to path to (wb_fs_write). 0, or -1 with err.
+int
+    wb_fs_copy (const char *from, const char *to, mode_t mode, wb_error_t *err);
+
+//  rm -rf: remove path and everything below it (symbolic links are removed,
+//  not followed); nothing there is no error. 0, or -1 with err.
+int
+    wb_fs_remove_tree (const char *path, wb_error_t *err);
 
 //  Self-test
 void
