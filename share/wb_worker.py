@@ -139,7 +139,8 @@ estimator where it tells (a OneHotEncoder's string categories), else double.
 
 It prints one JSON line: {"exported": true, "out": DIR, "flavor": F,
 "columns": [...] or null}, or {"exported": false, "error": ..., "type": ...,
-"traceback": ...} (exit 1).
+"traceback": ...} (exit 1). A failed check or export also writes its error
+on standard error, as one line "wb_worker: ...".
 
 MLflow models are loaded without the mlflow package: MLmodel is read with
 yaml.safe_load (or a small reader of the YAML MLflow writes); the sklearn
@@ -285,7 +286,8 @@ class _Channel:
         try:
             data = _dumps(message).encode("utf-8")
         except (TypeError, ValueError) as exc:
-            data = _dumps({"id": message.get("id"), **_fault(exc, "the reply is not JSON")}).encode()
+            failure = _fault(exc, "the reply is not JSON")
+            data = _dumps({"id": message.get("id"), **failure}).encode()
         if len(data) > MAX_FRAME:
             data = _dumps({"id": message.get("id"), "type": "ValueError",
                            "error": f"ValueError: the reply is {len(data)} bytes, over the "
@@ -378,9 +380,21 @@ def _ordered(names, rows, want):
 def _array(rows):
     """rows as a numpy array: of floats when every value is a number or
     None (NaN), else of objects."""
-    if all(v is None or isinstance(v, (int, float)) for row in rows for v in row):
-        return np.array(rows, dtype=np.float64).reshape(len(rows), -1 if rows else 0)
-    array = np.empty((len(rows), len(rows[0]) if rows else 0), dtype=object)
+    width = len(rows[0]) if rows else 0
+    if any(len(row) != width for row in rows):
+        raise ValueError(f"the rows have different numbers of values ({width} in the first)")
+    try:
+        array = np.array(rows)              # numpy's own look at the types, in C
+    except (ValueError, TypeError, OverflowError):
+        array = None
+    if array is not None and array.ndim == 2 and array.dtype.kind in "biuf":
+        return array.astype(np.float64)
+    if array is not None and array.dtype.kind == "O" and \
+            all(v is None or isinstance(v, (int, float)) for row in rows for v in row):
+        return np.array(rows, dtype=np.float64)       # numbers and None (NaN)
+    if not rows:
+        return np.zeros((0, 0))
+    array = np.empty((len(rows), width), dtype=object)
     for i, row in enumerate(rows):
         array[i, :] = row
     return array
@@ -575,6 +589,13 @@ def _load_pickle(path):
         except Exception:
             again = pickle.UnpicklingError(message)
         raise again from exc
+    except AttributeError as exc:
+        if "__main__" not in str(exc):
+            raise
+        raise AttributeError(f"{exc}: the pickle names a class or function of the script "
+                             "that trained it (its __main__), which no other process has; "
+                             "define it in a module beside the model, or save with "
+                             "cloudpickle") from exc
 
 
 def _pickle_in(folder):
@@ -712,7 +733,7 @@ def yaml_dump(value, indent=0):
                 lines.append(f"{pad}{_yaml_scalar(key)}:")
                 lines.append(yaml_dump(item, indent + 2 if isinstance(item, dict) else indent))
             else:
-                empty = "{}" if isinstance(item, dict) else "[]" if isinstance(item, list) else None
+                empty = {dict: "{}", list: "[]"}.get(type(item))
                 lines.append(f"{pad}{_yaml_scalar(key)}: {empty or _yaml_scalar(item)}")
     else:
         for item in value:
@@ -1342,7 +1363,9 @@ def main(argv=None):
             channel.line(export(flavor, path, args.scorer, args.out, args.columns))
             return 0
         except Exception as exc:
-            channel.line({"exported": False, **_fault(exc)})
+            failure = _fault(exc)
+            print(f"wb_worker: cannot export: {failure['error']}", file=sys.stderr, flush=True)
+            channel.line({"exported": False, **failure})
             return 1
     try:
         model = load(flavor, path, args.scorer)
@@ -1350,6 +1373,9 @@ def main(argv=None):
     except Exception as exc:
         hello = {"ready": False, **_fault(exc)}
     if args.mode == "check":
+        if not hello["ready"]:
+            print(f"wb_worker: the model does not load: {hello['error']}", file=sys.stderr,
+                  flush=True)
         channel.line(hello)
         return 0 if hello["ready"] else 1
     try:

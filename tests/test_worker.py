@@ -21,6 +21,7 @@ is missing fails the test with the Debian package to install.
 
 import csv
 import importlib
+import importlib.util
 import json
 import os
 import pickle
@@ -82,17 +83,26 @@ class Worker:
 
     def _read(self):
         out = self.proc.stdout
-        while True:
-            header = out.read(4)
-            if len(header) < 4:
-                self.frames.put(None)           # the end of its output
-                return
-            (size,) = struct.unpack(">I", header)
-            self.frames.put(json.loads(out.read(size)))
+        try:
+            while True:
+                header = out.read(4)
+                if len(header) < 4:
+                    self.frames.put(None)       # the end of its output
+                    return
+                (size,) = struct.unpack(">I", header)
+                if size > 256 << 20:
+                    raise ValueError(f"a frame length of {size} bytes: {header!r} is no length")
+                body = out.read(size)
+                self.frames.put(json.loads(body))
+        except Exception as exc:                # a broken frame: read() says so at once
+            self.frames.put(AssertionError(f"a broken frame from the worker: {exc}"))
 
     def read(self):
         """The next frame it writes, or None when its output ended."""
-        return self.frames.get(timeout=TIMEOUT * 3)
+        item = self.frames.get(timeout=TIMEOUT * 3)
+        if isinstance(item, Exception):
+            raise item
+        return item
 
     def send(self, message):
         self.proc.stdin.write(frame(message))
@@ -517,6 +527,14 @@ def test_files_that_are_not_models(workers, tmp_path):
     failed(w, "ValueError", "empty.pkl is empty")
     w = workers("--flavor", "sklearn", "--model", tmp_path / "absent.pkl")
     failed(w, "FileNotFoundError", "absent.pkl")
+    #  a class of the training script itself: said so, with what to do
+    (tmp_path / "train.py").write_text(
+        "import pickle\n\n\nclass Mine:\n    def predict(self, x):\n        return x\n\n\n"
+        "pickle.dump(Mine(), open('mine.pkl', 'wb'))\n")
+    subprocess.run([PYTHON, "train.py"], cwd=tmp_path, check=True, timeout=TIMEOUT)
+    w = workers("--flavor", "sklearn", "--model", tmp_path / "mine.pkl")
+    failed(w, "AttributeError", "Can't get attribute 'Mine'", "the script that trained it",
+           "define it in a module beside the model")
 
 
 def test_missing_package_names_the_debian_package(workers, tmp_path):
@@ -826,9 +844,13 @@ def test_export_sklearn_loads_back_with_and_without_yaml(workers, tmp_path):
     assert code == 1 and line["exported"] is False and line["type"] == "FileExistsError"
     assert "exists and is not an empty folder" in line["error"]
     #  a failed export leaves nothing behind
-    code, line = export("--flavor", "sklearn", "--model", tmp_path / "nothing.pkl",
-                        "--out", tmp_path / "never")
-    assert code == 1 and not (tmp_path / "never").exists()
+    proc = subprocess.run([PYTHON, str(WORKER), "export", "--flavor", "sklearn", "--model",
+                           str(tmp_path / "nothing.pkl"), "--out", str(tmp_path / "never")],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 1 and not (tmp_path / "never").exists()
+    assert json.loads(proc.stdout)["type"] == "FileNotFoundError"
+    #  (its error on standard error too, for a caller that reads that)
+    assert "wb_worker: cannot export: FileNotFoundError:" in proc.stderr
     assert not [n for n in os.listdir(tmp_path) if ".export-" in n]
 
 
@@ -886,6 +908,7 @@ def test_builtin_export_matches_the_c_scorer(workers, tmp_path):
     env = dict(os.environ, WORKBENCH_WORKSPACE=str(tmp_path / "ws"))
     env.pop("WORKBENCH_RUN_ID", None)
     wb(env, "data", "register", "d", tmp_path / "d.csv")
+    frame = need("pandas").read_csv(tmp_path / "d.csv", keep_default_na=False, na_values=[""])
     rows = [line.split(",") for line in lines[1:]]
     records = [{"a": float(r[0]), "b": float(r[1]), "colour": r[2] or None} for r in rows]
     kinds = [("linear", "value"), ("logistic", "label"), ("logistic", "flag"), ("mlp", "label"),
@@ -917,7 +940,7 @@ def test_builtin_export_matches_the_c_scorer(workers, tmp_path):
         got = reply["predictions"]
         assert len(got) == len(expected) == 300
         for g, e in zip(got, expected):
-            if target in ("value",):
+            if target == "value":
                 #  the same sums in the same order: the same doubles
                 assert abs(g - float(e["prediction"])) <= 1e-9 * max(1, abs(g)), (kind, g, e)
             elif kind == "kmeans":
@@ -934,3 +957,33 @@ def test_builtin_export_matches_the_c_scorer(workers, tmp_path):
                     written = float(e[f"probability_{c}"])      # %.6g in the CSV
                     assert abs(value - written) <= 5e-6 * max(1e-3, written), (kind, value, e)
         assert w.close() == 0
+        #  the loader as MLflow calls it, on a DataFrame (extra columns left
+        #  out), records and rows in the model's order: the same answers
+        model = loader(out)._load_pyfunc(str(out / "model.json"))
+        assert model.predict(frame).tolist() == got
+        assert model.predict(records).tolist() == got
+        assert model.predict([[r["a"], r["b"], r["colour"]] for r in records]).tolist() == got
+        #  and the worker finds the model file's flavor by itself
+        code, hello = check("--detect", "--model", tmp_path / f"{name}.json")
+        assert (code, hello["flavor"], hello["columns"]) == (0, "workbench", ["a", "b", "colour"])
+        assert hello["classes"] == (sorted({e["prediction"] for e in expected}, key=str)
+                                    if classify and target == "label" else
+                                    [0, 1] if classify else None)
+    #  what the loader refuses, in words
+    with pytest.raises(ValueError, match="row 1: column 'b' is missing"):
+        model.predict([{"a": 1.0, "colour": "red"}])
+    with pytest.raises(ValueError, match="row 1: column 'b' takes a number, not 'two'"):
+        model.predict([[1.0, "two", "red"]])
+    with pytest.raises(ValueError, match="row 2: column 'a' is missing or not finite"):
+        model.predict([[1.0, 2.0, "red"], [None, 2.0, "red"]])
+    with pytest.raises(ValueError, match="row 1 has 2 values; the model takes 3"):
+        model.predict([[1.0, 2.0]])
+
+
+def loader(folder):
+    """workbench_mlflow from an exported folder's code/, imported afresh."""
+    spec = importlib.util.spec_from_file_location("workbench_mlflow",
+                                                  folder / "code" / "workbench_mlflow.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
