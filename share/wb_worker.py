@@ -36,6 +36,9 @@ Invocation
 
     WORKBENCH_MODEL_DIR is the version's folder; when it is not set the
     worker sets it to PATH (a folder) or to the folder holding PATH (a file).
+    OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS default to 1
+    (the server runs a worker per core). The worker writes no bytecode
+    (__pycache__) beside the scripts and modules it imports.
 
 Exit status: 0 at the end of the input (serve), on success (check, export);
 1 when the model cannot load or export fails; 2 on a broken frame (too long,
@@ -173,6 +176,8 @@ import uuid
 #   libraries, unless told otherwise
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
+#   A model's stored folder (and the worker's own) is not written to
+sys.dont_write_bytecode = True
 
 try:
     import numpy as np

@@ -25,9 +25,12 @@ or not seen in training, numbers naming a category as C's "%.15g" (16, 17
 digits until they read back) writes them; the first layer adds one weight
 row per non-zero input in one-hot order, the next layers one per non-zero
 unit, then the bias; k-means takes the first centre of least -2 x.c + |c|^2.
-So regression values equal the C scorer's bit for bit (but for exp, where
-numpy's and the C library's may differ in the last place) and classes and
-clusters are the same. Columns the model does not take are ignored.
+So classes and clusters are the C scorer's, and regression values the same
+doubles as a C scorer built without fused multiply-add (the default on
+x86-64), numpy's exp and the C library's differing at most in the last
+place. Columns the model does not take are ignored; a missing one, a
+numeric value that is null, NaN, text or a boolean is an error, as it is
+to the C scorer.
 """
 
 import json

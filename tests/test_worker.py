@@ -797,6 +797,7 @@ def hide_yaml(tmp_path):
 
 #  ---- Export to MLflow, loaded back ----
 
+@pytest.mark.slow
 def test_export_sklearn_loads_back_with_and_without_yaml(workers, tmp_path):
     need("sklearn")
     yaml = need("yaml")
