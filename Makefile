@@ -75,7 +75,7 @@ WB_LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm -ldl
 
 LIB_SRC    = $(wildcard lib/*/*.c) $(wildcard magics/*.c) \
              $(filter-out kernel/main.c,$(wildcard kernel/*.c))
-LIB_OBJ    = $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/wb_logos.o $(BUILD)/wb_pylib.o
+LIB_OBJ    = $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/wb_logos.o $(BUILD)/wb_pylib.o $(BUILD)/wb_pyworker.o
 LAYERED    = $(wildcard lib/*/*.[ch] magics/*.[ch] kernel/*.[ch])
 LOGOS      = share/logo-32x32.png share/logo-64x64.png share/logo-svg.svg
 
@@ -94,13 +94,17 @@ $(BUILD)/layers.ok: lib/layers.sh $(LAYERED) | $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-#   The kernel logos and the Python helper for jobs are compiled into the
+#   The kernel logos and the Python helpers are compiled into the
 #   binary, so that it needs no data files beside it.
 $(BUILD)/wb_logos.c: $(LOGOS) share/embed.sh | $(BUILD)
 	sh share/embed.sh wb_logos $(LOGOS) > $@
 
 $(BUILD)/wb_pylib.c: share/workbench.py share/embed.sh | $(BUILD)
 	sh share/embed.sh wb_pylib share/workbench.py > $@
+
+#   The Python worker that serves and batch-scores a user's own models
+$(BUILD)/wb_pyworker.c: share/wb_worker.py share/workbench_mlflow.py share/embed.sh | $(BUILD)
+	sh share/embed.sh wb_pyworker share/wb_worker.py share/workbench_mlflow.py > $@
 
 $(BUILD)/wb_%.o: $(BUILD)/wb_%.c
 	$(CC) -Ilib $(WB_CFLAGS) -c $< -o $@

@@ -137,15 +137,32 @@ wb_magic_model_register (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         json_object_set_new (tags, key, json_string (value));
         free (key);
     }
-    wb_model_spec_t spec = { wb_args_pos (args, 1), run, wb_args_get (args, "path"), tags,
-                             wb_args_get (args, "description") };
-    int64_t version = wb_registry_model_register (store, &spec, &err);
+    //  The scoring script and a Python given as a path are in the
+    //  notebook's folder (the shell's directory)
+    wb_shell_t *shell = wb_session_shell (session);
+    const char *python = wb_args_get (args, "python");
+    char *scorer = wb_args_has (args, "scorer")? wb_shell_path (shell, wb_args_get (args, "scorer")): NULL;
+    char *python_path = python && strchr (python, '/')? wb_shell_path (shell, python): NULL;
+    wb_model_spec_t spec = { .name = wb_args_pos (args, 1), .run = run,
+                             .path = wb_args_get (args, "path"), .tags = tags,
+                             .description = wb_args_get (args, "description"),
+                             .flavor = wb_args_get (args, "flavor"), .scorer = scorer,
+                             .python = python_path? python_path: python };
+    char *detail = NULL;
+    int64_t version = wb_registry_model_register (store, &spec, &detail, &err);
     json_decref (tags);
     free (run);
+    free (scorer);
+    free (python_path);
     if (version < 0) {
-        wb_out_error (out, "ModelError", "%s", err.text);
+        if (detail && *detail)
+            wb_out_error (out, "ModelError", "%s; nothing was registered\n\n%s", err.text, detail);
+        else
+            wb_out_error (out, "ModelError", "%s; nothing was registered", err.text);
+        free (detail);
         return -1;
     }
+    free (detail);
     char ref [128];
     snprintf (ref, sizeof (ref), "%s:%lld", wb_args_pos (args, 1), (long long) version);
     json_t *model = wb_registry_model_get (store, ref, &err);
@@ -195,6 +212,35 @@ wb_magic_model_show (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     json_decref (history);
     json_decref (model);
     return 0;
+}
+
+//  %model export NAME[:VERSION|@ALIAS] --format mlflow DIR
+int
+wb_magic_model_export (wb_session_t *session, wb_call_t *call, wb_out_t *out)
+{
+    wb_args_t *args = call->args;
+    const char *format = wb_args_has (args, "format")? wb_args_get (args, "format"): "mlflow";
+    if (!streq (format, "mlflow"))
+        return wb_magics_usage (call, out, "--format is mlflow (an MLflow model folder), not '%s'",
+                                format);
+    wb_store_t *store = wb_session_open (session, out);
+    if (!store)
+        return -1;
+    wb_error_t err;
+    char *to = wb_shell_path (wb_session_shell (session), wb_args_pos (args, 2));
+    char *detail = NULL;
+    int rc = wb_registry_model_export (store, wb_args_pos (args, 1), format, to, &detail, &err);
+    if (rc && detail && *detail)
+        wb_out_error (out, "ModelError", "%s\n\n%s", err.text, detail);
+    else
+    if (rc)
+        wb_out_error (out, "ModelError", "%s", err.text);
+    else
+        wb_out_printf (out, "Exported %s as an MLflow model to %s\n", wb_args_pos (args, 1),
+                       wb_args_pos (args, 2));
+    free (detail);
+    free (to);
+    return rc;
 }
 
 //  %model alias NAME:VERSION ALIAS, %model archive NAME:VERSION
@@ -264,6 +310,46 @@ s_endpoint_summary (wb_out_t *out, json_t *endpoint)
     wb_out_display_new (out, wb_view_deployments (endpoint), NULL);
 }
 
+//  The serving settings --workers, --max-batch-rows, --max-batch-delay-ms
+//  and --request-timeout give ({} when none), for a Python flavor only;
+//  NULL after reporting
+static json_t *
+s_deploy_settings (wb_call_t *call, wb_args_t *args, bool python, wb_out_t *out)
+{
+    static const struct { const char *flag, *key; double low, high; bool whole; } knobs [] = {
+        { "workers", "workers", 1, 64, true },
+        { "max-batch-rows", "max_batch_rows", 1, 100000, true },
+        { "max-batch-delay-ms", "max_batch_delay_ms", 0, 10000, false },
+        { "request-timeout", "request_timeout", 0.001, 86400, false },
+    };
+    json_t *settings = json_object ();
+    for (size_t i = 0; i < sizeof (knobs) / sizeof (knobs [0]); i++) {
+        const char *text = wb_args_get (args, knobs [i].flag);
+        if (!text)
+            continue;
+        char *end;
+        double value = strtod (text, &end);
+        if (!python) {
+            wb_magics_usage (call, out, "--%s goes with a user's own model (flavor sklearn, "
+                             "mlflow or python); a Workbench model is scored in the server "
+                             "itself", knobs [i].flag);
+            json_decref (settings);
+            return NULL;
+        }
+        if (end == text || *end || !(value >= knobs [i].low && value <= knobs [i].high)
+        ||  (knobs [i].whole && value != floor (value))) {
+            wb_magics_usage (call, out, "--%s is %s from %g to %g, not '%s'", knobs [i].flag,
+                             knobs [i].whole? "a whole number": "a number", knobs [i].low,
+                             knobs [i].high, text);
+            json_decref (settings);
+            return NULL;
+        }
+        json_object_set_new (settings, knobs [i].key,
+                             knobs [i].whole? json_integer ((json_int_t) value): json_real (value));
+    }
+    return settings;
+}
+
 int
 wb_magic_deploy (wb_session_t *session, wb_call_t *call, wb_out_t *out)
 {
@@ -297,11 +383,18 @@ wb_magic_deploy (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     }
     const char *model_name = s_text (json_object_get (model, "name"));
     int64_t version = json_integer_value (json_object_get (model, "version"));
-    if (!json_is_string (json_object_get (model, "kind"))) {
-        wb_out_error (out, "ModelError", "model %s:%lld is not a Workbench model file (trained "
-                      "with %%%%train), so it cannot be served", model_name, (long long) version);
+    const char *flavor = s_text (json_object_get (model, "flavor"));
+    bool python = !streq (flavor, "workbench");
+    if (!python && !json_is_string (json_object_get (model, "kind"))) {
+        wb_out_error (out, "ModelError", "model %s:%lld is not a model file Workbench can "
+                      "score: register it again with its flavor (%%model register --flavor "
+                      "sklearn|mlflow|python)", model_name, (long long) version);
         rc = -1;
     }
+    //  How a Python flavor is served
+    json_t *settings = rc? NULL: s_deploy_settings (call, args, python, out);
+    if (rc == 0 && !settings)
+        rc = -1;
     json_t *endpoint = rc? NULL: wb_registry_endpoint_get (store, name, NULL);
     wb_keys_t made = { { "", "" } };
     if (rc == 0 && !endpoint) {
@@ -349,16 +442,34 @@ wb_magic_deploy (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         rc = -1;
     }
     char *deployment_name = deployment? wb_strdup (deployment): NULL;
+    //  What the endpoint serves now, put back if the new one cannot load
+    json_t *before = rc == 0? json_deep_copy (deployments): NULL;
     if (rc == 0 && wb_registry_deploy (store, name, deployment_name, model_name, version,
-                                       (int) traffic, &err)) {
+                                       (int) traffic, json_object_size (settings)? settings: NULL,
+                                       &err)) {
         wb_out_error (out, "EndpointError", "%s", err.text);
         rc = -1;
     }
+    else
     if (rc == 0) {
         rc = alive? wb_serve_reload (store, name, &err): wb_serve_start (store, name, NULL, &err);
-        if (rc)
-            wb_out_error (out, "EndpointError", "%s", err.text);
+        if (rc) {
+            //  The server's whole report (a Python traceback) is in the
+            //  endpoint's row; the workspace goes back to what it serves
+            json_t *now = wb_registry_endpoint_get (store, name, NULL);
+            const char *why = json_string_value (json_object_get (now, "error"));
+            wb_error_t undo;
+            bool restored = wb_registry_deployments_restore (store, name, before, &undo) == 0
+                         && (!alive || wb_serve_reload (store, name, &undo) == 0);
+            wb_out_error (out, "EndpointError", "%s%s%s", why && strlen (why) > strlen (err.text)? why: err.text,
+                          alive? restored? "\n\nThe endpoint goes on serving what it served before.":
+                                           "\n\nPutting back what it served failed: ": "",
+                          alive && !restored? undo.text: "");
+            json_decref (now);
+        }
     }
+    json_decref (before);
+    json_decref (settings);
     if (rc == 0) {
         json_t *now = wb_registry_endpoint_get (store, name, NULL);
         wb_out_printf (out, "%s %s:%lld as deployment %s of endpoint %s: "

@@ -67,7 +67,9 @@ static const wb_opt_t s_predict_opts [] = {
 static const wb_opt_t s_deploy_opts [] = {
     { "endpoint", 'e', WB_OPT_VALUE }, { "deployment", 'd', WB_OPT_VALUE },
     { "traffic", 't', WB_OPT_VALUE }, { "port", 'p', WB_OPT_VALUE },
-    { "auth", 0, WB_OPT_VALUE }, S_END
+    { "auth", 0, WB_OPT_VALUE }, { "workers", 0, WB_OPT_VALUE },
+    { "max-batch-rows", 0, WB_OPT_VALUE }, { "max-batch-delay-ms", 0, WB_OPT_VALUE },
+    { "request-timeout", 0, WB_OPT_VALUE }, S_END
 };
 static const wb_opt_t s_sweep_cell_opts [] = {
     { "metric", 'm', WB_OPT_VALUE }, { "goal", 'g', WB_OPT_VALUE },
@@ -120,11 +122,17 @@ static const wb_sub_t s_data_subs [] = {
 
 static const wb_opt_t s_model_register_opts [] = {
     { "run", 'r', WB_OPT_VALUE }, { "path", 'p', WB_OPT_VALUE },
-    { "tag", 't', WB_OPT_MULTI }, { "description", 'd', WB_OPT_VALUE }, S_END
+    { "tag", 't', WB_OPT_MULTI }, { "description", 'd', WB_OPT_VALUE },
+    { "flavor", 0, WB_OPT_VALUE }, { "scorer", 0, WB_OPT_VALUE }, { "python", 0, WB_OPT_VALUE },
+    S_END
 };
+static const wb_opt_t s_model_export_opts [] = { { "format", 0, WB_OPT_VALUE }, S_END };
 static const wb_sub_t s_model_subs [] = {
     { "register", wb_magic_model_register, 2, 0, WB_ARGS_RUN, s_model_register_opts,
-      "%model register NAME --run RUN [--path PATH] [--tag K=V ...] [--description TEXT]" },
+      "%model register NAME --run RUN [--path PATH] [--flavor workbench|sklearn|mlflow|python] "
+      "[--scorer score.py] [--python PATH] [--tag K=V ...] [--description TEXT]" },
+    { "export", wb_magic_model_export, 3, 0, WB_ARGS_PATH, s_model_export_opts,
+      "%model export NAME[:VERSION|@ALIAS] [--format mlflow] DIR" },
     { "list", wb_magic_model_list, 1, WB_SUB_DEFAULT, WB_ARGS_RUN, s_all_opts,
       "%model list [--all]" },
     { "show", wb_magic_model_show, 2, 0, WB_ARGS_RUN, s_none, "%model show NAME[:VERSION|@ALIAS]" },
@@ -405,20 +413,40 @@ static const wb_magic_t s_magics [] = {
       "probabilities) as CSV." },
     { "model", NULL, -1, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
       NULL, NULL, s_model_subs,
-      "%model register|list|show|alias|archive [NAME[:VERSION|@ALIAS]] [--run RUN] [--path ARTIFACT] [--tag K=V ...] [--description TEXT] [--all]",
+      "%model register|list|show|alias|archive|export [NAME[:VERSION|@ALIAS]] [--run RUN] [--path ARTIFACT] [--flavor F] [--scorer score.py] [--python PATH] [--tag K=V ...] [--description TEXT] [--all] [--format mlflow] [DIR]",
       "The model registry. %model register NAME --run RUN adds a version of\n"
       "NAME (1, 2, ...) from the run's model (outputs/model.json, or --path\n"
-      "ARTIFACT), with --tag K=V and --description; the version keeps the run,\n"
-      "its metrics and the dataset versions it read (lineage).\n"
+      "ARTIFACT: a file or a folder of the run's outputs), with --tag K=V and\n"
+      "--description; the version keeps the run, its metrics and the dataset\n"
+      "versions it read (lineage), and its own copy of the files (models/NAME/\n"
+      "VERSION in the workspace). Any model can be a version; its flavor is\n"
+      "found, or given with --flavor:\n"
+      "  workbench  a model.json from %%train (scored by the C scorer)\n"
+      "  sklearn    a pickle or joblib file of an estimator (predict, and\n"
+      "             predict_proba when it has one): scikit-learn, XGBoost, ...\n"
+      "  mlflow     an MLflow model folder (MLmodel: its sklearn or\n"
+      "             python_function flavor; its signature gives the columns)\n"
+      "  python     any model with a scoring script: --scorer score.py (kept\n"
+      "             with the version) defines init(), which loads the model from\n"
+      "             $WORKBENCH_MODEL_DIR, and run(data), which gets the rows (a\n"
+      "             list of dicts when the request names columns, else a list of\n"
+      "             lists) and returns a list (one item a row) or a dict\n"
+      "The Python flavors are loaded once at registration with the version's\n"
+      "Python (--python PATH, e.g. a venv's; default: python3 on PATH, which is\n"
+      "recorded): a model that does not load is refused with the loader's own\n"
+      "error and traceback, and nothing is registered.\n"
       "%model list shows every name with its latest version (--all: archived\n"
-      "too). %model show NAME[:VERSION|@ALIAS] draws a version, all versions\n"
-      "and the alias history. %model alias NAME:VERSION ALIAS points an alias\n"
-      "(e.g. production) at a version; every move is kept, so which version\n"
-      "was production on a given day has an answer. %model archive\n"
-      "NAME:VERSION retires a version (it can no longer be deployed)." },
+      "too). %model show NAME[:VERSION|@ALIAS] draws a version (its flavor,\n"
+      "Python and columns), all versions and the alias history. %model alias\n"
+      "NAME:VERSION ALIAS points an alias (e.g. production) at a version; every\n"
+      "move is kept, so which version was production on a given day has an\n"
+      "answer. %model archive NAME:VERSION retires a version (it can no longer\n"
+      "be deployed). %model export NAME:VERSION DIR writes any version as an\n"
+      "MLflow model folder (built-in models with a pure-Python loader), so that\n"
+      "other tools can load it." },
     { "deploy", wb_magic_deploy, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
       s_deploy_opts, NULL, NULL,
-      "%deploy MODEL[:VERSION|@ALIAS] --endpoint EP [--deployment NAME] [--traffic PERCENT] [--port PORT] [--auth key|none]",
+      "%deploy MODEL[:VERSION|@ALIAS] --endpoint EP [--deployment NAME] [--traffic PERCENT] [--port PORT] [--auth key|none] [--workers N] [--max-batch-rows N] [--max-batch-delay-ms MS] [--request-timeout S]",
       "Serve a registered model as a REST endpoint on 127.0.0.1: a `workbench\n"
       "serve` process that outlives the kernel and is found again through the\n"
       "workspace. The first %deploy creates the endpoint (two keys, shown this\n"

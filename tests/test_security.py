@@ -241,6 +241,9 @@ def test_keys_are_kept_as_hashes_shown_once_and_migrated(lab):
     db.execute("UPDATE endpoints SET key1 = ? WHERE name = 'legacy'", (plain,))
     db.execute("ALTER TABLE endpoints DROP COLUMN log_rows")
     db.execute("ALTER TABLE endpoints DROP COLUMN log_days")
+    for table, column in (("models", "flavor"), ("models", "python"), ("models", "scorer"),
+                          ("models", "facts"), ("deployments", "settings")):
+        db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")     # migration 7's
     db.execute("UPDATE meta SET value = '5' WHERE key = 'schema'")
     db.commit()
     db.close()
@@ -249,7 +252,7 @@ def test_keys_are_kept_as_hashes_shown_once_and_migrated(lab):
                    capture_output=True, timeout=TIMEOUT)
     (stored,), = sql(ws, "SELECT key1 FROM endpoints WHERE name = 'legacy'")
     assert stored.startswith("b2:") and plain not in stored
-    assert sql(ws, "SELECT value FROM meta WHERE key = 'schema'") == [("6",)]
+    assert sql(ws, "SELECT value FROM meta WHERE key = 'schema'") == [("7",)]
     db_bytes = (ws / "workspace.db").read_bytes()
     run, keys = deploy(kernel, "flowers --endpoint legacy")
     assert keys == (None, None)              # the keys live on, and are not shown

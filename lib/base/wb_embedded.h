@@ -1,6 +1,8 @@
 /*  wb_embedded - files compiled into the binary by share/embed.sh: the
-    kernel logos (for `workbench install`) and the Python helper module
-    that jobs import (share/workbench.py)
+    kernel logos (for `workbench install`), the Python helper module
+    that jobs import (share/workbench.py), and the Python worker that
+    loads and scores a user's own models (share/wb_worker.py, with
+    share/workbench_mlflow.py, the loader of exported built-in models)
 */
 #ifndef WB_EMBEDDED_H
 #define WB_EMBEDDED_H
@@ -16,5 +18,6 @@ typedef struct {
 //  Tables ended by a row with name NULL.
 extern const wb_embedded_t wb_logos [];
 extern const wb_embedded_t wb_pylib [];
+extern const wb_embedded_t wb_pyworker [];
 
 #endif

@@ -62,8 +62,31 @@ wb_view_model (json_t *model)
     s_field (table, "run", s_text (json_object_get (model, "run")));
     s_field (table, "artifact", s_text (json_object_get (model, "path")));
     s_field (table, "hash", s_text (json_object_get (model, "hash")));
+    s_field (table, "flavor", s_text (json_object_get (model, "flavor")));
     s_field (table, "kind", s_text (json_object_get (model, "kind")));
     s_field (table, "task", s_text (json_object_get (model, "task")));
+    //  A user's own model: the Python that loads it and what it said
+    json_t *facts = json_object_get (model, "facts");
+    if (json_is_string (json_object_get (model, "python"))) {
+        const char *version = s_text (json_object_get (facts, "python"));
+        char *python = wb_sprintf ("%s%s%s%s", s_text (json_object_get (model, "python")),
+                                   *version? " (Python ": "", version, *version? ")": "");
+        s_field (table, "python", python);
+        free (python);
+    }
+    if (json_is_string (json_object_get (model, "scorer")))
+        s_field (table, "scorer", s_text (json_object_get (model, "scorer")));
+    if (json_is_object (facts)) {
+        json_t *lists [2] = { json_object_get (facts, "columns"), json_object_get (facts, "classes") };
+        const char *names [2] = { "columns", "classes" };
+        for (int i = 0; i < 2; i++) {
+            char *text = json_is_array (lists [i])? json_dumps (lists [i], JSON_COMPACT): NULL;
+            s_field (table, names [i], text? text: "(not known)");
+            free (text);
+        }
+        s_field (table, "batching", json_is_true (json_object_get (facts, "batch"))
+                 ? "yes (many rows a call)": "no (one request a call)");
+    }
     s_field (table, "status", s_text (json_object_get (model, "status")));
     s_field (table, "created", created);
     if (json_is_number (json_object_get (model, "archived")))

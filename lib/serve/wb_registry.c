@@ -16,6 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 #include "wb_registry_int.h"
+#include <errno.h>
+#include <sys/stat.h>
+#include "base/wb_fs.h"
+#include "base/wb_proc.h"
 #include "base/wb_util.h"
 
 //  ---- SQL helpers ----
@@ -133,35 +137,160 @@ wb_registry__check_name (const char *name, const char *what, wb_error_t *err)
 
 //  ---- Models ----
 
-int64_t
-wb_registry_model_register (wb_store_t *store, const wb_model_spec_t *spec, wb_error_t *err)
+//  The flavors a version may be
+static bool
+s_flavor_known (const char *flavor)
 {
-    assert (store && spec && spec->run);
-    if (wb_registry__check_name (spec->name, "model", err))
-        return -1;
-    const char *path = spec->path? spec->path: "outputs/model.json";
-    json_t *run = wb_store_run_get (store, spec->run, err);
-    if (!run)
-        return -1;
-    const char *hash = NULL;
-    size_t index;
-    json_t *artifact;
-    json_array_foreach (json_object_get (run, "artifacts"), index, artifact)
-        if (streq (json_string_value (json_object_get (artifact, "path")), path))
-            hash = json_string_value (json_object_get (artifact, "hash"));
-    if (!hash) {
-        wb_error_set (err, "run %s has no artifact '%s': train a model first, or give "
-                      "--path with one of its artifacts (%%artifacts %s lists them)",
-                      spec->run, path, spec->run);
-        json_decref (run);
-        return -1;
-    }
-    //  What kind of model it is, when it is a Workbench model file
-    char *data = wb_store_artifact_read (store, run, path, NULL);
+    return streq (flavor, "workbench") || streq (flavor, "sklearn")
+        || streq (flavor, "mlflow") || streq (flavor, "python");
+}
+
+//  Is the file at path a Workbench model file? *model_p gets it parsed.
+static bool
+s_is_ours (const char *path, json_t **model_p)
+{
+    char *data = wb_fs_read (path, NULL, NULL);
     json_t *model = data? json_loads (data, 0, NULL): NULL;
     free (data);
     const char *format = json_string_value (json_object_get (model, "format"));
     bool ours = format && streq (format, "workbench-model");
+    if (!ours) {
+        json_decref (model);
+        model = NULL;
+    }
+    *model_p = model;
+    return ours;
+}
+
+//  The staged version: its flavor found and checked, the facts the worker
+//  gave (NULL for workbench), kind and task for the listing. 0 or -1.
+static int
+s_stage_flavor (wb_store_t *store, const wb_model_spec_t *spec, const char *staging,
+                const char *file, char **flavor_p, char **python_p, char **scorer_p,
+                json_t **facts_p, char **kind_p, char **task_p, char **detail, wb_error_t *err)
+{
+    char *model_path = wb_sprintf ("%s/%s", staging, file);
+    struct stat info;
+    bool is_file = stat (model_path, &info) == 0 && S_ISREG (info.st_mode);
+    json_t *model = NULL;
+    bool ours = is_file && s_is_ours (model_path, &model);
+    int rc = 0;
+    if (ours && spec->flavor && !streq (spec->flavor, "workbench"))
+        rc = wb_error_set (err, "%s is a Workbench model file (flavor workbench), not %s: "
+                           "leave out --flavor", file, spec->flavor);
+    else
+    if (ours && spec->scorer)
+        rc = wb_error_set (err, "%s is a Workbench model file, scored without a script: "
+                           "leave out --scorer", file);
+    else
+    if (ours) {
+        *flavor_p = wb_strdup ("workbench");
+        *kind_p = wb_strdup (json_string_value (json_object_get (model, "kind")));
+        *task_p = wb_strdup (json_string_value (json_object_get (model, "task")));
+    }
+    else
+    if (spec->flavor && streq (spec->flavor, "workbench"))
+        rc = wb_error_set (err, "%s is not a Workbench model file (model.json from %%%%train): "
+                           "say which flavor it is with --flavor sklearn|mlflow|python, or "
+                           "leave --flavor out to have it found", file);
+    else
+    if (spec->flavor && streq (spec->flavor, "python") && !spec->scorer)
+        rc = wb_error_set (err, "flavor python needs a scoring script: --scorer score.py "
+                           "(defining init() and run(data))");
+    else {
+        //  A Python flavor: the version's Python loads it, as serving will
+        char *python = wb_proc_which (spec->python? spec->python: "python3");
+        char *scorer = NULL;
+        if (!python)
+            rc = wb_error_set (err, spec->python? "cannot run '%s' (--python): no such program"
+                               : "no python3 on PATH to load the model with: give --python PATH%s",
+                               spec->python? spec->python: "");
+        if (rc == 0 && spec->scorer) {
+            const char *slash = strrchr (spec->scorer, '/');
+            char *folder = wb_sprintf ("%s/scorer", staging);
+            scorer = wb_sprintf ("scorer/%s", slash? slash + 1: spec->scorer);
+            char *to = wb_sprintf ("%s/%s", staging, scorer);
+            if (wb_fs_mkdirs (folder, 0700))
+                rc = wb_error_set (err, "cannot create '%s': %s", folder, strerror (errno));
+            else
+                rc = wb_fs_copy (spec->scorer, to, 0400, err);
+            free (to);
+            free (folder);
+        }
+        char *scorer_path = scorer? wb_sprintf ("%s/%s", staging, scorer): NULL;
+        wb_flavor_t flavor = { python, spec->flavor? spec->flavor: (scorer? "python": NULL),
+                               model_path, scorer_path, staging };
+        json_t *hello = rc == 0? wb_registry__check (store, &flavor, detail, err): NULL;
+        free (scorer_path);
+        if (rc == 0 && !hello)
+            rc = -1;
+        const char *found = json_string_value (json_object_get (hello, "flavor"));
+        if (rc == 0 && (!found || !s_flavor_known (found)))
+            rc = wb_error_set (err, "the worker loaded the model as '%s', a flavor this "
+                               "registry does not know", found? found: "");
+        if (rc == 0 && streq (found, "workbench"))
+            rc = wb_error_set (err, "%s holds a Workbench model file: give --path to the "
+                               "model.json itself", file);
+        if (rc == 0) {
+            *flavor_p = wb_strdup (found);
+            *python_p = python;
+            python = NULL;
+            *scorer_p = scorer;
+            scorer = NULL;
+            *kind_p = wb_strdup (json_string_value (json_object_get (hello, "model"))
+                                 ? json_string_value (json_object_get (hello, "model")): found);
+            *task_p = json_array_size (json_object_get (hello, "classes"))
+                    ? wb_strdup ("classification"): NULL;
+            *facts_p = json_incref (hello);
+        }
+        json_decref (hello);
+        free (scorer);
+        free (python);
+    }
+    json_decref (model);
+    free (model_path);
+    return rc;
+}
+
+int64_t
+wb_registry_model_register (wb_store_t *store, const wb_model_spec_t *spec, char **detail,
+                            wb_error_t *err)
+{
+    assert (store && spec && spec->run);
+    if (detail)
+        *detail = NULL;
+    if (wb_registry__check_name (spec->name, "model", err))
+        return -1;
+    if (spec->flavor && !s_flavor_known (spec->flavor))
+        return wb_error_set (err, "'%s' is not a flavor: workbench, sklearn, mlflow or python",
+                             spec->flavor);
+    if (spec->flavor && spec->scorer && !streq (spec->flavor, "python"))
+        return wb_error_set (err, "--scorer goes with flavor python (a model with a scoring "
+                             "script), not %s", spec->flavor);
+    if (spec->scorer && access (spec->scorer, R_OK))
+        return wb_error_set (err, "cannot read the scoring script '%s': %s", spec->scorer,
+                             strerror (errno));
+    const char *path = spec->path? spec->path: "outputs/model.json";
+    json_t *run = wb_store_run_get (store, spec->run, err);
+    if (!run)
+        return -1;
+    //  The version's files, staged beside the versions until it is recorded
+    char *models = wb_sprintf ("%s/models", wb_store_path (store));
+    char *staging = wb_sprintf ("%s/.staging-XXXXXX", models);
+    char *file = NULL, *hash = NULL, *flavor = NULL, *python = NULL, *scorer = NULL;
+    char *kind = NULL, *task = NULL;
+    json_t *facts = NULL;
+    int rc = 0;
+    if (wb_fs_mkdirs (models, 0700) || !mkdtemp (staging)) {
+        rc = wb_error_set (err, "cannot create a folder in '%s': %s", models, strerror (errno));
+        free (staging);
+        staging = NULL;
+    }
+    if (rc == 0 && wb_registry__stage (store, run, path, staging, &file, &hash, err))
+        rc = -1;
+    if (rc == 0)
+        rc = s_stage_flavor (store, spec, staging, file, &flavor, &python, &scorer, &facts,
+                             &kind, &task, detail, err);
     //  Metrics: the run's latest values; datasets: the versions it read
     json_t *metrics = json_object ();
     const char *key;
@@ -169,6 +298,7 @@ wb_registry_model_register (wb_store_t *store, const wb_model_spec_t *spec, wb_e
     json_object_foreach (json_object_get (run, "metrics"), key, value)
         json_object_set (metrics, key, json_object_get (value, "value"));
     json_t *datasets = json_array ();
+    size_t index;
     json_t *edge;
     json_array_foreach (json_object_get (run, "lineage"), index, edge)
         if (streq (json_string_value (json_object_get (edge, "direction")), "input"))
@@ -178,57 +308,93 @@ wb_registry_model_register (wb_store_t *store, const wb_model_spec_t *spec, wb_e
     char *tags = spec->tags? json_dumps (spec->tags, JSON_COMPACT | JSON_SORT_KEYS): wb_strdup ("{}");
     char *metrics_text = json_dumps (metrics, JSON_COMPACT);
     char *datasets_text = json_dumps (datasets, JSON_COMPACT);
+    char *facts_text = facts? json_dumps (facts, JSON_COMPACT): NULL;
     int64_t version = -1;
-    if (wb_store_begin (store, err) == 0) {
+    if (rc == 0 && wb_store_begin (store, err) == 0) {
         sqlite3_stmt *stmt = wb_registry__prepare (store,
             "INSERT INTO models (name, version, run, path, hash, kind, task, tags,"
-            " description, metrics, datasets, created)"
+            " description, metrics, datasets, created, flavor, python, scorer, facts)"
             " SELECT ?1, coalesce (max (version), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-            " ?10, ?11 FROM models WHERE name = ?1 RETURNING version", err);
+            " ?10, ?11, ?12, ?13, ?14, ?15 FROM models WHERE name = ?1 RETURNING version", err);
         if (stmt) {
             wb_registry__bind_text (stmt, 1, spec->name);
             wb_registry__bind_text (stmt, 2, spec->run);
             wb_registry__bind_text (stmt, 3, path);
             wb_registry__bind_text (stmt, 4, hash);
-            wb_registry__bind_text (stmt, 5, ours? json_string_value (json_object_get (model, "kind")): NULL);
-            wb_registry__bind_text (stmt, 6, ours? json_string_value (json_object_get (model, "task")): NULL);
+            wb_registry__bind_text (stmt, 5, kind);
+            wb_registry__bind_text (stmt, 6, task);
             wb_registry__bind_text (stmt, 7, tags);
             wb_registry__bind_text (stmt, 8, spec->description);
             wb_registry__bind_text (stmt, 9, metrics_text);
             wb_registry__bind_text (stmt, 10, datasets_text);
             sqlite3_bind_double (stmt, 11, wb_time_now ());
+            wb_registry__bind_text (stmt, 12, flavor);
+            wb_registry__bind_text (stmt, 13, python);
+            wb_registry__bind_text (stmt, 14, scorer);
+            wb_registry__bind_text (stmt, 15, facts_text);
             if (sqlite3_step (stmt) == SQLITE_ROW)
                 version = sqlite3_column_int64 (stmt, 0);
             else
                 wb_registry__sql_error (store, err, "registering the model");
             sqlite3_finalize (stmt);
         }
-        json_t *detail = json_pack ("{s:s, s:I, s:s}", "name", spec->name,
-                                    "version", (json_int_t) version, "path", path);
+        //  The staged files become the version's folder (a leftover of an
+        //  attempt that failed after this point is replaced)
+        char *dir = version > 0? wb_registry_model_dir (store, spec->name, version): NULL;
+        char *parent = dir? wb_sprintf ("%s/%s", models, spec->name): NULL;
+        if (dir && (wb_fs_remove_tree (dir, err) || wb_fs_mkdirs (parent, 0700)
+                ||  (rename (staging, dir) && wb_error_set (err, "cannot move the model into '%s': %s",
+                                                             dir, strerror (errno))))) {
+            version = -1;
+        }
+        json_t *detail_event = json_pack ("{s:s, s:I, s:s, s:s?}", "name", spec->name,
+                                          "version", (json_int_t) version, "path", path,
+                                          "flavor", flavor);
         if (version > 0
         && (wb_store_lineage (store, spec->run, "output", "model", spec->name, version, err)
-        ||  wb_store_event (store, "model.register", spec->run, detail, err)
-        ||  wb_store_commit (store, err)))
+        ||  wb_store_event (store, "model.register", spec->run, detail_event, err)
+        ||  wb_store_commit (store, err))) {
+            rename (dir, staging);      //  back where it was, removed below
             version = -1;
-        json_decref (detail);
+        }
+        json_decref (detail_event);
         if (version < 0)
             wb_store_rollback (store);
+        else {
+            free (staging);
+            staging = NULL;     //  it is the version's folder now
+        }
+        free (parent);
+        free (dir);
     }
+    if (staging)
+        wb_fs_remove_tree (staging, NULL);
+    free (staging);
+    free (models);
     free (tags);
     free (metrics_text);
     free (datasets_text);
+    free (facts_text);
+    free (file);
+    free (hash);
+    free (flavor);
+    free (python);
+    free (scorer);
+    free (kind);
+    free (task);
+    json_decref (facts);
     json_decref (metrics);
     json_decref (datasets);
-    json_decref (model);
     json_decref (run);
     return version;
 }
 
 static const char *s_model_columns =
     "SELECT name, version, run, path, hash, kind, task, tags, description, metrics,"
-    " datasets, status, created, archived FROM models";
+    " datasets, status, created, archived, flavor, python, scorer, facts FROM models";
 
-//  The aliases pointing at each version of rows (an array of models)
+//  The aliases pointing at each version of rows (an array of models), and
+//  each one's file name in its folder
 static void
 s_add_aliases (wb_store_t *store, json_t *rows)
 {
@@ -246,6 +412,11 @@ s_add_aliases (wb_store_t *store, json_t *rows)
             sqlite3_finalize (stmt);
         }
         json_object_set_new (row, "aliases", aliases);
+        //  The model's name in the version's folder
+        const char *path = json_string_value (json_object_get (row, "path"));
+        const char *slash = path? strrchr (path, '/'): NULL;
+        if (path)
+            json_object_set_new (row, "file", json_string (slash? slash + 1: path));
     }
 }
 
@@ -285,7 +456,7 @@ wb_registry_model_get (wb_store_t *store, const char *ref, wb_error_t *err)
         sqlite3_bind_int64 (stmt, 2, version);
         wb_registry__bind_text (stmt, 3, at? at + 1: NULL);
     }
-    json_t *rows = wb_registry__rows (store, stmt, "tags metrics datasets", err);
+    json_t *rows = wb_registry__rows (store, stmt, "tags metrics datasets facts", err);
     json_t *model = NULL;
     if (rows && json_array_size (rows) == 1) {
         s_add_aliases (store, rows);
@@ -325,7 +496,7 @@ wb_registry_models (wb_store_t *store, bool archived, wb_error_t *err)
         " FROM models m WHERE m.version = (SELECT max (version) FROM models v"
         " WHERE v.name = m.name%s) ORDER BY m.name",
         archived? "": " AND v.status = 'active'");
-    json_t *rows = wb_registry__rows (store, wb_registry__prepare (store, sql, err), "tags metrics", err);
+    json_t *rows = wb_registry__rows (store, wb_registry__prepare (store, sql, err), "tags metrics facts", err);
     free (sql);
     if (rows)
         s_add_aliases (store, rows);
@@ -340,7 +511,7 @@ wb_registry_model_versions (wb_store_t *store, const char *name, wb_error_t *err
     free (sql);
     if (stmt)
         wb_registry__bind_text (stmt, 1, name);
-    json_t *rows = wb_registry__rows (store, stmt, "tags metrics datasets", err);
+    json_t *rows = wb_registry__rows (store, stmt, "tags metrics datasets facts", err);
     if (rows)
         s_add_aliases (store, rows);
     return rows;
@@ -526,9 +697,9 @@ wb_registry_test (bool verbose)
     wb_store_t *store = wb_registry__test_store (folder, run);
     wb_error_t err;
     //  Versions count up; the version keeps run, metrics, datasets
-    wb_model_spec_t model = { "houses", run, NULL, NULL, "first" };
-    assert (wb_registry_model_register (store, &model, &err) == 1);
-    assert (wb_registry_model_register (store, &model, &err) == 2);
+    wb_model_spec_t model = { .name = "houses", .run = run, .description = "first" };
+    assert (wb_registry_model_register (store, &model, NULL, &err) == 1);
+    assert (wb_registry_model_register (store, &model, NULL, &err) == 2);
     json_t *got = wb_registry_model_get (store, "houses", &err);
     assert (got && json_integer_value (json_object_get (got, "version")) == 2);
     assert (streq (json_string_value (json_object_get (got, "kind")), "linear"));
@@ -541,11 +712,11 @@ wb_registry_test (bool verbose)
     json_decref (ran);
     //  Bad names and references
     model.name = "bad name";
-    assert (wb_registry_model_register (store, &model, &err) == -1);
+    assert (wb_registry_model_register (store, &model, NULL, &err) == -1);
     assert (strstr (err.text, "not a valid model name"));
     model.name = "houses";
     model.path = "nope.json";
-    assert (wb_registry_model_register (store, &model, &err) == -1);
+    assert (wb_registry_model_register (store, &model, NULL, &err) == -1);
     assert (strstr (err.text, "no artifact 'nope.json'"));
     assert (!wb_registry_model_get (store, "houses:9", &err));
     assert (strstr (err.text, "no version 9"));

@@ -42,6 +42,9 @@ typedef struct {
     const char *path;           //  artifact path in the run; NULL = outputs/model.json
     json_t *tags;               //  {key: text}, or NULL (not stolen)
     const char *description;    //  free text, or NULL
+    const char *flavor;         //  workbench | sklearn | mlflow | python; NULL: found
+    const char *scorer;         //  scoring script (a readable path), or NULL
+    const char *python;         //  the Python it needs; NULL: python3 on PATH
 } wb_model_spec_t;
 
 //  One request for the log.
@@ -67,14 +70,40 @@ typedef struct {
 
 //  ---- Models ----
 
-//  Register a new version of spec->name from a run's artifact; returns the
-//  version (> 0), -1 with err (no such run or artifact, bad name).
+//  Register a new version of spec->name from a run's artifact (a file, or
+//  a folder of the run's files) of any flavor: a Workbench model file is
+//  flavor workbench; any other is loaded by the Python worker with the
+//  version's Python (its check), which finds the flavor unless spec says
+//  it, and is refused when it does not load. The files are copied into the
+//  version's folder (wb_registry_model_dir). Returns the version (> 0), or
+//  -1 with err (no such run or artifact, bad name, a model that does not
+//  load: the loader's error) and *detail (may be NULL) its traceback
+//  (caller frees; NULL when there is none). Nothing is kept on failure.
 int64_t
     wb_registry_model_register (wb_store_t *store, const wb_model_spec_t *spec,
-                                wb_error_t *err);
-//  A version as JSON (caller owns): name, version, run, path, hash, kind,
-//  task, tags, description, metrics, datasets, status, created, archived,
-//  aliases [names]. ref is NAME, NAME:VERSION or NAME@ALIAS (NAME alone:
+                                char **detail, wb_error_t *err);
+//  The folder holding a version's files: WORKSPACE/models/NAME/VERSION
+//  (caller owns).
+char *
+    wb_registry_model_dir (wb_store_t *store, const char *name, int64_t version);
+//  The Python worker program (share/wb_worker.py) in the workspace's
+//  python/ folder, written from the binary when missing or different
+//  (caller owns the path); NULL with err.
+char *
+    wb_registry_worker (wb_store_t *store, wb_error_t *err);
+//  Write version ref as a model folder of format ("mlflow") at to (a
+//  folder that does not exist or is empty), so that other tools load it:
+//  built-in models with a pure-Python loader, the others as their flavor.
+//  0, or -1 with err and *detail (may be NULL; caller frees) the worker's
+//  output.
+int
+    wb_registry_model_export (wb_store_t *store, const char *ref, const char *format,
+                              const char *to, char **detail, wb_error_t *err);
+//  A version as JSON (caller owns): name, version, run, path, file (the
+//  model's name in its folder), hash, kind, task, tags, description,
+//  metrics, datasets, status, created, archived, flavor, python, scorer
+//  (its path in the folder), facts (what the worker said loading it:
+//  columns, classes, proba, batch, python), aliases [names]. ref is NAME, NAME:VERSION or NAME@ALIAS (NAME alone:
 //  the latest active version). NULL with err.
 json_t *
     wb_registry_model_get (wb_store_t *store, const char *ref, wb_error_t *err);
@@ -113,7 +142,8 @@ int
 //  pid, pid_start, host, generation, loaded, error, created, updated,
 //  log_rows, log_days (the retention in force: the defaults when unset),
 //  deployments [{name, model, version, traffic, mirror, hash, kind,
-//  created, updated}] by name. NULL with err when there is none.
+//  created, updated, flavor, python, scorer, path, facts, settings}] by
+//  name. NULL with err when there is none.
 json_t *
     wb_registry_endpoint_get (wb_store_t *store, const char *name, wb_error_t *err);
 //  Every endpoint, as wb_registry_endpoint_get (caller owns).
@@ -126,9 +156,19 @@ bool
 //  < 0 keeps a deployment's share (a new one gets 100 when it is the only
 //  one, else 0); otherwise this deployment gets traffic and the others
 //  share the rest in proportion. Bumps the generation. 0 or -1.
+//  settings (may be NULL: the deployment keeps its own) are how a Python
+//  flavor is served: {workers, max_batch_rows, max_batch_delay_ms,
+//  request_timeout} (not stolen).
 int
     wb_registry_deploy (wb_store_t *store, const char *endpoint, const char *deployment,
-                        const char *model, int64_t version, int traffic, wb_error_t *err);
+                        const char *model, int64_t version, int traffic, json_t *settings,
+                        wb_error_t *err);
+//  Put an endpoint's deployments back as they were (the "deployments" of
+//  an earlier wb_registry_endpoint_get), e.g. when a new one cannot load;
+//  bumps the generation. 0 or -1.
+int
+    wb_registry_deployments_restore (wb_store_t *store, const char *endpoint,
+                                     json_t *deployments, wb_error_t *err);
 //  Set the traffic split from {deployment: percent} (every deployment
 //  named must exist; the shares sum to 100; those not named get 0). 0 or -1.
 int

@@ -93,12 +93,13 @@ s_endpoints (wb_store_t *store, const char *name, wb_error_t *err)
         json_object_del (row, "key2");
         stmt = wb_registry__prepare (store,
             "SELECT d.name, d.model, d.version, d.traffic, d.mirror, m.hash, m.kind, m.task,"
-            " d.created, d.updated FROM deployments d LEFT JOIN models m"
+            " d.created, d.updated, m.flavor, m.python, m.scorer, m.path, m.facts, d.settings"
+            " FROM deployments d LEFT JOIN models m"
             " ON m.name = d.model AND m.version = d.version WHERE d.endpoint = ? ORDER BY d.name",
             NULL);
         if (stmt)
             wb_registry__bind_text (stmt, 1, json_string_value (json_object_get (row, "name")));
-        json_t *deployments = wb_registry__rows (store, stmt, NULL, NULL);
+        json_t *deployments = wb_registry__rows (store, stmt, "facts settings", NULL);
         json_object_set_new (row, "deployments", deployments? deployments: json_array ());
     }
     return rows;
@@ -166,7 +167,8 @@ s_set_share (wb_store_t *store, const char *endpoint, const char *deployment,
 
 int
 wb_registry_deploy (wb_store_t *store, const char *endpoint, const char *deployment,
-                    const char *model, int64_t version, int traffic, wb_error_t *err)
+                    const char *model, int64_t version, int traffic, json_t *settings,
+                    wb_error_t *err)
 {
     if (wb_registry__check_name (deployment, "deployment", err))
         return -1;
@@ -187,10 +189,11 @@ wb_registry_deploy (wb_store_t *store, const char *endpoint, const char *deploym
         traffic = existing? (int) json_integer_value (json_object_get (existing, "traffic")):
                   json_array_size (deployments) == 0? 100: 0;
     sqlite3_stmt *stmt = rc? NULL: wb_registry__prepare (store,
-        "INSERT INTO deployments (endpoint, name, model, version, traffic, created, updated)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (endpoint, name) DO UPDATE SET"
+        "INSERT INTO deployments (endpoint, name, model, version, traffic, created, updated,"
+        " settings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) ON CONFLICT (endpoint, name) DO UPDATE SET"
         " model = excluded.model, version = excluded.version, traffic = excluded.traffic,"
-        " updated = excluded.updated", err);
+        " updated = excluded.updated, settings = coalesce (excluded.settings, settings)", err);
+    char *settings_text = settings? json_dumps (settings, JSON_COMPACT | JSON_SORT_KEYS): NULL;
     if (stmt) {
         wb_registry__bind_text (stmt, 1, endpoint);
         wb_registry__bind_text (stmt, 2, deployment);
@@ -198,8 +201,10 @@ wb_registry_deploy (wb_store_t *store, const char *endpoint, const char *deploym
         sqlite3_bind_int64 (stmt, 4, version);
         sqlite3_bind_int (stmt, 5, traffic);
         sqlite3_bind_double (stmt, 6, wb_time_now ());
+        wb_registry__bind_text (stmt, 7, settings_text);
     }
     rc = rc || wb_registry__done (store, stmt, "deploying", err);
+    free (settings_text);
     //  The others share what is left, in proportion to what they had
     int others = 0, left = 100 - traffic, given = 0;
     const char *largest = NULL;
@@ -261,6 +266,46 @@ s_check_shares (json_t *record, json_t *shares, const char *what, wb_error_t *er
                                  what, key);
     }
     return 0;
+}
+
+int
+wb_registry_deployments_restore (wb_store_t *store, const char *endpoint, json_t *deployments,
+                                 wb_error_t *err)
+{
+    if (wb_store_begin (store, err))
+        return -1;
+    sqlite3_stmt *stmt = wb_registry__prepare (store, "DELETE FROM deployments WHERE endpoint = ?", err);
+    if (stmt)
+        wb_registry__bind_text (stmt, 1, endpoint);
+    int rc = wb_registry__done (store, stmt, "putting the deployments back", err);
+    size_t index;
+    json_t *row;
+    json_array_foreach (deployments, index, row) {
+        if (rc)
+            break;
+        stmt = wb_registry__prepare (store,
+            "INSERT INTO deployments (endpoint, name, model, version, traffic, mirror, created,"
+            " updated, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", err);
+        json_t *settings = json_object_get (row, "settings");
+        char *settings_text = json_is_object (settings)? json_dumps (settings, JSON_COMPACT | JSON_SORT_KEYS): NULL;
+        if (stmt) {
+            wb_registry__bind_text (stmt, 1, endpoint);
+            wb_registry__bind_text (stmt, 2, json_string_value (json_object_get (row, "name")));
+            wb_registry__bind_text (stmt, 3, json_string_value (json_object_get (row, "model")));
+            sqlite3_bind_int64 (stmt, 4, json_integer_value (json_object_get (row, "version")));
+            sqlite3_bind_int64 (stmt, 5, json_integer_value (json_object_get (row, "traffic")));
+            sqlite3_bind_int64 (stmt, 6, json_integer_value (json_object_get (row, "mirror")));
+            sqlite3_bind_double (stmt, 7, json_number_value (json_object_get (row, "created")));
+            sqlite3_bind_double (stmt, 8, json_number_value (json_object_get (row, "updated")));
+            wb_registry__bind_text (stmt, 9, settings_text);
+        }
+        free (settings_text);
+        rc = wb_registry__done (store, stmt, "putting the deployments back", err);
+    }
+    rc = rc || s_bump (store, endpoint, err) || wb_store_commit (store, err);
+    if (rc)
+        wb_store_rollback (store);
+    return rc? -1: 0;
 }
 
 int
@@ -457,17 +502,17 @@ wb_registry_endpoints_test (bool verbose)
     wb_store_t *store = wb_registry__test_store (folder, run);
     wb_error_t err;
     //  Two versions of a model to deploy
-    wb_model_spec_t model = { "houses", run, NULL, NULL, "first" };
-    assert (wb_registry_model_register (store, &model, &err) == 1);
-    assert (wb_registry_model_register (store, &model, &err) == 2);
+    wb_model_spec_t model = { .name = "houses", .run = run, .description = "first" };
+    assert (wb_registry_model_register (store, &model, NULL, &err) == 1);
+    assert (wb_registry_model_register (store, &model, NULL, &err) == 2);
     json_t *got;
     //  Endpoints: keys, deploy, traffic that sums to 100
     wb_keys_t made;
     assert (wb_registry_endpoint_create (store, "ep", "key", &made, &err) == 0);
     assert (wb_registry_endpoint_create (store, "ep", "key", NULL, &err) == -1);
     assert (strstr (err.text, "exists already"));
-    assert (wb_registry_deploy (store, "ep", "blue", "houses", 1, -1, &err) == 0);
-    assert (wb_registry_deploy (store, "ep", "green", "houses", 2, 10, &err) == 0);
+    assert (wb_registry_deploy (store, "ep", "blue", "houses", 1, -1, NULL, &err) == 0);
+    assert (wb_registry_deploy (store, "ep", "green", "houses", 2, 10, NULL, &err) == 0);
     json_t *ep = wb_registry_endpoint_get (store, "ep", &err);
     assert (ep);
     //  The keys are handed back once; only their hashes are kept
@@ -505,9 +550,9 @@ wb_registry_endpoints_test (bool verbose)
     assert (wb_registry_model_archive (store, "houses", 2, &err) == -1);
     assert (strstr (err.text, "is deployed"));
     model.path = NULL;
-    assert (wb_registry_model_register (store, &model, &err) == 3);
+    assert (wb_registry_model_register (store, &model, NULL, &err) == 3);
     assert (wb_registry_model_archive (store, "houses", 3, &err) == 0);
-    assert (wb_registry_deploy (store, "ep", "blue", "houses", 3, -1, &err) == -1);
+    assert (wb_registry_deploy (store, "ep", "blue", "houses", 3, -1, NULL, &err) == -1);
     assert (strstr (err.text, "archived"));
     got = wb_registry_model_get (store, "houses", &err);
     assert (json_integer_value (json_object_get (got, "version")) == 2);

@@ -43,6 +43,30 @@ int
     wb_registry__active_version (wb_store_t *store, const char *name, int64_t version,
                                  wb_error_t *err);
 
+//  ---- Flavors (wb_registry_flavor.c) ----
+
+//  What the worker's check loads
+typedef struct {
+    const char *python;         //  interpreter (absolute path)
+    const char *flavor;         //  sklearn | mlflow | python, or NULL: found
+    const char *model;          //  the model file or folder
+    const char *scorer;         //  the scoring script, or NULL
+    const char *dir;            //  the version's folder (WORKBENCH_MODEL_DIR)
+} wb_flavor_t;
+
+//  Copy run's artifact at path (a file, or the files under path/) into
+//  staging/BASENAME; *model_p gets BASENAME, *hash_p its hash (for a
+//  folder, of its list of files). 0, or -1 with err.
+int
+    wb_registry__stage (wb_store_t *store, json_t *run, const char *path, const char *staging,
+                        char **model_p, char **hash_p, wb_error_t *err);
+//  Load the model with the worker's check: its hello (caller owns; no pid),
+//  or NULL with err (the loader's error) and *detail (may be NULL) the
+//  traceback (caller frees).
+json_t *
+    wb_registry__check (wb_store_t *store, const wb_flavor_t *flavor, char **detail,
+                        wb_error_t *err);
+
 //  ---- Self-tests of the parts (wb_registry_test runs them all) ----
 
 //  A scratch workspace for a self-test in folder (a mkdtemp template,

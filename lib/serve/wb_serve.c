@@ -313,11 +313,11 @@ wb_serve_test (bool verbose)
     wb_run_spec_t spec = { .name = "fit", .kind = "train" };
     assert (wb_store_run_create (store, &spec, run, &err) == 0);
     assert (wb_store_artifact_data (store, run, "outputs/model.json", model, strlen (model), &err) == 0);
-    wb_model_spec_t registration = { "line", run, NULL, NULL, NULL };
-    assert (wb_registry_model_register (store, &registration, &err) == 1);
+    wb_model_spec_t registration = { .name = "line", .run = run };
+    assert (wb_registry_model_register (store, &registration, NULL, &err) == 1);
     wb_keys_t made;
     assert (wb_registry_endpoint_create (store, "ep", "key", &made, &err) == 0);
-    assert (wb_registry_deploy (store, "ep", "blue", "line", 1, -1, &err) == 0);
+    assert (wb_registry_deploy (store, "ep", "blue", "line", 1, -1, NULL, &err) == 0);
     json_t *record;
     char *key = wb_strdup (made.key [1]);
     //  The server in a child process
@@ -386,8 +386,8 @@ wb_serve_test (bool verbose)
         "\"centers\":[],\"params\":{},\"training\":{},\"metrics\":null}";
     assert (wb_store_artifact_data (store, run, "outputs/model2.json", model2, strlen (model2), &err) == 0);
     registration.path = "outputs/model2.json";
-    assert (wb_registry_model_register (store, &registration, &err) == 2);
-    assert (wb_registry_deploy (store, "ep", "blue", "line", 2, -1, &err) == 0);
+    assert (wb_registry_model_register (store, &registration, NULL, &err) == 2);
+    assert (wb_registry_deploy (store, "ep", "blue", "line", 2, -1, NULL, &err) == 0);
     assert (wb_serve_reload (store, "ep", &err) == 0);
     assert (wb_serve_request (port, "POST", "/score", auth, body, strlen (body), 5, &status,
                               &answer, &err) == 0);

@@ -20,7 +20,7 @@
 typedef struct _wb_store_t wb_store_t;
 
 //  The schema version this build writes.
-#define WB_STORE_SCHEMA 6
+#define WB_STORE_SCHEMA 7
 
 //  One metric point.
 typedef struct {

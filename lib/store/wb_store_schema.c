@@ -137,6 +137,18 @@ static const char *s_migrations [] = {
     "PRAGMA secure_delete = OFF;"
     "ALTER TABLE endpoints ADD COLUMN log_rows INTEGER;"
     "ALTER TABLE endpoints ADD COLUMN log_days REAL;",
+
+    //  7: a model version of any flavor (workbench: a model.json; sklearn,
+    //  mlflow, python: a user's own model, scored by Python workers): the
+    //  Python it needs, its scoring script (a path in the version's folder,
+    //  models/NAME/VERSION), and what the worker said loading it (columns,
+    //  classes, probabilities, batching). A deployment's serving settings
+    //  (workers, batching, request timeout) as JSON.
+    "ALTER TABLE models ADD COLUMN flavor TEXT NOT NULL DEFAULT 'workbench';"
+    "ALTER TABLE models ADD COLUMN python TEXT;"
+    "ALTER TABLE models ADD COLUMN scorer TEXT;"
+    "ALTER TABLE models ADD COLUMN facts TEXT;"
+    "ALTER TABLE deployments ADD COLUMN settings TEXT;",
 };
 #define S_MIGRATIONS (sizeof (s_migrations) / sizeof (s_migrations [0]))
 
