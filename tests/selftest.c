@@ -47,6 +47,7 @@
 #include "serve/wb_registry.h"
 #include "serve/wb_scorer.h"
 #include "serve/wb_serve.h"
+#include "serve/wb_pool.h"
 
 //  name, function: one row per class with a self-test
 typedef struct {
@@ -89,6 +90,7 @@ static const s_test_t s_tests [] = {
     { "wb_registry", wb_registry_test },
     { "wb_scorer",  wb_scorer_test },
     { "wb_serve",   wb_serve_test },
+    { "wb_pool",    wb_pool_test },
     { NULL, NULL }
 };
 
