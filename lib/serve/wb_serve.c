@@ -23,12 +23,13 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include "wb_serve.h"
+#include "wb_serve_int.h"
 #include "wb_registry.h"
 #include "jobs/wb_job.h"
 #include "base/wb_util.h"
 
-#define S_START_TIMEOUT    20.0     //  seconds a start or reload may take
+#define S_START_TIMEOUT   120.0     //  seconds a start or reload may take (a Python
+                                    //  model may import for a while)
 
 //  ---- Starting, reloading, stopping ----
 
@@ -295,6 +296,7 @@ void
 wb_serve_test (bool verbose)
 {
     (void) verbose;
+    wb_serve_rows_test (verbose);      //  its parts: bodies as rows for Python workers
     char folder [] = "/tmp/wb-serve-test-XXXXXX";
     assert (mkdtemp (folder));
     wb_error_t err;

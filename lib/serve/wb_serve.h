@@ -55,6 +55,14 @@
 
 #define WB_SERVE_MAX_BODY  (1024 * 1024)    //  bytes a request body may have
 
+//  How a Python deployment (a user's own model) is served unless %deploy
+//  says otherwise: rows one worker call may take (batching, where the
+//  flavor takes many rows), how long a worker waits for more requests to
+//  batch, seconds a request may take before it is answered 504
+#define WB_SERVE_BATCH_ROWS        64
+#define WB_SERVE_BATCH_DELAY_MS    1.0
+#define WB_SERVE_REQUEST_TIMEOUT   60.0
+
 //  The server: serve endpoint of the workspace at path until SIGTERM or
 //  SIGINT, or until the endpoint is deleted. Returns the exit code.
 int

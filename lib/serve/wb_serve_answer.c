@@ -38,9 +38,15 @@ typedef struct {
     wb_buf_t *body;                 //  what came so far
     bool too_large;                 //  over WB_SERVE_MAX_BODY
     double start;                   //  monotonic seconds at its first byte
+    wb_serve__job_t *job;           //  waiting for a Python worker, or NULL
+    bool pinned;                    //  X-Deployment chose the deployment
+    size_t chosen;                  //  its index in the job's configuration
 } s_request_t;
 
 //  ---- Answering ----
+
+static char *
+    s_pool_answer (int status, json_t *reply, size_t *size);
 
 //  A thread's random numbers (xorshift64*), seeded from libsodium
 static _Thread_local uint64_t s_random_state;
@@ -219,9 +225,35 @@ wb_serve__mirror_thread (void *arg)
         wb_serve__deployment_t *deployment = &copy.config->deployments [copy.deployment];
         wb_scorer_fault_t fault;
         wb_buf_reset (answer);
-        int rows = wb_scorer_score (deployment->scorer, copy.type, copy.body, copy.size,
+        int rows, status;
+        if (deployment->pool) {
+            json_t *rows_json, *columns, *reply = NULL;
+            bool proba = false;
+            char *detail = NULL;
+            if (wb_serve__rows (copy.type, copy.body, copy.size, &rows_json, &columns, &proba, &fault)) {
+                status = fault.status;
+                rows = 0;
+            }
+            else {
+                status = wb_pool_score (deployment->pool->pool, rows_json, columns, false,
+                                        &reply, &detail);
+                rows = status == 200? (int) json_array_size (rows_json): 0;
+                size_t size;
+                char *text = s_pool_answer (status, reply, &size);
+                wb_buf_append (answer, text, size);
+                free (text);
+                json_decref (rows_json);
+                json_decref (columns);
+            }
+            json_decref (reply);
+            free (detail);
+        }
+        else {
+            rows = wb_scorer_score (deployment->scorer, copy.type, copy.body, copy.size,
                                     false, answer, &fault);
-        s_record (server, deployment, rows < 0? fault.status: 200, rows < 0? 0: rows, start,
+            status = rows < 0? fault.status: 200;
+        }
+        s_record (server, deployment, status, rows < 0? 0: rows, start,
                   true, copy.body, copy.size, wb_buf_data (answer), wb_buf_size (answer));
         free (copy.type);
         free (copy.body);
@@ -260,6 +292,16 @@ s_authorized (wb_serve__server_t *server, wb_serve__config_t *config,
         if (sodium_memcmp (hash, hashes [k], WB_KEY_HASH_TEXT - 1) == 0 && *hashes [k])
             ok = true;
     return ok;
+}
+
+//  The dispatchers are ending: no request may wait for them any more
+static bool
+s_stopping (wb_serve__server_t *server)
+{
+    pthread_mutex_lock (&server->jobs_lock);
+    bool stopping = server->jobs_stopping || server->ndispatchers == 0;
+    pthread_mutex_unlock (&server->jobs_lock);
+    return stopping;
 }
 
 static enum MHD_Result
@@ -351,6 +393,48 @@ s_score (wb_serve__server_t *server, struct MHD_Connection *connection, s_reques
         body = NULL;
         body_size = 0;
     }
+    else
+    if (deployment->pool) {
+        //  A user's own model: a dispatcher waits for its workers while
+        //  the connection is suspended; s_python_done answers
+        wb_scorer_fault_t fault;
+        json_t *rows_json, *columns;
+        if (wb_serve__rows (type, body, body_size, &rows_json, &columns, &probabilities, &fault)) {
+            text = s_error_body (fault.code, fault.message, NULL, &size);
+            status = fault.status;
+            rows = 0;
+        }
+        else
+        if (!s_stopping (server)) {
+            wb_serve__job_t *job = wb_calloc (1, sizeof (wb_serve__job_t));
+            job->config = config;       //  the job holds our reference now
+            job->deployment = chosen;
+            job->connection = connection;
+            job->rows = rows_json;
+            job->columns = columns;
+            job->proba = probabilities;
+            request->job = job;
+            request->pinned = pin != NULL;
+            request->chosen = chosen;
+            pthread_mutex_lock (&server->jobs_lock);
+            MHD_suspend_connection (connection);
+            if (server->jobs_last)
+                server->jobs_last->next = job;
+            else
+                server->jobs = job;
+            server->jobs_last = job;
+            pthread_cond_signal (&server->jobs_wake);
+            pthread_mutex_unlock (&server->jobs_lock);
+            return MHD_YES;
+        }
+        else {
+            json_decref (rows_json);
+            json_decref (columns);
+            text = s_error_body ("unavailable", "the endpoint is stopping", NULL, &size);
+            status = MHD_HTTP_SERVICE_UNAVAILABLE;
+            rows = 0;
+        }
+    }
     else {
         wb_buf_t *answer = wb_buf_new ();
         wb_scorer_fault_t fault;
@@ -377,6 +461,93 @@ s_score (wb_serve__server_t *server, struct MHD_Connection *connection, s_reques
                 s_mirror (server, config, i, type, body, body_size);
     wb_serve__config_release (config);
     return result;
+}
+
+//  ---- Python deployments ----
+
+//  The answer of a pool as text: its body (a scoring script's dict as it is)
+static char *
+s_pool_answer (int status, json_t *reply, size_t *size)
+{
+    json_t *result = json_object_get (reply, "result");
+    char *text = json_dumps (status == 200 && json_is_object (result)? result: reply,
+                             JSON_COMPACT);
+    if (!text)
+        text = wb_strdup ("{\"error\": {\"code\": \"scorer_error\", \"message\": "
+                          "\"the answer is not JSON\"}}");
+    *size = strlen (text);
+    return text;
+}
+
+//  A resumed connection whose job is done: answer it, log it, mirror it
+static enum MHD_Result
+s_python_done (wb_serve__server_t *server, struct MHD_Connection *connection, s_request_t *request)
+{
+    wb_serve__job_t *job = request->job;
+    request->job = NULL;
+    wb_serve__config_t *config = job->config;
+    wb_serve__deployment_t *deployment = &config->deployments [job->deployment];
+    //  Probabilities come with the classes they are of, as the C scorer's do
+    json_t *classes = json_object_get (wb_pool_hello (deployment->pool->pool), "classes");
+    if (job->status == 200 && json_object_get (job->reply, "probabilities") && json_is_array (classes))
+        json_object_set (job->reply, "classes", classes);
+    size_t size;
+    char *text = s_pool_answer (job->status, job->reply, &size);
+    const char *body = wb_buf_data (request->body);
+    size_t body_size = wb_buf_size (request->body);
+    //  The request log gets the traceback of a scorer's exception, the
+    //  caller only its name and message
+    char *logged = job->detail? wb_sprintf ("%s\n%s", text, job->detail): NULL;
+    s_record (server, deployment, job->status, job->status == 200? (int) json_array_size (job->rows): 0,
+              request->start, false, body, body_size, logged? logged: text,
+              logged? strlen (logged): size);
+    free (logged);
+    enum MHD_Result result = s_send (connection, job->status, "application/json", text, size,
+                                     deployment);
+    if (job->status == 200 && !request->pinned) {
+        const char *type = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
+                                                        MHD_HTTP_HEADER_CONTENT_TYPE);
+        for (size_t i = 0; i < config->count; i++)
+            if (i != request->chosen && config->deployments [i].mirror > 0
+            &&  s_percent () < (unsigned) config->deployments [i].mirror * 100)
+                s_mirror (server, config, i, type, body, body_size);
+    }
+    json_decref (job->rows);
+    json_decref (job->columns);
+    json_decref (job->reply);
+    free (job->detail);
+    free (job);
+    wb_serve__config_release (config);
+    return result;
+}
+
+void *
+wb_serve__dispatch_thread (void *arg)
+{
+    wb_serve__server_t *server = arg;
+    pthread_mutex_lock (&server->jobs_lock);
+    while (true) {
+        while (!server->jobs && !server->jobs_stopping)
+            pthread_cond_wait (&server->jobs_wake, &server->jobs_lock);
+        wb_serve__job_t *job = server->jobs;
+        if (!job)
+            break;
+        server->jobs = job->next;
+        if (!server->jobs)
+            server->jobs_last = NULL;
+        server->jobs_out++;
+        pthread_mutex_unlock (&server->jobs_lock);
+        wb_serve__deployment_t *deployment = &job->config->deployments [job->deployment];
+        job->status = wb_pool_score (deployment->pool->pool, job->rows, job->columns, job->proba,
+                                     &job->reply, &job->detail);
+        atomic_store (&job->done, true);
+        MHD_resume_connection (job->connection);
+        pthread_mutex_lock (&server->jobs_lock);
+        server->jobs_out--;
+        pthread_cond_broadcast (&server->jobs_wake);
+    }
+    pthread_mutex_unlock (&server->jobs_lock);
+    return NULL;
 }
 
 static char *
@@ -575,6 +746,8 @@ wb_serve__handle (void *cls, struct MHD_Connection *connection, const char *url,
         *con_cls = request;
         return MHD_YES;
     }
+    if (request->job && atomic_load (&request->job->done))
+        return s_python_done (server, connection, request);
     if (*upload_data_size) {
         if (!request->too_large && wb_buf_size (request->body) + *upload_data_size > WB_SERVE_MAX_BODY)
             request->too_large = true;

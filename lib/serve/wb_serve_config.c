@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "wb_serve_int.h"
+#include <math.h>
 #include "base/wb_util.h"
 
 //  ---- Configurations ----
@@ -18,8 +20,11 @@ wb_serve__config_release (wb_serve__config_t *config)
 {
     if (!config || atomic_fetch_sub (&config->refs, 1) != 1)
         return;
-    for (size_t i = 0; i < config->count; i++)
+    for (size_t i = 0; i < config->count; i++) {
         wb_scorer_destroy (&config->deployments [i].scorer);
+        if (config->deployments [i].pool)        //  the main thread destroys it
+            atomic_fetch_sub (&config->deployments [i].pool->refs, 1);
+    }
     free (config->swagger);
     free (config);
 }
@@ -59,7 +64,8 @@ s_swagger (wb_serve__config_t *config, const char *endpoint)
     json_t *columns = NULL;
     const char *task = "";
     for (size_t i = 0; i < config->count && !columns; i++)
-        if (config->deployments [i].traffic > 0 || i + 1 == config->count) {
+        if ((config->deployments [i].traffic > 0 || i + 1 == config->count)
+        &&  config->deployments [i].scorer) {
             json_t *expects = wb_scorer_expects (config->deployments [i].scorer);
             columns = json_object_get (expects, "columns");
             task = json_string_value (json_object_get (expects, "task"));
@@ -123,10 +129,108 @@ s_swagger (wb_serve__config_t *config, const char *endpoint)
     return text;
 }
 
+//  ---- Python worker pools ----
+
+//  A setting of a deployment (its settings object), or fallback
+static double
+s_setting (json_t *row, const char *key, double fallback)
+{
+    json_t *value = json_object_get (json_object_get (row, "settings"), key);
+    return json_is_number (value)? json_number_value (value): fallback;
+}
+
+//  The pool for deployment row (a Python flavor), made or shared, held
+//  once more; NULL with err and *detail
+static wb_serve__pool_t *
+s_pool_for (wb_serve__server_t *server, wb_store_t *store, json_t *row, char **detail,
+            wb_error_t *err)
+{
+    const char *model = json_string_value (json_object_get (row, "model"));
+    int64_t version = json_integer_value (json_object_get (row, "version"));
+    char *settings = json_dumps (json_object_get (row, "settings")
+                                 ? json_object_get (row, "settings"): json_null (),
+                                 JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    char *key = wb_sprintf ("%s:%lld %s %s %s", model, (long long) version,
+                            json_string_value (json_object_get (row, "hash")),
+                            json_string_value (json_object_get (row, "name")), settings);
+    free (settings);
+    for (size_t i = 0; i < server->npools; i++)
+        if (streq (server->pools [i]->key, key)) {
+            atomic_fetch_add (&server->pools [i]->refs, 1);
+            free (key);
+            return server->pools [i];
+        }
+    if (server->npools == sizeof (server->pools) / sizeof (server->pools [0])) {
+        wb_error_set (err, "too many Python deployments are starting at once");
+        free (key);
+        return NULL;
+    }
+    char *worker = wb_registry_worker (store, err);
+    char *dir = wb_registry_model_dir (store, model, version);
+    const char *path = json_string_value (json_object_get (row, "path"));
+    const char *slash = path? strrchr (path, '/'): NULL;
+    char *file = wb_sprintf ("%s/%s", dir, slash? slash + 1: path? path: "");
+    const char *scorer_rel = json_string_value (json_object_get (row, "scorer"));
+    char *scorer = scorer_rel? wb_sprintf ("%s/%s", dir, scorer_rel): NULL;
+    wb_serve__pool_t *entry = NULL;
+    if (worker) {
+        entry = wb_calloc (1, sizeof (wb_serve__pool_t));
+        snprintf (entry->label, sizeof (entry->label), "deployment %s",
+                  json_string_value (json_object_get (row, "name")));
+        wb_pool_config_t config = {
+            .python = json_string_value (json_object_get (row, "python")),
+            .worker = worker,
+            .flavor = json_string_value (json_object_get (row, "flavor")),
+            .model = file, .scorer = scorer, .model_dir = dir, .label = entry->label,
+            .workers = (int) s_setting (row, "workers", 0),
+            .max_batch_rows = (int) s_setting (row, "max_batch_rows", WB_SERVE_BATCH_ROWS),
+            .max_batch_delay = s_setting (row, "max_batch_delay_ms", WB_SERVE_BATCH_DELAY_MS) / 1000,
+            .request_timeout = s_setting (row, "request_timeout", WB_SERVE_REQUEST_TIMEOUT),
+            .start_timeout = 300, .log_fd = STDERR_FILENO,
+        };
+        if (!config.python)
+            config.python = "python3";
+        entry->pool = wb_pool_new (&config, detail, err);
+        if (!entry->pool) {
+            free (entry);
+            entry = NULL;
+        }
+    }
+    if (entry) {
+        entry->key = key;
+        key = NULL;
+        atomic_init (&entry->refs, 1);
+        server->pools [server->npools++] = entry;
+    }
+    free (key);
+    free (scorer);
+    free (file);
+    free (dir);
+    free (worker);
+    return entry;
+}
+
+void
+wb_serve__pools_reap (wb_serve__server_t *server, bool all)
+{
+    for (size_t i = 0; i < server->npools; ) {
+        wb_serve__pool_t *entry = server->pools [i];
+        if (all || atomic_load (&entry->refs) <= 0) {
+            wb_pool_destroy (&entry->pool);
+            free (entry->key);
+            free (entry);
+            server->pools [i] = server->pools [--server->npools];
+        }
+        else
+            i++;
+    }
+}
+
 //  A configuration from the workspace; NULL with err (a model that cannot
 //  be loaded: the old configuration stays)
 wb_serve__config_t *
-wb_serve__config_load (wb_serve__server_t *server, wb_store_t *store, wb_error_t *err)
+wb_serve__config_load (wb_serve__server_t *server, wb_store_t *store, char **detail,
+                       wb_error_t *err)
 {
     json_t *record = wb_registry_endpoint_get (store, server->endpoint, err);
     if (!record)
@@ -160,6 +264,21 @@ wb_serve__config_load (wb_serve__server_t *server, wb_store_t *store, wb_error_t
                   (long long) json_integer_value (json_object_get (row, "version")));
         d->traffic = (int) json_integer_value (json_object_get (row, "traffic"));
         d->mirror = (int) json_integer_value (json_object_get (row, "mirror"));
+        const char *flavor = json_string_value (json_object_get (row, "flavor"));
+        if (flavor && !streq (flavor, "workbench")) {
+            //  A user's own model: its Python workers
+            wb_error_t why;
+            d->pool = s_pool_for (server, store, row, detail, &why);
+            if (!d->pool) {
+                rc = wb_error_set (err, "deployment %s cannot load model %s: %s", name, d->model,
+                                   why.text);
+                break;
+            }
+            d->stats = s_stats_for (server, name);
+            config->taking += d->traffic > 0;
+            config->count++;
+            continue;
+        }
         const char *hash = json_string_value (json_object_get (row, "hash"));
         char *file = hash? wb_store_blob_path (store, hash): NULL;
         size_t size = 0;

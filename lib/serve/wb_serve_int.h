@@ -27,10 +27,13 @@
 #include "wb_serve.h"
 #include "wb_registry.h"
 #include "wb_scorer.h"
+#include "wb_pool.h"
 
 #define WB_SERVE__MAX_DEPLOYMENTS  32     //  deployments an endpoint may hold
 #define WB_SERVE__BUCKETS          12     //  latency histogram buckets (+Inf last)
 #define WB_SERVE__MIRROR_QUEUE     1024   //  mirrored copies waiting at most
+#define WB_SERVE__DISPATCHERS      64     //  threads waiting on Python workers: requests
+                                          //  that can be in a pool's queue at once (batching)
 #define WB_SERVE__ARRIVAL          10.0   //  seconds a request may take to arrive...
                                           //  (...S_ARRIVAL_BUSY in wb_serve_answer.c)
 
@@ -54,12 +57,24 @@ typedef struct {
     atomic_ullong micros;           //  latency sum, microseconds
 } wb_serve__stats_t;
 
+//  The worker pool of a Python deployment (a user's own model), shared by
+//  every configuration that serves the same version with the same settings,
+//  so that a reload that changes something else keeps its workers. Made
+//  and destroyed by the main thread; refs counts the configurations holding it.
+typedef struct {
+    char *key;                      //  model, hash and settings
+    char label [80];                //  "deployment NAME"
+    wb_pool_t *pool;
+    atomic_int refs;
+} wb_serve__pool_t;
+
 typedef struct {
     char name [64];                 //  deployment name
     char model [160];               //  NAME:VERSION
     int traffic;                    //  percent of requests
     int mirror;                     //  percent copied to it
-    wb_scorer_t *scorer;            //  its model
+    wb_scorer_t *scorer;            //  its model (built-in), or NULL
+    wb_serve__pool_t *pool;         //  its Python workers (own models), or NULL
     wb_serve__stats_t *stats;       //  its counters
 } wb_serve__deployment_t;
 
@@ -123,20 +138,66 @@ typedef struct {
     wb_serve__conn_t **conns;       //  open connections
     size_t nconns, conns_room;      //  used, allocated
     size_t max_connections;         //  the daemon's limit
+    wb_serve__pool_t *pools [WB_SERVE__MAX_DEPLOYMENTS * 2];   //  Python worker pools
+    size_t npools;                  //  used (main thread)
+    pthread_mutex_t jobs_lock;      //  guards jobs
+    pthread_cond_t jobs_wake;       //  dispatchers wait on it
+    struct _wb_serve__job_t *jobs, *jobs_last;  //  requests for Python workers (a list)
+    size_t jobs_out;                //  taken by a dispatcher, not yet answered
+    bool jobs_stopping;             //  dispatchers end
+    pthread_t dispatchers [WB_SERVE__DISPATCHERS];
+    size_t ndispatchers;            //  started (main thread, with the first pool)
 } wb_serve__server_t;
+
+//  A request for a Python deployment: the connection is suspended while a
+//  dispatcher thread waits for the pool's answer, then resumed to send it
+typedef struct _wb_serve__job_t {
+    struct _wb_serve__job_t *next;
+    wb_serve__config_t *config;     //  held
+    size_t deployment;              //  index in config
+    struct MHD_Connection *connection;
+    json_t *rows, *columns;         //  what to score
+    bool proba;
+    int status;                     //  the answer: HTTP status,
+    json_t *reply;                  //  body
+    char *detail;                   //  and a scorer's traceback (for the log)
+    atomic_bool done;
+} wb_serve__job_t;
 
 //  ---- Configurations (wb_serve_config.c) ----
 
 //  A configuration from the workspace; NULL with err (a model that cannot
 //  be loaded: the old configuration stays). Holds one reference.
+//  *detail (may be NULL) gets a Python model's traceback (caller frees).
 wb_serve__config_t *
-    wb_serve__config_load (wb_serve__server_t *server, wb_store_t *store, wb_error_t *err);
+    wb_serve__config_load (wb_serve__server_t *server, wb_store_t *store, char **detail,
+                           wb_error_t *err);
 //  The server's current configuration, held (NULL before the first load)
 wb_serve__config_t *
     wb_serve__config_hold (wb_serve__server_t *server);
 //  Drop a reference; the last one frees the configuration (NULL is nothing)
 void
     wb_serve__config_release (wb_serve__config_t *config);
+
+//  The main thread: destroy the pools no configuration holds any more
+void
+    wb_serve__pools_reap (wb_serve__server_t *server, bool all);
+
+//  ---- Python deployments (wb_serve_rows.c, wb_serve_answer.c) ----
+
+//  A request body as rows for a Python worker: *rows_p an array of arrays
+//  or of objects, *columns_p the names when the body gives them (else
+//  NULL); *proba set when the body asks for probabilities (params). 0, or
+//  -1 with fault (the scorer's codes).
+int
+    wb_serve__rows (const char *type, const char *body, size_t size, json_t **rows_p,
+                    json_t **columns_p, bool *proba, wb_scorer_fault_t *fault);
+void
+    wb_serve_rows_test (bool verbose);
+//  A dispatcher thread, arg the server: takes jobs, waits for the pool,
+//  resumes the connection; ends when jobs_stopping is set and none is left
+void *
+    wb_serve__dispatch_thread (void *arg);
 
 //  ---- Answering and the warden (wb_serve_answer.c) ----
 

@@ -131,11 +131,25 @@ s_refresh (wb_serve__server_t *server, wb_store_t *store, bool force)
         return strstr (err.text, "no endpoint")? 1: 0;
     if (!force && server->config && server->config->generation == generation)
         return 0;
-    wb_serve__config_t *config = wb_serve__config_load (server, store, &err);
+    char *detail = NULL;
+    wb_serve__config_t *config = wb_serve__config_load (server, store, &detail, &err);
+    wb_serve__pools_reap (server, false);   //  of a configuration that failed to load
     if (!config) {
-        fprintf (stderr, "workbench serve: %s\n", err.text);
-        wb_registry_endpoint_loaded (store, server->endpoint, generation, err.text, NULL);
+        //  The endpoint's row gets the whole story (a Python traceback), for %deploy
+        char *why = detail && *detail? wb_sprintf ("%s\n\n%s", err.text, detail): wb_strdup (err.text);
+        fprintf (stderr, "workbench serve: %s\n", why);
+        wb_registry_endpoint_loaded (store, server->endpoint, generation, why, NULL);
+        free (why);
+        free (detail);
         return 0;
+    }
+    free (detail);
+    //  Threads that wait on Python workers, with the first pool
+    while (server->npools > 0 && server->ndispatchers < WB_SERVE__DISPATCHERS) {
+        if (pthread_create (&server->dispatchers [server->ndispatchers], NULL,
+                            wb_serve__dispatch_thread, server))
+            break;
+        server->ndispatchers++;
     }
     pthread_mutex_lock (&server->lock);
     wb_serve__config_t *old = server->config;
@@ -187,6 +201,8 @@ wb_serve_main (const char *path, const char *endpoint)
     pthread_mutex_init (&server->lock, NULL);
     pthread_cond_init (&server->wake, NULL);
     pthread_mutex_init (&server->conns_lock, NULL);
+    pthread_mutex_init (&server->jobs_lock, NULL);
+    pthread_cond_init (&server->jobs_wake, NULL);
     s_refresh (server, store, true);
     int rc = 0;
     if (!server->config) {
@@ -213,7 +229,8 @@ wb_serve_main (const char *path, const char *endpoint)
     rlim_t room = files.rlim_cur > 320? files.rlim_cur - 256: 64;
     server->max_connections = room < S_CONNECTIONS? (size_t) room: S_CONNECTIONS;
     struct MHD_Daemon *daemon = rc? NULL: MHD_start_daemon (
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO
+        | MHD_ALLOW_SUSPEND_RESUME,
         0, NULL, NULL, wb_serve__handle, server,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &address,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -257,6 +274,7 @@ wb_serve_main (const char *path, const char *endpoint)
                 last_check = wb_time_mono ();
                 if (s_refresh (server, store, false))
                     break;          //  the endpoint was deleted
+                wb_serve__pools_reap (server, false);   //  pools no configuration holds
                 if (access (database, F_OK)) {
                     fprintf (stderr, "workbench serve: the workspace %s is gone\n", path);
                     break;
@@ -264,6 +282,14 @@ wb_serve_main (const char *path, const char *endpoint)
             }
         }
         free (database);
+        //  Requests waiting for Python workers are answered first (a
+        //  suspended connection must be resumed before the daemon stops)
+        pthread_mutex_lock (&server->jobs_lock);
+        server->jobs_stopping = true;
+        pthread_cond_broadcast (&server->jobs_wake);
+        pthread_mutex_unlock (&server->jobs_lock);
+        for (size_t i = 0; i < server->ndispatchers; i++)
+            pthread_join (server->dispatchers [i], NULL);
         MHD_stop_daemon (daemon);   //  waits for requests under way
         pthread_mutex_lock (&server->lock);
         server->stopping = true;
@@ -283,6 +309,10 @@ wb_serve_main (const char *path, const char *endpoint)
         unlink (server->owner_path);
     free (server->owner_path);
     wb_serve__config_release (server->config);
+    server->config = NULL;
+    wb_serve__pools_reap (server, true);
+    pthread_mutex_destroy (&server->jobs_lock);
+    pthread_cond_destroy (&server->jobs_wake);
     pthread_mutex_destroy (&server->lock);
     pthread_cond_destroy (&server->wake);
     pthread_mutex_destroy (&server->conns_lock);
