@@ -19,6 +19,7 @@
 #include "serve/wb_serve.h"
 #include "render/wb_view_serve.h"
 #include "cell/wb_args.h"
+#include "base/wb_fs.h"
 #include "base/wb_util.h"
 
 #define S_LOG_ROWS      20      //  requests %endpoint logs shows by default
@@ -500,6 +501,98 @@ wb_magic_serve_is_endpoint (wb_session_t *session, const char *name)
     return endpoint != NULL;
 }
 
+//  The last lines of the server's log that its Python workers wrote (their
+//  standard error) or that say what happened to them (started, exited,
+//  restarted): "[deployment NAME worker N] ...", newest last; NULL when none
+static char *
+s_worker_lines (wb_store_t *store, const char *endpoint, size_t most)
+{
+    char *path = wb_serve_log_path (store, endpoint);
+    size_t size;
+    char *text = wb_fs_read (path, &size, NULL);
+    free (path);
+    if (!text)
+        return NULL;
+    const char **lines = wb_calloc (most, sizeof (char *));
+    size_t count = 0;
+    for (char *line = text; line && *line; ) {
+        char *end = strchr (line, '\n');
+        if (end)
+            *end = 0;
+        if (wb_starts_with (line, "[deployment "))
+            lines [count++ % most] = line;
+        line = end? end + 1: NULL;
+    }
+    wb_buf_t *buf = wb_buf_new ();
+    size_t first = count > most? count - most: 0;
+    for (size_t i = first; i < count; i++)
+        wb_buf_printf (buf, "%s\n", lines [i % most]);
+    char *result = count? wb_strdup (wb_buf_data (buf)): NULL;
+    wb_buf_destroy (&buf);
+    free (lines);
+    free (text);
+    return result;
+}
+
+//  The Python deployments' workers as /metrics tells them: one line each
+static void
+s_worker_status (json_t *endpoint, wb_out_t *out)
+{
+    int port = (int) json_integer_value (json_object_get (endpoint, "port"));
+    int status = 0;
+    char *metrics = NULL;
+    if (!wb_registry_endpoint_alive (endpoint)
+    ||  wb_serve_request (port, "GET", "/metrics", NULL, NULL, 0, 5, &status, &metrics, NULL)
+    ||  status != 200) {
+        free (metrics);
+        return;
+    }
+    static const char *names [] = { "workbench_workers{", "workbench_workers_ready{",
+        "workbench_worker_restarts_total{", "workbench_worker_queue{",
+        "workbench_batch_rows_sum{", "workbench_batch_rows_count{" };
+    json_t *rows = json_object ();
+    for (char *line = metrics; line && *line; ) {
+        char *end = strchr (line, '\n');
+        if (end)
+            *end = 0;
+        for (size_t n = 0; n < sizeof (names) / sizeof (names [0]); n++) {
+            const char *at = strstr (line, "deployment=\"");
+            if (!wb_starts_with (line, names [n]) || !at)
+                continue;
+            at += strlen ("deployment=\"");
+            char *deployment = wb_strndup (at, strcspn (at, "\""));
+            const char *value = strrchr (line, ' ');
+            json_t *row = json_object_get (rows, deployment);
+            if (!row) {
+                row = json_array ();
+                for (size_t k = 0; k < 6; k++)
+                    json_array_append_new (row, json_real (0));
+                json_object_set_new (rows, deployment, row);
+            }
+            json_array_set_new (row, n, json_real (value? strtod (value + 1, NULL): 0));
+            free (deployment);
+        }
+        line = end? end + 1: NULL;
+    }
+    const char *deployment;
+    json_t *row;
+    json_object_foreach (rows, deployment, row) {
+        double calls = json_real_value (json_array_get (row, 5));
+        wb_out_printf (out, "Deployment %s: %.0f of %.0f Python workers serving, %.0f restart%s, "
+                       "%.0f request%s waiting, %.0f call%s to workers (%.1f rows a call)\n",
+                       deployment, json_real_value (json_array_get (row, 1)),
+                       json_real_value (json_array_get (row, 0)),
+                       json_real_value (json_array_get (row, 2)),
+                       json_real_value (json_array_get (row, 2)) == 1? "": "s",
+                       json_real_value (json_array_get (row, 3)),
+                       json_real_value (json_array_get (row, 3)) == 1? "": "s", calls,
+                       calls == 1? "": "s",
+                       calls > 0? json_real_value (json_array_get (row, 4)) / calls: 0);
+    }
+    json_decref (rows);
+    free (metrics);
+}
+
 int
 wb_magic_serve_show_endpoint (wb_session_t *session, const char *name, wb_out_t *out)
 {
@@ -513,6 +606,12 @@ wb_magic_serve_show_endpoint (wb_session_t *session, const char *name, wb_out_t 
         return -1;
     }
     s_endpoint_summary (out, endpoint);
+    s_worker_status (endpoint, out);
+    char *workers = s_worker_lines (store, name, 10);
+    if (workers)
+        wb_out_printf (out, "The workers' last lines (%%endpoint logs %s shows more):\n%s", name,
+                       workers);
+    free (workers);
     json_decref (endpoint);
     //  Request rate and latency per second over the last minutes
     json_t *stats = wb_registry_request_stats (store, name, S_CHART_SPAN, 1, &err);
@@ -648,6 +747,11 @@ s_endpoint_logs (wb_session_t *session, wb_call_t *call, wb_store_t *store,
     }
     wb_out_display_new (out, wb_view_requests (name, log), NULL);
     json_decref (log);
+    //  What its Python workers said (their standard error, restarts)
+    char *workers = s_worker_lines (store, name, (size_t) limit);
+    if (workers)
+        wb_out_printf (out, "Python workers, newest last (from the server's log):\n%s", workers);
+    free (workers);
     return 0;
 }
 

@@ -550,6 +550,73 @@ wb_serve__dispatch_thread (void *arg)
     return NULL;
 }
 
+//  The Python deployments' workers, for /metrics: how many serve, restarts,
+//  the queue, and rows per call to a worker (the batches)
+static void
+s_metrics_pools (wb_serve__server_t *server, wb_buf_t *buf)
+{
+    wb_serve__config_t *config = wb_serve__config_hold (server);
+    if (!config)
+        return;
+    static const char *families [][3] = {
+        { "workbench_workers", "gauge", "Python worker processes a deployment keeps" },
+        { "workbench_workers_ready", "gauge", "Of them, serving now" },
+        { "workbench_worker_restarts_total", "counter", "Worker processes started again (crash, timeout, failed start)" },
+        { "workbench_worker_queue", "gauge", "Requests waiting for a worker now" },
+        { "workbench_worker_errors_total", "counter", "Worker answers by status: 500 scorer error, 503 crashed, 504 timeout, 413 too large" },
+        { "workbench_batch_rows", "histogram", "Rows per call to a worker (a batch of requests, or one)" },
+    };
+    bool any = false;
+    for (size_t i = 0; i < config->count; i++)
+        any = any || config->deployments [i].pool;
+    for (int f = 0; any && f < 6; f++) {
+        wb_buf_printf (buf, "# HELP %s %s\n# TYPE %s %s\n", families [f][0], families [f][2],
+                       families [f][0], families [f][1]);
+        for (size_t i = 0; i < config->count; i++) {
+            wb_serve__deployment_t *d = &config->deployments [i];
+            if (!d->pool)
+                continue;
+            wb_pool_stats_t stats;
+            wb_pool_stats (d->pool->pool, &stats);
+            const char *name = families [f][0];
+            if (f == 0 || f == 1 || f == 3)
+                wb_buf_printf (buf, "%s{endpoint=\"%s\",deployment=\"%s\"} %llu\n", name,
+                               server->endpoint, d->name, (unsigned long long)
+                               (f == 0? (size_t) stats.workers: f == 1? (size_t) stats.ready: stats.queued));
+            else
+            if (f == 2)
+                wb_buf_printf (buf, "%s{endpoint=\"%s\",deployment=\"%s\"} %llu\n", name,
+                               server->endpoint, d->name, (unsigned long long) stats.restarts);
+            else
+            if (f == 4) {
+                const char *codes [] = { "500", "503", "504", "413" };
+                uint64_t counts [] = { stats.scorer_errors, stats.crashed, stats.timeouts, stats.too_large };
+                for (int c = 0; c < 4; c++)
+                    wb_buf_printf (buf, "%s{endpoint=\"%s\",deployment=\"%s\",status=\"%s\"} %llu\n",
+                                   name, server->endpoint, d->name, codes [c],
+                                   (unsigned long long) counts [c]);
+            }
+            else {
+                unsigned long long cumulative = 0;
+                for (int b = 0; b < WB_POOL_BUCKETS; b++) {
+                    cumulative += stats.batch_sizes [b];
+                    if (b < WB_POOL_BUCKETS - 1)
+                        wb_buf_printf (buf, "%s_bucket{endpoint=\"%s\",deployment=\"%s\",le=\"%d\"} %llu\n",
+                                       name, server->endpoint, d->name, 1 << b, cumulative);
+                    else
+                        wb_buf_printf (buf, "%s_bucket{endpoint=\"%s\",deployment=\"%s\",le=\"+Inf\"} %llu\n",
+                                       name, server->endpoint, d->name, cumulative);
+                }
+                wb_buf_printf (buf, "%s_sum{endpoint=\"%s\",deployment=\"%s\"} %llu\n"
+                               "%s_count{endpoint=\"%s\",deployment=\"%s\"} %llu\n",
+                               name, server->endpoint, d->name, (unsigned long long) stats.rows,
+                               name, server->endpoint, d->name, (unsigned long long) stats.batches);
+            }
+        }
+    }
+    wb_serve__config_release (config);
+}
+
 static char *
 s_metrics_text (wb_serve__server_t *server)
 {
@@ -608,6 +675,7 @@ s_metrics_text (wb_serve__server_t *server)
                    "# TYPE workbench_unlogged_total counter\n"
                    "workbench_unlogged_total{endpoint=\"%s\"} %llu\n", server->endpoint,
                    atomic_load (&server->unlogged));
+    s_metrics_pools (server, buf);
     return wb_buf_detach (&buf);
 }
 
