@@ -26,6 +26,7 @@
 #include "base/wb_util.h"
 #include "base/wb_embedded.h"
 #include "serve/wb_serve.h"
+#include "serve/wb_batch.h"
 
 
 static void
@@ -428,6 +429,23 @@ main (int argc, char **argv)
             return 2;
         }
         int rc = wb_train_run (workspace, id, spec, outputs);
+        json_decref (spec);
+        return rc;
+    }
+    if (streq (command, "batch-run")) {
+        //  A %batch job: its spec comes in the environment
+        const char *spec_text = getenv ("WORKBENCH_BATCH_SPEC");
+        json_t *spec = spec_text? json_loads (spec_text, 0, NULL): NULL;
+        const char *workspace = getenv ("WORKBENCH_WORKSPACE");
+        const char *id = getenv ("WORKBENCH_RUN_ID");
+        const char *outputs = getenv ("WORKBENCH_OUTPUTS");
+        if (!spec || !workspace || !id || !outputs) {
+            fprintf (stderr, "workbench batch-run: run it from %%batch (it needs "
+                     "WORKBENCH_BATCH_SPEC, WORKBENCH_WORKSPACE, WORKBENCH_RUN_ID, WORKBENCH_OUTPUTS)\n");
+            json_decref (spec);
+            return 2;
+        }
+        int rc = wb_batch_run (workspace, id, spec, outputs);
         json_decref (spec);
         return rc;
     }

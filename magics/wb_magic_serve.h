@@ -15,6 +15,8 @@ int wb_magic_model_show (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 int wb_magic_model_alias (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 int wb_magic_model_archive (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 int wb_magic_model_export (wb_session_t *session, wb_call_t *call, wb_out_t *out);
+//  %batch (wb_magic_serve_batch.c)
+int wb_magic_batch (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 //  %deploy
 int wb_magic_deploy (wb_session_t *session, wb_call_t *call, wb_out_t *out);
 //  %endpoint list, show, invoke, logs, keys, retention, traffic, mirror, delete

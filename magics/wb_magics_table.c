@@ -61,6 +61,13 @@ static const wb_opt_t s_train_opts [] = {
     { "seed", 's', WB_OPT_VALUE }, { "param", 'p', WB_OPT_MULTI },
     { "no-wait", 0, WB_OPT_BOOL }, S_END
 };
+static const wb_opt_t s_batch_opts [] = {
+    { "data", 'd', WB_OPT_VALUE }, { "mini-batch", 0, WB_OPT_VALUE },
+    { "parallel", 'p', WB_OPT_VALUE }, { "error-threshold", 0, WB_OPT_VALUE },
+    { "output", 'o', WB_OPT_VALUE }, { "compute", 'c', WB_OPT_VALUE },
+    { "name", 'n', WB_OPT_VALUE }, { "experiment", 'e', WB_OPT_VALUE },
+    { "no-wait", 0, WB_OPT_BOOL }, S_END
+};
 static const wb_opt_t s_predict_opts [] = {
     { "data", 'd', WB_OPT_VALUE }, { "output", 'o', WB_OPT_VALUE }, S_END
 };
@@ -444,6 +451,21 @@ static const wb_magic_t s_magics [] = {
       "be deployed). %model export NAME:VERSION DIR writes any version as an\n"
       "MLflow model folder (built-in models with a pure-Python loader), so that\n"
       "other tools can load it." },
+    { "batch", wb_magic_batch, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_RUN,
+      s_batch_opts, NULL, NULL,
+      "%batch MODEL[:VERSION|@ALIAS] --data NAME[:VERSION] [--mini-batch ROWS] [--parallel N] [--error-threshold N] [--output NAME] [--compute TARGET] [--name N] [--experiment E] [--no-wait]",
+      "Score a dataset version with a registered model version of any flavor,\n"
+      "as a job (kind batch) on a compute target: the rows are split into\n"
+      "mini-batches of --mini-batch rows (default 1000) scored --parallel at\n"
+      "once (default one per core; built-in models by the C scorer on as many\n"
+      "threads, a user's own by as many Python workers). A mini-batch that\n"
+      "fails is counted and its rows get no prediction; more failures than\n"
+      "--error-threshold (default -1: any number) fail the job. Its card draws\n"
+      "progress; interrupt or %job cancel stops it and its workers. The run\n"
+      "keeps outputs/predictions.csv (the input rows, prediction, and a\n"
+      "probability_CLASS column per class, as %predict writes it); --output\n"
+      "NAME registers it as a new version of dataset NAME, whose lineage\n"
+      "names the model version and the input dataset version." },
     { "deploy", wb_magic_deploy, -2, WB_MAGIC_LINE | WB_MAGIC_WRITES, WB_ARGS_PATH,
       s_deploy_opts, NULL, NULL,
       "%deploy MODEL[:VERSION|@ALIAS] --endpoint EP [--deployment NAME] [--traffic PERCENT] [--port PORT] [--auth key|none] [--workers N] [--max-batch-rows N] [--max-batch-delay-ms MS] [--request-timeout S]",

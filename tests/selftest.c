@@ -48,6 +48,7 @@
 #include "serve/wb_scorer.h"
 #include "serve/wb_serve.h"
 #include "serve/wb_pool.h"
+#include "serve/wb_batch.h"
 
 //  name, function: one row per class with a self-test
 typedef struct {
@@ -91,6 +92,7 @@ static const s_test_t s_tests [] = {
     { "wb_scorer",  wb_scorer_test },
     { "wb_serve",   wb_serve_test },
     { "wb_pool",    wb_pool_test },
+    { "wb_batch",   wb_batch_test },
     { NULL, NULL }
 };
 

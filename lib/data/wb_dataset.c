@@ -101,17 +101,23 @@ s_join (json_t *list, const char *field)
 
 //  ---- The registry ----
 
+int
+wb_dataset_check_name (const char *name, wb_error_t *err)
+{
+    if (name && s_valid_name (name))
+        return 0;
+    return wb_error_set (err, "'%s' is not a valid dataset name: use letters, digits, '_', "
+                         "'-' and '.', starting with a letter or digit (at most %d)",
+                         name? name: "", S_NAME_MAX);
+}
+
 json_t *
 wb_dataset_register (wb_store_t *store, const char *name, const char *path,
                      const char *description, wb_error_t *err)
 {
     assert (store && name && path);
-    if (!s_valid_name (name)) {
-        wb_error_set (err, "'%s' is not a valid dataset name: use letters, digits, '_', "
-                      "'-' and '.', starting with a letter or digit (at most %d)",
-                      name, S_NAME_MAX);
+    if (wb_dataset_check_name (name, err))
         return NULL;
-    }
     size_t size;
     char *data = wb_fs_read (path, &size, err);
     if (!data)

@@ -24,6 +24,9 @@
 //  version is returned, its description unchanged). Caller owns. NULL
 //  (err) for a bad name, a file that cannot be read, or a broken CSV (the
 //  message gives the line and column); then nothing is stored.
+//  Is name a valid dataset name? 0, or -1 with err saying what one is.
+int
+    wb_dataset_check_name (const char *name, wb_error_t *err);
 json_t *
     wb_dataset_register (wb_store_t *store, const char *name, const char *path,
                          const char *description, wb_error_t *err);
