@@ -36,8 +36,12 @@ DEB_BUILD  = build-essential pkg-config libczmq-dev libzmq3-dev libsodium-dev \
              libjansson-dev libsqlite3-dev libopenblas0 libmicrohttpd-dev
 DEB_TEST   = python3-jupyter-client jupyter-client python3-jupyter-kernel-test \
              python3-nbclient python3-nbformat jupyter-nbconvert jupyter-console \
-             python3-ipykernel python3-pytest valgrind curl \
+             python3-ipykernel python3-pytest valgrind curl procps \
              chromium jupyter-notebook nodejs npm
+#   The models people bring, and what the Python worker loads them with
+#   (tests train them in jobs and serve them).
+DEB_TEST  += python3-numpy python3-pandas python3-sklearn python3-joblib python3-xgboost \
+             python3-torch python3-yaml python3-cloudpickle
 #   The fuzz targets need clang and its sanitizer and libFuzzer runtimes.
 DEB_FUZZ   = clang libclang-rt-14-dev
 #   Only `make bench` needs the tools it compares with.
