@@ -2,7 +2,8 @@
     workers
 
     wb_pool.c           the pool: starting and stopping, scoring, counters,
-                        the log; the self-test
+                        the log
+    wb_pool_test.c      the self-test
     wb_pool_queue.c     the queue, dynamic batching, answers
     wb_pool_process.c   a worker's process: fork+exec, its hello, frames,
                         its stderr, ending and reaping it

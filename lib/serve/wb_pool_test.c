@@ -1,0 +1,658 @@
+/*  wb_pool_test - the self-test of wb_pool, with a stand-in worker that
+    speaks the protocol (part of wb_pool: wb_pool_int.h)
+*/
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "wb_pool_int.h"
+#include "base/wb_util.h"
+
+//  ---- Self-test ----
+
+//  @selftest
+//  A stand-in for share/wb_worker.py that speaks its protocol with the
+//  standard library. Its "model" (the --model word) says how it behaves:
+//  sum (predicts each row's sum; probabilities [sum, -sum]), nobatch (the
+//  same, batch:false), result (run() returns a dict), short (one
+//  prediction too few), chatty (a stderr line a request; a long one for a
+//  row holding 7), broken (ready:false), dies (exits before its hello),
+//  slow (no hello for 30 s); any of them is broken while the folder holds
+//  a file "broken". Rows holding -1 raise, -2 exit with status 3,
+//  -3 hang, -4 take 0.35 s (times the time factor), -5 announce a reply of
+//  300 MiB.
+static const char *s_test_worker =
+    "import json, os, struct, sys, time\n"
+    "factor = float(os.environ.get('WORKBENCH_TIME_FACTOR') or 1)\n"
+    "model = sys.argv[sys.argv.index('--model') + 1]\n"
+    "source, out = sys.stdin.buffer, sys.stdout.buffer\n"
+    "def send(message):\n"
+    "    data = json.dumps(message).encode()\n"
+    "    out.write(struct.pack('>I', len(data)) + data)\n"
+    "    out.flush()\n"
+    "def receive():\n"
+    "    head = source.read(4)\n"
+    "    if len(head) < 4:\n"
+    "        sys.exit(0)\n"
+    "    return json.loads(source.read(struct.unpack('>I', head)[0]))\n"
+    "folder = os.environ.get('WORKBENCH_MODEL_DIR', '/nonexistent')\n"
+    "broken = os.path.exists(os.path.join(folder, 'broken'))\n"
+    "if model == 'broken' or broken:\n"
+    "    send({'ready': False, 'error': 'RuntimeError: no weights', 'type': 'RuntimeError',\n"
+    "          'traceback': 'Traceback (most recent call last):\\n  File \"score.py\", '\n"
+    "                       'line 3, in init\\nRuntimeError: no weights\\n'})\n"
+    "    sys.exit(1)\n"
+    "if model == 'dies':\n"
+    "    print('loading the model', file=sys.stderr)\n"
+    "    print(\"ModuleNotFoundError: No module named 'torch'\", file=sys.stderr)\n"
+    "    sys.exit(1)\n"
+    "if model == 'slow':\n"
+    "    time.sleep(30)\n"
+    "send({'ready': True, 'flavor': 'python', 'batch': model != 'nobatch', 'proba': True,\n"
+    "      'classes': None, 'columns': None, 'python': '3.11.2', 'pid': os.getpid(),\n"
+    "      'dir': os.environ.get('WORKBENCH_MODEL_DIR')})\n"
+    "while True:\n"
+    "    request = receive()\n"
+    "    rows = [list(row.values()) if isinstance(row, dict) else row\n"
+    "            for row in request['rows']]\n"
+    "    values = [value for row in rows for value in row]\n"
+    "    if model == 'chatty':\n"
+    "        print('scoring %d rows' % len(rows), file=sys.stderr)\n"
+    "        if 7 in values:\n"
+    "            print('x' * 5000 + 'y', file=sys.stderr)\n"
+    "    if -2 in values:\n"
+    "        os._exit(3)\n"
+    "    if -3 in values:\n"
+    "        time.sleep(60)\n"
+    "    if -4 in values:\n"
+    "        time.sleep(0.35 * factor)\n"
+    "    if -5 in values:\n"
+    "        out.write(struct.pack('>I', 300 << 20))\n"
+    "        out.flush()\n"
+    "        time.sleep(60)\n"
+    "    if -1 in values:\n"
+    "        send({'id': request['id'], 'error': 'ValueError: a row holds -1',\n"
+    "              'type': 'ValueError',\n"
+    "              'traceback': 'Traceback (most recent call last):\\n'\n"
+    "                           'ValueError: a row holds -1\\n'})\n"
+    "        continue\n"
+    "    reply = {'id': request['id'], 'predictions': [sum(row) for row in rows]}\n"
+    "    if request['proba']:\n"
+    "        reply['probabilities'] = [[sum(row), -sum(row)] for row in rows]\n"
+    "    if model == 'result':\n"
+    "        reply = {'id': request['id'], 'result': {'rows': len(rows),\n"
+    "                                                 'columns': request['columns']}}\n"
+    "    if model == 'short':\n"
+    "        reply['predictions'].pop()\n"
+    "    send(reply)\n";
+
+//  The scratch folder of the self-test
+typedef struct {
+    char folder [64];           //  made by mkdtemp
+    char *script;               //  the stand-in worker
+    char *log;                  //  the pools' log file
+    int log_fd;                 //  open on it
+    double factor;              //  WORKBENCH_TIME_FACTOR: timeouts stretch under TSan
+    double delay;               //  max_batch_delay of the pools it makes
+} s_test_t;
+
+static wb_pool_t *
+s_test_pool (s_test_t *test, const char *model, int workers, int max_batch_rows,
+             double request_timeout, char **detail, wb_error_t *err)
+{
+    wb_pool_config_t config = {
+        .python = "/usr/bin/python3", .worker = test->script, .flavor = "python",
+        .model = model, .model_dir = test->folder, .label = "test", .workers = workers,
+        .max_batch_rows = max_batch_rows, .max_batch_delay = test->delay * test->factor,
+        .request_timeout = request_timeout * test->factor,
+        .start_timeout = 10 * test->factor, .log_fd = test->log_fd
+    };
+    return wb_pool_new (&config, detail, err);
+}
+
+//  Score rows given as JSON text; the status
+static int
+s_test_score (wb_pool_t *pool, const char *rows, const char *columns, bool proba,
+              json_t **reply, char **detail)
+{
+    json_t *body = json_loads (rows, 0, NULL);
+    json_t *names = columns? json_loads (columns, 0, NULL): NULL;
+    assert (body);
+    int status = wb_pool_score (pool, body, names, proba, reply, detail);
+    json_decref (body);
+    json_decref (names);
+    return status;
+}
+
+//  The reply's predictions as JSON text (caller frees)
+static char *
+s_test_predictions (json_t *reply)
+{
+    return json_dumps (json_object_get (reply, "predictions"), JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+//  The error's message in a reply (lent)
+static const char *
+s_test_message (json_t *reply)
+{
+    return json_string_value (json_object_get (json_object_get (reply, "error"), "message"));
+}
+
+static const char *
+s_test_code (json_t *reply)
+{
+    return json_string_value (json_object_get (json_object_get (reply, "error"), "code"));
+}
+
+//  Whether the log holds text within seconds
+static bool
+s_test_logged (s_test_t *test, const char *text, double seconds)
+{
+    double until = wb_time_mono () + seconds;
+    while (true) {
+        char *log = wb_file_read (test->log, NULL);
+        bool found = log && strstr (log, text);
+        free (log);
+        if (found || wb_time_mono () > until)
+            return found;
+        usleep (10 * 1000);
+    }
+}
+
+//  Wait until the pool has made restarts restarts and has ready workers
+static void
+s_test_recovered (wb_pool_t *pool, uint64_t restarts, int ready, double seconds)
+{
+    double until = wb_time_mono () + seconds;
+    wb_pool_stats_t stats;
+    while (true) {
+        wb_pool_stats (pool, &stats);
+        if ((stats.restarts >= restarts && stats.ready >= ready) || wb_time_mono () > until)
+            break;
+        usleep (5 * 1000);
+    }
+    assert (stats.restarts == restarts);
+    assert (stats.ready == ready);
+}
+
+//  A thread sending requests of 1 to 3 rows [thread, i, r] and checking
+//  that each gets its own rows' sums back; every raise_every-th request
+//  holds a -1 and must get a 500 alone
+typedef struct {
+    wb_pool_t *pool;            //  to score with
+    int thread;                 //  its number
+    int requests;               //  how many
+    int raise_every;            //  0 = none raise
+    const char *single;         //  or: send these rows once (JSON)...
+    int status;                 //  ...and keep the status
+    json_t *reply;              //  ...and the reply
+    char *detail;               //  ...and the detail
+    int wrong;                  //  answers not as expected
+} s_test_caller_t;
+
+static void *
+s_test_caller (void *arg)
+{
+    s_test_caller_t *self = arg;
+    if (self->single) {
+        self->status = s_test_score (self->pool, self->single, NULL, false,
+                                     &self->reply, &self->detail);
+        return NULL;
+    }
+    for (int index = 0; index < self->requests; index++) {
+        bool raise = self->raise_every && index % self->raise_every == 3;
+        int rows = 1 + (index + self->thread) % 3;
+        json_t *body = json_array ();
+        for (int row = 0; row < rows; row++)
+            json_array_append_new (body, json_pack ("[iii]", self->thread, index,
+                                                    raise && row == rows - 1? -1: row));
+        json_t *reply = NULL;
+        char *detail = NULL;
+        int status = wb_pool_score (self->pool, body, NULL, false, &reply, &detail);
+        bool right = status == (raise? 500: 200);
+        if (right && raise)
+            right = detail && streq (s_test_code (reply), "scorer_error");
+        json_t *predictions = json_object_get (reply, "predictions");
+        if (right && !raise)
+            right = json_array_size (predictions) == (size_t) rows;
+        for (int row = 0; right && !raise && row < rows; row++)
+            right = json_integer_value (json_array_get (predictions, (size_t) row))
+                 == self->thread + index + row;
+        self->wrong += !right;
+        json_decref (reply);
+        free (detail);
+        json_decref (body);
+    }
+    return NULL;
+}
+
+//  Run count callers at once on pool; the wrong answers
+static int
+s_test_callers (wb_pool_t *pool, int count, int requests, int raise_every)
+{
+    s_test_caller_t callers [16];
+    pthread_t threads [16];
+    assert (count <= 16);
+    for (int index = 0; index < count; index++) {
+        callers [index] = (s_test_caller_t) { .pool = pool, .thread = index,
+                                              .requests = requests, .raise_every = raise_every };
+        assert (pthread_create (&threads [index], NULL, s_test_caller, &callers [index]) == 0);
+    }
+    int wrong = 0;
+    for (int index = 0; index < count; index++) {
+        pthread_join (threads [index], NULL);
+        wrong += callers [index].wrong;
+    }
+    return wrong;
+}
+
+//  Failing starts: the worker's error and traceback, or its last stderr lines
+static void
+s_test_start_failures (s_test_t *test)
+{
+    wb_error_t err;
+    char *detail = NULL;
+    assert (!s_test_pool (test, "broken", 2, 1, 0, &detail, &err));
+    assert (streq (err.text, "RuntimeError: no weights"));
+    assert (detail && strstr (detail, "Traceback (most recent call last)"));
+    assert (strstr (detail, "in init"));
+    free (detail);
+    assert (!s_test_pool (test, "dies", 1, 1, 0, &detail, &err));
+    assert (strstr (err.text, "exited with status 1 before it was ready: "
+                              "ModuleNotFoundError: No module named 'torch'"));
+    assert (detail && strstr (detail, "loading the model\nModuleNotFoundError"));
+    free (detail);
+    //  No hello in time
+    wb_pool_config_t config = {
+        .python = "/usr/bin/python3", .worker = test->script, .flavor = "python",
+        .model = "slow", .label = "test", .workers = 1, .start_timeout = 0.3 * test->factor,
+        .log_fd = test->log_fd
+    };
+    double began = wb_time_mono ();
+    assert (!wb_pool_new (&config, &detail, &err));
+    assert (wb_time_mono () - began < 0.3 * test->factor + 2);
+    assert (strstr (err.text, "was not ready within"));
+    assert (strstr (err.text, "(it wrote nothing on stderr)"));
+    assert (!detail);
+    //  No such interpreter
+    config.python = "/nonexistent/python3";
+    assert (!wb_pool_new (&config, &detail, &err));
+    assert (strstr (err.text, "cannot run the Python interpreter '/nonexistent/python3'"));
+    config.python = "no-such-python-here";
+    assert (!wb_pool_new (&config, NULL, &err));
+    assert (strstr (err.text, "not found on PATH"));
+}
+
+//  Scoring, probabilities, columns, raising, crashing, a reply too big,
+//  batching from many threads
+static void
+s_test_scoring (s_test_t *test)
+{
+    wb_error_t err;
+    wb_pool_t *pool = s_test_pool (test, "sum", 2, 64, 10, NULL, &err);
+    assert (pool);
+    json_t *hello = wb_pool_hello (pool);
+    assert (json_is_true (json_object_get (hello, "ready")));
+    assert (json_is_true (json_object_get (hello, "batch")));
+    assert (streq (json_string_value (json_object_get (hello, "dir")), test->folder));
+    pid_t pid = (pid_t) json_integer_value (json_object_get (hello, "pid"));
+    assert (pid > 0 && kill (pid, 0) == 0);
+
+    json_t *reply = NULL;
+    char *detail = NULL;
+    assert (s_test_score (pool, "[[1, 2], [3, 4.5]]", NULL, false, &reply, &detail) == 200);
+    char *text = s_test_predictions (reply);
+    assert (streq (text, "[3,7.5]"));
+    assert (!json_object_get (reply, "probabilities"));
+    assert (!detail);
+    free (text);
+    json_decref (reply);
+    //  Probabilities when asked; rows by column name; columns passed on
+    assert (s_test_score (pool, "[[1, 2], [3, 4]]", NULL, true, &reply, NULL) == 200);
+    text = json_dumps (json_object_get (reply, "probabilities"), JSON_COMPACT);
+    assert (streq (text, "[[3,-3],[7,-7]]"));
+    free (text);
+    json_decref (reply);
+    assert (s_test_score (pool, "[{\"a\": 1, \"b\": 2}]", NULL, false, &reply, NULL) == 200);
+    assert (json_integer_value (json_array_get (json_object_get (reply, "predictions"), 0)) == 3);
+    json_decref (reply);
+    assert (s_test_score (pool, "[[5, 6]]", "[\"a\", \"b\"]", false, &reply, NULL) == 200);
+    assert (json_integer_value (json_array_get (json_object_get (reply, "predictions"), 0)) == 11);
+    json_decref (reply);
+    assert (s_test_score (pool, "[]", NULL, false, &reply, NULL) == 200);
+    assert (json_array_size (json_object_get (reply, "predictions")) == 0);
+    json_decref (reply);
+
+    //  The scorer raises: 500 naming the exception, the traceback as detail
+    assert (s_test_score (pool, "[[1, -1]]", NULL, false, &reply, &detail) == 500);
+    assert (streq (s_test_code (reply), "scorer_error"));
+    assert (streq (s_test_message (reply), "ValueError: a row holds -1"));
+    text = json_dumps (reply, JSON_COMPACT);
+    assert (!strstr (text, "Traceback"));  //  the caller never sees it
+    free (text);
+    assert (detail && strstr (detail, "Traceback"));
+    free (detail);
+    json_decref (reply);
+    assert (s_test_score (pool, "[[2]]", NULL, false, &reply, &detail) == 200);
+    json_decref (reply);
+
+    //  The worker dies with the request: 503, then it is back
+    assert (s_test_score (pool, "[[-2]]", NULL, false, &reply, &detail) == 503);
+    assert (streq (s_test_code (reply), "worker_crashed"));
+    assert (strstr (s_test_message (reply), "exited with status 3"));
+    assert (!detail);
+    json_decref (reply);
+    assert (s_test_score (pool, "[[2, 3]]", NULL, false, &reply, NULL) == 200);
+    json_decref (reply);
+    s_test_recovered (pool, 1, 2, 10 * test->factor);
+    assert (s_test_logged (test, "restarting (restart 1): it exited with status 3", 1));
+
+    //  A reply over 256 MiB is refused, not read
+    assert (s_test_score (pool, "[[-5]]", NULL, false, &reply, NULL) == 500);
+    assert (strstr (s_test_message (reply), "over the 256 MiB"));
+    json_decref (reply);
+    s_test_recovered (pool, 2, 2, 10 * test->factor);
+
+    //  Many threads at once: batches of several requests, each request
+    //  gets its own rows back
+    wb_pool_stats_t before, after;
+    wb_pool_stats (pool, &before);
+    assert (s_test_callers (pool, 8, 40, 0) == 0);
+    wb_pool_stats (pool, &after);
+    uint64_t calls = after.batches - before.batches;
+    assert (after.requests - before.requests == 8 * 40);
+    assert (calls < 8 * 40);
+    uint64_t big = 0;
+    for (size_t bucket = 3; bucket < WB_POOL_BUCKETS; bucket++)
+        big += after.batch_sizes [bucket] - before.batch_sizes [bucket];
+    assert (big > 0);               //  over 4 rows: more than one request
+    //  A raising request in a batch fails alone
+    assert (s_test_callers (pool, 8, 20, 5) == 0);
+    wb_pool_stats (pool, &after);
+    assert (after.queued == 0);
+    assert (after.restarts == 2);
+    assert (after.crashed == 1 && after.timeouts == 0);
+    if (test->factor == 1)
+        printf ("(%.1f requests a call) ", (double) (8 * 40) / (double) calls);
+    wb_pool_destroy (&pool);
+    assert (!pool);
+    wb_pool_destroy (&pool);
+    assert (kill (pid, 0) == -1 && errno == ESRCH);
+}
+
+//  A request waits max_batch_delay for company when the pool has one
+//  worker, and not at all when another worker is idle
+static void
+s_test_batch_delay (s_test_t *test)
+{
+    wb_error_t err;
+    test->delay = 0.2;
+    for (int workers = 1; workers <= 2; workers++) {
+        wb_pool_t *pool = s_test_pool (test, "sum", workers, 64, 10, NULL, &err);
+        assert (pool);
+        json_t *reply;
+        double began = wb_time_mono ();
+        assert (s_test_score (pool, "[[1]]", NULL, false, &reply, NULL) == 200);
+        double took = wb_time_mono () - began;
+        json_decref (reply);
+        if (workers == 1)
+            assert (took >= 0.2 * test->factor);
+        else
+            assert (took < 0.1 * test->factor);
+        wb_pool_destroy (&pool);
+    }
+    test->delay = 0.002;
+}
+
+//  No batching when the hello says batch:false or max_batch_rows is 1;
+//  a dict from run() and a wrong count of predictions
+static void
+s_test_no_batching (s_test_t *test)
+{
+    wb_error_t err;
+    const char *models [] = { "nobatch", "sum" };
+    for (int index = 0; index < 2; index++) {
+        wb_pool_t *pool = s_test_pool (test, models [index], 1, index? 1: 64, 10, NULL, &err);
+        assert (pool);
+        assert (s_test_callers (pool, 4, 15, 0) == 0);
+        wb_pool_stats_t stats;
+        wb_pool_stats (pool, &stats);
+        assert (stats.requests == 60 && stats.batches == 60);
+        assert (stats.batch_sizes [0] + stats.batch_sizes [1] + stats.batch_sizes [2] == 60);
+        wb_pool_destroy (&pool);
+    }
+    //  A dict is the answer of a call of one request; a batch cannot split it
+    wb_pool_t *pool = s_test_pool (test, "result", 1, 64, 10, NULL, &err);
+    assert (pool);
+    json_t *reply;
+    assert (s_test_score (pool, "[[1]]", "[\"a\"]", false, &reply, NULL) == 200);
+    char *text = json_dumps (reply, JSON_COMPACT | JSON_SORT_KEYS);
+    assert (streq (text, "{\"result\":{\"columns\":[\"a\"],\"rows\":1}}"));
+    free (text);
+    json_decref (reply);
+    s_test_caller_t callers [4] = {
+        { .pool = pool, .single = "[[-4]]" }, { .pool = pool, .single = "[[1]]" },
+        { .pool = pool, .single = "[[2]]" }, { .pool = pool, .single = "[[3]]" }
+    };
+    pthread_t threads [4];
+    for (int index = 0; index < 4; index++) {
+        assert (pthread_create (&threads [index], NULL, s_test_caller, &callers [index]) == 0);
+        if (index == 0)
+            usleep ((useconds_t) (100 * 1000 * test->factor));
+    }
+    for (int index = 0; index < 4; index++)
+        pthread_join (threads [index], NULL);
+    assert (callers [0].status == 200);
+    for (int index = 1; index < 4; index++) {
+        assert (callers [index].status == 500);
+        assert (strstr (s_test_message (callers [index].reply), "batching needs a list"));
+    }
+    for (int index = 0; index < 4; index++)
+        json_decref (callers [index].reply);
+    wb_pool_destroy (&pool);
+    //  One prediction a row, or a 500
+    pool = s_test_pool (test, "short", 1, 64, 10, NULL, &err);
+    assert (pool);
+    assert (s_test_score (pool, "[[1], [2]]", NULL, false, &reply, NULL) == 500);
+    assert (strstr (s_test_message (reply), "returned 1 predictions for 2 rows"));
+    json_decref (reply);
+    wb_pool_destroy (&pool);
+}
+
+//  A request that hangs gets 504 and its worker is killed and restarted;
+//  one that waits too long in the queue gets 504 too
+static void
+s_test_timeouts (s_test_t *test)
+{
+    wb_error_t err;
+    wb_pool_t *pool = s_test_pool (test, "sum", 1, 1, 0.5, NULL, &err);
+    assert (pool);
+    json_t *reply;
+    double began = wb_time_mono ();
+    assert (s_test_score (pool, "[[-3]]", NULL, false, &reply, NULL) == 504);
+    double took = wb_time_mono () - began;
+    assert (took >= 0.5 * test->factor && took < 0.5 * test->factor + 2);
+    assert (streq (s_test_code (reply), "timeout"));
+    assert (strstr (s_test_message (reply), "its worker was killed"));
+    json_decref (reply);
+    assert (s_test_score (pool, "[[1]]", NULL, false, &reply, NULL) == 200);
+    json_decref (reply);
+    s_test_recovered (pool, 1, 1, 10 * test->factor);
+    assert (s_test_logged (test, "killed: a request took longer than", 1));
+    assert (s_test_logged (test, "was killed by signal 9", 1));
+    //  Two requests of 0.35 s ahead of it: the third waits over 0.5 s
+    s_test_caller_t callers [3] = {
+        { .pool = pool, .single = "[[-4]]" }, { .pool = pool, .single = "[[-4]]" },
+        { .pool = pool, .single = "[[1]]" }
+    };
+    pthread_t threads [3];
+    for (int index = 0; index < 3; index++) {
+        assert (pthread_create (&threads [index], NULL, s_test_caller, &callers [index]) == 0);
+        usleep ((useconds_t) (20 * 1000 * test->factor));
+    }
+    for (int index = 0; index < 3; index++)
+        pthread_join (threads [index], NULL);
+    assert (callers [0].status == 200 && callers [1].status == 200);
+    assert (callers [2].status == 504);
+    assert (strstr (s_test_message (callers [2].reply), "waited"));
+    for (int index = 0; index < 3; index++)
+        json_decref (callers [index].reply);
+    wb_pool_stats_t stats;
+    wb_pool_stats (pool, &stats);
+    assert (stats.timeouts == 2 && stats.restarts == 1);
+    wb_pool_destroy (&pool);
+}
+
+//  stderr lines reach the log with the label and the worker's number, a
+//  long one cut
+static void
+s_test_stderr (s_test_t *test)
+{
+    wb_error_t err;
+    wb_pool_t *pool = s_test_pool (test, "chatty", 1, 1, 10, NULL, &err);
+    assert (pool);
+    json_t *reply;
+    assert (s_test_score (pool, "[[1], [2]]", NULL, false, &reply, NULL) == 200);
+    json_decref (reply);
+    assert (s_test_logged (test, "[test worker 0] scoring 2 rows\n", 2));
+    assert (s_test_score (pool, "[[7]]", NULL, false, &reply, NULL) == 200);
+    json_decref (reply);
+    assert (s_test_logged (test, "xxxx [cut: the line is longer than 4 KiB]\n", 2));
+    char *log = wb_file_read (test->log, NULL);
+    assert (!strstr (log, "xy"));
+    assert (strstr (log, "[test worker 0] started (pid "));
+    free (log);
+    wb_pool_destroy (&pool);
+}
+
+//  A worker whose restarts fail: requests get 503 at once, the next start
+//  waits after 5 in a row, and stopping does not wait for it
+static void
+s_test_failing_restarts (s_test_t *test)
+{
+    wb_error_t err;
+    wb_pool_t *pool = s_test_pool (test, "sum", 1, 1, 10, NULL, &err);
+    assert (pool);
+    char *broken = wb_sprintf ("%s/broken", test->folder);
+    FILE *file = fopen (broken, "w");
+    assert (file);
+    fclose (file);
+    json_t *reply;
+    assert (s_test_score (pool, "[[-2]]", NULL, false, &reply, NULL) == 503);
+    json_decref (reply);
+    assert (s_test_logged (test, "5 starts in 10 s: waiting 1 s before the next",
+                           5 * test->factor));
+    assert (s_test_logged (test, "[test worker 0] not ready: RuntimeError: no weights", 1));
+    assert (s_test_logged (test, "[test worker 0]   RuntimeError: no weights\n", 1));
+    wb_pool_stats_t stats;
+    wb_pool_stats (pool, &stats);
+    assert (stats.restarts == 4 && stats.ready == 0);
+    double began = wb_time_mono ();
+    assert (s_test_score (pool, "[[1]]", NULL, false, &reply, NULL) == 503);
+    assert (streq (s_test_code (reply), "unavailable"));
+    assert (strstr (s_test_message (reply), "no worker is running"));
+    json_decref (reply);
+    wb_pool_destroy (&pool);
+    assert (wb_time_mono () - began < 0.5 * test->factor);
+    assert (unlink (broken) == 0);
+    free (broken);
+}
+
+//  Destroy with requests waiting: they get 503 at once; one in flight
+//  that never ends gets 503 when its worker is killed 2 s on
+static void
+s_test_destroy (s_test_t *test)
+{
+    wb_error_t err;
+    wb_pool_t *pool = s_test_pool (test, "sum", 1, 1, 0, NULL, &err);
+    assert (pool);
+    s_test_caller_t callers [3] = {
+        { .pool = pool, .single = "[[-3]]" }, { .pool = pool, .single = "[[1]]" },
+        { .pool = pool, .single = "[[2]]" }
+    };
+    //  The one that hangs first, then two behind it
+    pthread_t threads [3];
+    wb_pool_stats_t stats;
+    for (int index = 0; index < 3; index++) {
+        assert (pthread_create (&threads [index], NULL, s_test_caller, &callers [index]) == 0);
+        double until = wb_time_mono () + 5 * test->factor;
+        do {
+            usleep (2 * 1000);
+            wb_pool_stats (pool, &stats);
+        } while (stats.batches + stats.queued < (uint64_t) index + 1
+             &&  wb_time_mono () < until);
+    }
+    assert (stats.batches == 1 && stats.queued == 2);
+    double began = wb_time_mono ();
+    wb_pool_destroy (&pool);
+    double took = wb_time_mono () - began;
+    assert (took >= WB_POOL__STOP_GRACE - 0.1 && took < WB_POOL__STOP_GRACE + 1.5);
+    for (int index = 0; index < 3; index++) {
+        pthread_join (threads [index], NULL);
+        assert (callers [index].status == 503);
+        assert (streq (s_test_code (callers [index].reply), "unavailable"));
+        json_decref (callers [index].reply);
+    }
+}
+
+void
+wb_pool_test (bool verbose)
+{
+    s_test_t test;
+    memset (&test, 0, sizeof (test));
+    const char *factor = getenv ("WORKBENCH_TIME_FACTOR");
+    test.factor = factor && atof (factor) >= 1? atof (factor): 1;
+    test.delay = 0.002;
+    snprintf (test.folder, sizeof (test.folder), "/tmp/wb-pool-test-XXXXXX");
+    assert (mkdtemp (test.folder));
+    test.script = wb_sprintf ("%s/worker.py", test.folder);
+    FILE *file = fopen (test.script, "w");
+    assert (file);
+    fputs (s_test_worker, file);
+    fclose (file);
+    test.log = wb_sprintf ("%s/pool.log", test.folder);
+    test.log_fd = open (test.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    assert (test.log_fd >= 0);
+
+    //  name, function: the parts, timed with -v
+    struct {
+        const char *name;
+        void (*run) (s_test_t *test);
+    } parts [] = {
+        { "start failures", s_test_start_failures }, { "scoring", s_test_scoring },
+        { "no batching", s_test_no_batching }, { "batch delay", s_test_batch_delay },
+        { "timeouts", s_test_timeouts },
+        { "stderr", s_test_stderr }, { "failing restarts", s_test_failing_restarts },
+        { "destroy", s_test_destroy }
+    };
+    for (size_t index = 0; index < sizeof (parts) / sizeof (parts [0]); index++) {
+        double began = wb_time_mono ();
+        parts [index].run (&test);
+        if (verbose)
+            printf ("\n  %s: %.2f s", parts [index].name, wb_time_mono () - began);
+    }
+
+    //  Every worker was reaped
+    assert (waitpid (-1, NULL, WNOHANG) == -1 && errno == ECHILD);
+    if (verbose) {
+        char *log = wb_file_read (test.log, NULL);
+        printf ("\n%s", log);
+        free (log);
+    }
+    close (test.log_fd);
+    char *command = wb_sprintf ("rm -rf '%s'", test.folder);
+    assert (system (command) == 0);
+    free (command);
+    free (test.script);
+    free (test.log);
+}
+//  @end
