@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""bench_batch - %batch with two Python workers beside a plain Python loop
+calling predict on the same mini-batches
+
+    /usr/bin/python3 tests/bench/bench_batch.py --workbench build/workbench [--rows 200000]
+
+The model: a scikit-learn pipeline (StandardScaler + LogisticRegression)
+fitted on a pandas DataFrame of 64 numeric features (make_classification,
+random_state 0), pickled. The dataset: the same rows as a CSV with the
+label, registered in a scratch workspace.
+
+  1. The anchor: one Python process (Debian's python3) that reads the CSV
+     with pandas and calls predict and predict_proba on each mini-batch of
+     1,000 rows in a loop, as a script would.
+  2. Workbench: `%batch MODEL --data D --parallel 2 --mini-batch 1000` (two
+     Python workers on two cores, the same model, the same mini-batches,
+     predictions and probabilities written to predictions.csv).
+
+Figures: rows per second of scoring (the anchor's loop; the batch job's
+rows_per_second metric, from its first mini-batch to its last), and each
+side's whole wall time (the anchor: reading the CSV and the loop; the
+batch: the job from start to end, reading the dataset, starting the
+workers and writing predictions.csv). The predictions are checked equal.
+
+bench_batch() returns rows in tests/bench/bench.py's row() format.
+"""
+
+import argparse
+import csv
+import os
+import pickle
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import fmt_time, row  # the one table format of make bench
+
+PYTHON = "/usr/bin/python3"
+FEATURES = 64
+MINI = 1000
+
+LOOP = r'''
+import pickle, sys, time
+import pandas as pd
+start = time.perf_counter()
+df = pd.read_csv(sys.argv[2])
+model = pickle.load(open(sys.argv[1], "rb"))
+X = df[[f"f{i}" for i in range(64)]]
+loop = time.perf_counter()
+out = []
+for first in range(0, len(X), int(sys.argv[3])):
+    part = X.iloc[first:first + int(sys.argv[3])]
+    out.extend(model.predict(part).tolist())
+    model.predict_proba(part)
+end = time.perf_counter()
+print(len(X) / (end - loop), end - start, ",".join(str(p) for p in out[:50]))
+'''
+
+
+def fmt_rate(r):
+    return f"{r:,.0f} rows/s"
+
+
+def write_data(path, rows):
+    from sklearn.datasets import make_classification
+    import pandas as pd
+    X, y = make_classification(n_samples=rows, n_features=FEATURES, n_informative=16,
+                               random_state=0)
+    columns = [f"f{i}" for i in range(FEATURES)]
+    frame = pd.DataFrame(X, columns=columns)
+    frame["label"] = y
+    frame.to_csv(path, index=False, float_format="%.17g")
+    return frame, columns
+
+
+def cli(workbench, env, *args, stdin=""):
+    out = subprocess.run([workbench, *args], input=stdin, env=env, capture_output=True,
+                         text=True, timeout=1800)
+    if out.returncode:
+        raise RuntimeError(f"workbench {' '.join(args)}: {out.stdout}{out.stderr}")
+    return out.stdout
+
+
+def bench_batch(scratch, workbench, say, rows=200_000):
+    scratch = Path(scratch) / "batch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    data = scratch / "rows.csv"
+    say(f"batch: {rows:,} rows x {FEATURES} features")
+    frame, columns = write_data(data, rows)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(
+        frame[columns], frame["label"])
+    pickled = scratch / "model.pkl"
+    pickled.write_bytes(pickle.dumps(model))
+
+    say("batch: the plain Python loop")
+    out = subprocess.run([PYTHON, "-c", LOOP, str(pickled), str(data), str(MINI)],
+                         capture_output=True, text=True, check=True, timeout=1800).stdout.split()
+    loop_rate, loop_wall, loop_first = float(out[0]), float(out[1]), out[2]
+
+    say("batch: %batch --parallel 2")
+    ws = scratch / "ws"
+    env = dict(os.environ, WORKBENCH_WORKSPACE=str(ws), PATH="/usr/bin:" + os.environ["PATH"])
+    cli(workbench, env, "data", "register", "rows", str(data))
+    cli(workbench, env, "job", "--name", "fit", "--no-code", stdin=f"mkdir -p \"$WORKBENCH_OUTPUTS\"\ncp '{pickled}' \"$WORKBENCH_OUTPUTS/model.pkl\"\n")
+    cli(workbench, env, "model", "register", "m", "--run", "fit", "--path", "outputs/model.pkl",
+        "--python", PYTHON)
+    cli(workbench, env, "batch", "m", "--data", "rows", "--parallel", "2", "--mini-batch",
+        str(MINI), "--name", "scored")
+    db = sqlite3.connect(f"file:{ws}/workspace.db?mode=ro", uri=True)
+    (started, ended, seq), = db.execute("SELECT started, ended, seq FROM runs WHERE name = 'scored'")
+    (rate,), = db.execute("SELECT value FROM metric_latest WHERE run = ? AND key = 'rows_per_second'", (seq,))
+    (digest,), = db.execute("SELECT hash FROM artifacts WHERE run = ? AND path = 'outputs/predictions.csv'", (seq,))
+    db.close()
+    with open(ws / "artifacts" / digest[:2] / digest[2:], newline="") as f:
+        got = [r["prediction"] for _, r in zip(range(50), csv.DictReader(f))]
+    same = got == loop_first.split(",")
+    wall = ended - started
+    return [
+        row(f"batch: rows/s scoring {rows:,} x {FEATURES} in mini-batches of {MINI:,}, "
+            f"%batch --parallel 2 vs a Python loop calling predict (predictions "
+            f"{'equal' if same else 'DIFFER'})",
+            rate, loop_rate, fmt_rate, "≥ 1.5x the loop", same and rate >= 1.5 * loop_rate),
+        row("batch: whole wall time (the job: dataset, workers, predictions.csv; the loop: "
+            "read CSV and score)", wall, loop_wall, fmt_time, "—", None),
+    ]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--workbench", required=True)
+    ap.add_argument("--rows", type=int, default=200_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="workbench-bench-batch-") as scratch:
+        for r in bench_batch(scratch, os.path.abspath(args.workbench),
+                             lambda what: print(f"bench: {what} ...", file=sys.stderr),
+                             args.rows):
+            print(r)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
