@@ -397,6 +397,7 @@ wb_magic_deploy (wb_session_t *session, wb_call_t *call, wb_out_t *out)
         rc = -1;
     json_t *endpoint = rc? NULL: wb_registry_endpoint_get (store, name, NULL);
     wb_keys_t made = { { "", "" } };
+    bool created = false;
     if (rc == 0 && !endpoint) {
         const char *auth = wb_args_has (args, "auth")? wb_args_get (args, "auth"): "key";
         if (wb_registry_endpoint_create (store, name, auth, streq (auth, "key")? &made: NULL,
@@ -404,6 +405,7 @@ wb_magic_deploy (wb_session_t *session, wb_call_t *call, wb_out_t *out)
             wb_out_error (out, "EndpointError", "%s", err.text);
             rc = -1;
         }
+        created = rc == 0;
         endpoint = rc? NULL: wb_registry_endpoint_get (store, name, &err);
     }
     else
@@ -458,13 +460,23 @@ wb_magic_deploy (wb_session_t *session, wb_call_t *call, wb_out_t *out)
             //  endpoint's row; the workspace goes back to what it serves
             json_t *now = wb_registry_endpoint_get (store, name, NULL);
             const char *why = json_string_value (json_object_get (now, "error"));
-            wb_error_t undo;
-            bool restored = wb_registry_deployments_restore (store, name, before, &undo) == 0
-                         && (!alive || wb_serve_reload (store, name, &undo) == 0);
+            //  An endpoint made by this call is forgotten again; one that was
+            //  there gets back the deployments it had
+            wb_error_t undo = { .text = "" };
+            bool restored = created
+                ? wb_serve_stop (store, name, &undo) == 0
+                  && wb_registry_endpoint_delete (store, name, &undo) == 0
+                : wb_registry_deployments_restore (store, name, before, &undo) == 0
+                  && (alive? wb_serve_reload (store, name, &undo) == 0
+                           : wb_serve_stop (store, name, &undo) == 0);
             wb_out_error (out, "EndpointError", "%s%s%s", why && strlen (why) > strlen (err.text)? why: err.text,
-                          alive? restored? "\n\nThe endpoint goes on serving what it served before.":
-                                           "\n\nPutting back what it served failed: ": "",
-                          alive && !restored? undo.text: "");
+                          !restored? "\n\nPutting the endpoint back as it was failed: ":
+                          alive? "\n\nThe endpoint goes on serving what it served before.":
+                          created? "\n\nNothing was kept: no endpoint was made.":
+                                   "\n\nThe endpoint's deployments are as they were.",
+                          !restored? undo.text: "");
+            if (created)
+                sodium_memzero (&made, sizeof (made));
             json_decref (now);
         }
     }
