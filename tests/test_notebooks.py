@@ -346,3 +346,122 @@ def test_mlops_tutorial_tells_the_whole_story(tmp_path):
     assert "digits@production -> version 2" in promoted
     assert re.search(r"green\s+digits:2\s+mlp\s+100%", promoted)
     assert "0 endpoints" in cell_text(by_start("%endpoint delete digits")[0])
+
+
+def test_own_model_tutorial_serves_and_batch_scores_the_jobs_model(tmp_path, monkeypatch):
+    import csv
+    import json
+    import pickle
+    import shlex
+    import subprocess
+    import time
+    from pathlib import Path
+
+    import pandas as pd
+    import yaml
+
+    #  The job's python3 and the Python the model is registered with need
+    #  scikit-learn and pandas: Debian's, first after the binary under test
+    #  (the python3 first on PATH elsewhere may be a bare interpreter)
+    monkeypatch.setenv("PATH", os.pathsep.join([os.path.dirname(WORKBENCH_BIN), "/usr/bin",
+                                                os.environ.get("PATH", "")]))
+    nb = run_notebook("07-own-model.ipynb", tmp_path)
+    work = tmp_path / "nb"
+    ws = work / ".workbench"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code)
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    by_start = lambda start: [c for c in code if c.source.startswith(start)][0]
+
+    def tool(*words):
+        """The terminal tool on the notebook's workspace, as a user would ask."""
+        return subprocess.run([WORKBENCH_BIN, *words], env=dict(os.environ, WORKBENCH_WORKSPACE=str(ws)),
+                              capture_output=True, text=True, timeout=TIMEOUT, check=True).stdout
+
+    #  the job trained the pipeline and logged its metric
+    trained = cell_text(by_start("%%job --name churn-sklearn"))
+    assert " · completed · " in trained.splitlines()[0]
+    assert re.search(r"^val_accuracy\s+0\.[7-9]\d*\s", trained, re.M), trained
+    own = [r["prediction"] for r in
+           csv.DictReader(tool("artifacts", "churn-sklearn", "outputs/own_predictions.csv").splitlines())]
+    with open(work / "customers.csv", newline="") as f:
+        customers = list(csv.DictReader(f))
+    assert len(own) == len(customers) == 400 and set(own) == {"no", "yes"}
+
+    #  registered: the flavor was found, the pipeline's columns and classes are
+    #  known, and Debian's Python loads it
+    columns = ["tenure_months", "monthly_charges", "support_calls", "plan"]
+    shown = cell_text(by_start("%model register churn"))
+    assert re.search(r"^flavor\s+sklearn$", shown, re.M), shown
+    assert re.search(r"^columns\s+" + re.escape(json.dumps(columns, separators=(",", ":"))) + "$",
+                     shown, re.M), shown
+    assert re.search(r'^classes\s+\["no","yes"\]$', shown, re.M), shown
+    assert re.search(r"^python\s+/usr/bin/python3", shown, re.M), shown
+
+    #  the endpoint's answer for the row sent is what the job's own model
+    #  predicted for that row of the table
+    assert "Serving churn:1 as deployment blue of endpoint churn" in \
+        cell_text(by_start("%deploy churn:1 --endpoint churn"))
+    invoke = by_start("%endpoint invoke churn")
+    sent = json.loads(shlex.split(invoke.source)[3])["input_data"]
+    assert sent["columns"] == columns
+    (row,) = sent["data"]
+    (index,) = [i for i, r in enumerate(customers) if [r[c] for c in columns] == [str(v) for v in row]]
+    answer = json.loads(cell_text(invoke))
+    assert answer["predictions"] == [own[index]]
+    assert answer["classes"] == ["no", "yes"]
+    (probabilities,) = answer["probabilities"]
+    assert abs(sum(probabilities) - 1) < 1e-9
+    assert answer["classes"][probabilities.index(max(probabilities))] == own[index]
+    assert re.search(r"^Deployment blue: (\d+) of \1 Python workers serving, 0 restarts",
+                     cell_text(by_start("%endpoint show churn")), re.M)
+
+    #  the batch job: two workers, every row scored, the file a new dataset
+    #  version whose every row has the job's own prediction
+    batched = cell_text(by_start("%batch churn:1"))
+    assert " · completed · " in batched.splitlines()[0], batched
+    assert "400 rows in 4 mini-batches of 100, 2 at once" in batched
+    assert "400 of 400 rows scored" in batched and "0 mini-batches failed" in batched
+    assert "the predictions are dataset customers-scored:1" in batched
+    assert "customers-scored version 1: first 5 of 400 rows" in \
+        cell_text(by_start("%data show customers-scored"))
+    table = tool("data", "show", "customers-scored:1", "--rows", "400").splitlines()
+    assert table[0] == "customers-scored version 1: first 400 of 400 rows", table[0]
+    (end,) = [i for i, line in enumerate(table) if line.startswith("customers-scored:1 (version 1")]
+    head, rows = table[1].split(), [line.split() for line in table[3:end]]
+    assert head == [*columns, "churned", "prediction", "probability_no", "probability_yes"]
+    assert len(rows) == 400 and all(len(r) == len(head) for r in rows)
+    assert [r[head.index("prediction")] for r in rows] == own
+
+    #  the export: an MLflow folder whose MLmodel names a flavor other tools
+    #  load, the signature names the columns, and its model predicts the same
+    exported = work / "churn-mlflow"
+    mlmodel = yaml.safe_load((exported / "MLmodel").read_text())
+    flavors = mlmodel["flavors"]
+    assert {"python_function", "sklearn"} & set(flavors), flavors
+    assert "flavors:" in cell_text(by_start("%model export churn:1 churn-mlflow"))
+    assert [c["name"] for c in json.loads(mlmodel["signature"]["inputs"])] == columns
+    pickled = flavors["sklearn"]["pickled_model"] if "sklearn" in flavors \
+        else flavors["python_function"]["model_path"]
+    with open(exported / pickled, "rb") as f:
+        model = pickle.load(f)
+    assert list(model.predict(pd.DataFrame([row], columns=columns))) == [own[index]]
+
+    #  deleted: no endpoint, and no process left of its server or workers
+    #  (both name the workspace on their command line)
+    assert "0 endpoints" in cell_text(by_start("%endpoint delete churn"))
+
+    def left():
+        found = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                words = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(str(ws).encode() in w for w in words):
+                found.append((proc.name, b" ".join(words).decode(errors="replace")))
+        return found
+    deadline = time.monotonic() + TIMEOUT
+    while left() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left() == []
