@@ -138,13 +138,13 @@ static const wb_sub_t s_model_subs [] = {
     { "register", wb_magic_model_register, 2, 0, WB_ARGS_RUN, s_model_register_opts,
       "%model register NAME --run RUN [--path PATH] [--flavor workbench|sklearn|mlflow|python] "
       "[--scorer score.py] [--python PATH] [--tag K=V ...] [--description TEXT]" },
-    { "export", wb_magic_model_export, 3, 0, WB_ARGS_PATH, s_model_export_opts,
-      "%model export NAME[:VERSION|@ALIAS] [--format mlflow] DIR" },
     { "list", wb_magic_model_list, 1, WB_SUB_DEFAULT, WB_ARGS_RUN, s_all_opts,
       "%model list [--all]" },
     { "show", wb_magic_model_show, 2, 0, WB_ARGS_RUN, s_none, "%model show NAME[:VERSION|@ALIAS]" },
     { "alias", wb_magic_model_alias, 3, 0, WB_ARGS_RUN, s_none, "%model alias NAME:VERSION ALIAS" },
     { "archive", wb_magic_model_archive, 2, 0, WB_ARGS_RUN, s_none, "%model archive NAME:VERSION" },
+    { "export", wb_magic_model_export, 3, 0, WB_ARGS_PATH, s_model_export_opts,
+      "%model export NAME[:VERSION|@ALIAS] [--format mlflow] DIR" },
     S_SUB_END
 };
 

@@ -330,7 +330,7 @@ def test_subcommands_come_from_the_table(shared_kernel):
                  "%endpoint traffic needs NAME=PERCENT")
     assert_error(k.execute("%job"), "UsageError", "say list, show, logs, wait or cancel")
     assert_error(k.execute("%model frobnicate"), "UsageError",
-                 "unknown subcommand 'frobnicate': say register, list, show, alias or archive")
+                 "unknown subcommand 'frobnicate': say register, list, show, alias, archive or export")
     assert_error(k.execute("%model --frob"), "UsageError", "unknown flag '--frob'",
                  "usage: %model list [--all]")
     #  The magic alone (and with the default's flags) is its default
