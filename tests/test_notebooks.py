@@ -17,9 +17,12 @@ from wbtest import ROOT, TIMEOUT, WORKBENCH_BIN, html_tables
 def workbench_on_path(monkeypatch):
     """The tutorials call the terminal tool `workbench` from shell cells, as
     a user who installed it would: the binary under test goes first on the
-    PATH the kernel (and so its shell session) inherits."""
-    monkeypatch.setenv("PATH", os.path.dirname(WORKBENCH_BIN) + os.pathsep
-                       + os.environ.get("PATH", ""))
+    PATH the kernel (and so its shell session) inherits, then Debian's
+    /usr/bin, whose python3 has the packages the tutorials' jobs import
+    (scikit-learn, pandas), as it has on the Debian machine of the quick
+    start (another python3 first on PATH may have none of them)."""
+    monkeypatch.setenv("PATH", os.path.dirname(WORKBENCH_BIN) + os.pathsep + "/usr/bin"
+                       + os.pathsep + os.environ.get("PATH", ""))
 
 
 def run_notebook(name, tmp_path):
