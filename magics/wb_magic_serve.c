@@ -21,6 +21,7 @@
 #include "render/wb_view_serve.h"
 #include "cell/wb_args.h"
 #include "base/wb_fs.h"
+#include "base/wb_proc.h"
 #include "base/wb_util.h"
 
 
@@ -143,6 +144,14 @@ wb_magic_model_register (wb_session_t *session, wb_call_t *call, wb_out_t *out)
     const char *python = wb_args_get (args, "python");
     char *scorer = wb_args_has (args, "scorer")? wb_shell_path (shell, wb_args_get (args, "scorer")): NULL;
     char *python_path = python && strchr (python, '/')? wb_shell_path (shell, python): NULL;
+    //  The default: python3 on the session's PATH, as the jobs find it (a
+    //  venv activated in a cell counts), recorded as a path
+    json_t *environment = python? NULL: wb_session_environment (session);
+    //  (none found: the registry says so if the model needs one)
+    if (!python)
+        python_path = wb_proc_which_on ("python3",
+            json_string_value (json_object_get (environment, "PATH")));
+    json_decref (environment);
     wb_model_spec_t spec = { .name = wb_args_pos (args, 1), .run = run,
                              .path = wb_args_get (args, "path"), .tags = tags,
                              .description = wb_args_get (args, "description"),

@@ -8,8 +8,9 @@ script that raises, crashes, hangs, or whose new version cannot load (and
 a first %deploy that cannot load, which keeps no endpoint); %model export
 read back by its own loader and registered again; requests that meet in
 one batch each getting their own row's answer, and a request that raises
-in a batch failing alone. Marked xfail (strict, so that a fix shows):
-gaps found here, each named in its reason.
+in a batch failing alone; a body lacking a column the model names refused
+with 400 as a built-in deployment refuses it, the columns in the OpenAPI,
+and an exported scoring script finding its files as it does when served.
 
 One kernel and one workspace for the module: one job trains every model
 once (train.py below), each test deploys endpoints of its own. Kernel,
@@ -441,11 +442,8 @@ def test_own_model_answers_what_the_job_predicted(lab, case, options, flavor, ki
         assert_same_answers(answer, expected)
 
 
-#  ---- Bad bodies and the OpenAPI of a Python deployment (known gaps) ----
+#  ---- Bad bodies and the OpenAPI of a Python deployment ----
 
-@pytest.mark.xfail(strict=True, reason="a Python deployment answers a body that lacks a "
-                   "column its model names (or has too few values) with 500 scorer_error, "
-                   "where a built-in one answers 400 missing_column / feature_count")
 def test_python_deployment_refuses_a_bad_body_as_a_built_in_one_does(lab):
     ok(lab.run("%model register strict --run fit-own --path outputs/pipe.pkl",
                timeout=TIMEOUT * 2))
@@ -458,8 +456,6 @@ def test_python_deployment_refuses_a_bad_body_as_a_built_in_one_does(lab):
     assert (status, answer["error"]["code"]) == (400, "feature_count"), answer
 
 
-@pytest.mark.xfail(strict=True, reason="/swagger.json of a Python deployment gives no "
-                   "columns (example []) though the model names them (%model show has them)")
 def test_swagger_of_a_python_deployment_names_its_columns(lab):
     ok(lab.run("%model register described --run fit-own --path outputs/pipe.pkl",
                timeout=TIMEOUT * 2))
@@ -855,9 +851,6 @@ def test_a_request_that_raises_in_a_batch_fails_alone(lab):
     assert rows > n
 
 
-@pytest.mark.xfail(strict=True, reason="%model export of a scoring script over a folder puts "
-                   "the folder's files in model/, where the served version has them in "
-                   "$WORKBENCH_MODEL_DIR/FOLDER/: a scorer that serves fails in the export")
 def test_export_of_a_scoring_script_loads_as_it_is_served(lab, tmp_path):
     ok(lab.run("%model register carried --run fit-own --path outputs/tricky --scorer tricky.py",
                timeout=TIMEOUT * 2))

@@ -45,6 +45,12 @@ s_environment (char *const env [])
 char *
 wb_proc_which (const char *name)
 {
+    return wb_proc_which_on (name, getenv ("PATH"));
+}
+
+char *
+wb_proc_which_on (const char *name, const char *search)
+{
     assert (name);
     if (strchr (name, '/')) {
         char *path = realpath (name, NULL);
@@ -54,7 +60,6 @@ wb_proc_which (const char *name)
         }
         return path;
     }
-    const char *search = getenv ("PATH");
     char *copy = wb_strdup (search? search: "/usr/local/bin:/usr/bin:/bin");
     char *found = NULL, *state = NULL;
     for (char *dir = strtok_r (copy, ":", &state); dir && !found; dir = strtok_r (NULL, ":", &state)) {
@@ -213,5 +218,9 @@ wb_proc_test (bool verbose)
     assert (sh && sh [0] == '/');
     free (sh);
     assert (wb_proc_which ("no-such-program-here") == NULL);
+    char *found = wb_proc_which_on ("sh", "/nonexistent:/bin");
+    assert (found && found [0] == '/');
+    free (found);
+    assert (wb_proc_which_on ("sh", "/nonexistent") == NULL);
 }
 //  @end

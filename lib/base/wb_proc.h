@@ -37,6 +37,9 @@ void
 //  run. Caller owns the return value.
 char *
     wb_proc_which (const char *name);
+//  The same on search, a PATH-like list of folders (NULL: the default).
+char *
+    wb_proc_which_on (const char *name, const char *search);
 
 void
     wb_proc_test (bool verbose);

@@ -225,7 +225,11 @@ wb_registry_model_export (wb_store_t *store, const char *ref, const char *format
     const char *flavor = json_string_value (json_object_get (model, "flavor"));
     const char *python = json_string_value (json_object_get (model, "python"));
     char *dir = wb_registry_model_dir (store, name, version);
-    char *file = wb_sprintf ("%s/%s", dir, json_string_value (json_object_get (model, "file")));
+    //  A scoring script finds its files in $WORKBENCH_MODEL_DIR, the
+    //  version's folder, when served: the export's data folder is a copy
+    //  of that folder, so that it finds them at the same places
+    char *file = flavor && streq (flavor, "python")? wb_strdup (dir)
+               : wb_sprintf ("%s/%s", dir, json_string_value (json_object_get (model, "file")));
     char *scorer = json_is_string (json_object_get (model, "scorer"))
         ? wb_sprintf ("%s/%s", dir, json_string_value (json_object_get (model, "scorer"))): NULL;
     char *found = python? wb_strdup (python): wb_proc_which ("python3");

@@ -81,6 +81,94 @@ s_send (struct MHD_Connection *connection, int status, const char *type, char *t
 }
 
 //  The error body: {"error": {"code", "message", "expects"?}}
+//  The columns a Python deployment's model names (lent), or NULL
+static json_t *
+s_pool_columns (wb_serve__deployment_t *deployment)
+{
+    json_t *columns = deployment && deployment->pool
+        ? json_object_get (wb_pool_hello (deployment->pool->pool), "columns"): NULL;
+    return json_array_size (columns)? columns: NULL;
+}
+
+//  A body refused before a Python deployment scores it, with what its
+//  model takes (the columns it names)
+static char *
+s_pool_error_body (const char *code, const char *message, json_t *columns, size_t *size)
+{
+    json_t *error = json_pack ("{s:s, s:s}", "code", code, "message", message);
+    if (columns)
+        json_object_set_new (error, "expects", json_pack ("{s:O, s:[ss]}", "columns", columns,
+                             "content_types", "application/json", "text/csv"));
+    json_t *body = json_pack ("{s:o}", "error", error);
+    char *text = json_dumps (body, JSON_COMPACT);
+    json_decref (body);
+    *size = strlen (text);
+    return text;
+}
+
+//  Rows for a model that names its columns: each named column is there
+//  (rows by name), or each row has as many values (rows in order). 0, or
+//  -1 with fault (the C scorer's codes).
+static int
+s_pool_check (json_t *model_columns, json_t *rows, json_t *columns, wb_scorer_fault_t *fault)
+{
+    if (!model_columns)
+        return 0;
+    size_t want = json_array_size (model_columns);
+    char names [300] = "";
+    size_t used = 0, index;
+    json_t *name;
+    json_array_foreach (model_columns, index, name) {
+        int wrote = snprintf (names + used, sizeof (names) - used, "%s%s", index? ", ": "",
+                              json_string_value (name)? json_string_value (name): "?");
+        if (wrote < 0 || (size_t) wrote >= sizeof (names) - used) {
+            snprintf (names + (sizeof (names) > 5? sizeof (names) - 5: 0), 5, "...");
+            break;
+        }
+        used += (size_t) wrote;
+    }
+    json_t *row;
+    json_array_foreach (rows, index, row) {
+        if (json_is_array (row) && !columns && json_array_size (row) != want) {
+            fault->status = 400;
+            fault->code = "feature_count";
+            snprintf (fault->message, sizeof (fault->message), "row %zu has %zu values; the model "
+                      "takes %zu (%s)", index + 1, json_array_size (row), want, names);
+            return -1;
+        }
+        size_t c;
+        json_t *column;
+        json_array_foreach (model_columns, c, column) {
+            const char *wanted = json_string_value (column);
+            bool found = !wanted;
+            if (json_is_object (row))
+                found = found || json_object_get (row, wanted);
+            else
+            if (columns) {
+                size_t k;
+                json_t *given;
+                json_array_foreach (columns, k, given)
+                    found = found || (json_is_string (given) && streq (json_string_value (given), wanted));
+            }
+            else
+                found = true;
+            if (!found) {
+                fault->status = 400;
+                fault->code = "missing_column";
+                snprintf (fault->message, sizeof (fault->message), "column '%s' that the model "
+                          "takes is missing%s%zu; it takes %s", wanted,
+                          json_is_object (row)? " from row ": " (row ", index + 1, names);
+                if (!json_is_object (row))
+                    strncat (fault->message, ")", sizeof (fault->message) - strlen (fault->message) - 1);
+                return -1;
+            }
+        }
+        if (columns)
+            break;              //  one list of names for every row
+    }
+    return 0;
+}
+
 static char *
 s_error_body (const char *code, const char *message, wb_scorer_t *scorer, size_t *size)
 {
@@ -399,8 +487,15 @@ s_score (wb_serve__server_t *server, struct MHD_Connection *connection, s_reques
         //  the connection is suspended; s_python_done answers
         wb_scorer_fault_t fault;
         json_t *rows_json, *columns;
-        if (wb_serve__rows (type, body, body_size, &rows_json, &columns, &probabilities, &fault)) {
-            text = s_error_body (fault.code, fault.message, NULL, &size);
+        int refused = wb_serve__rows (type, body, body_size, &rows_json, &columns,
+                                      &probabilities, &fault);
+        if (!refused && s_pool_check (s_pool_columns (deployment), rows_json, columns, &fault)) {
+            json_decref (rows_json);
+            json_decref (columns);
+            refused = -1;
+        }
+        if (refused) {
+            text = s_pool_error_body (fault.code, fault.message, s_pool_columns (deployment), &size);
             status = fault.status;
             rows = 0;
         }

@@ -64,11 +64,27 @@ s_swagger (wb_serve__config_t *config, const char *endpoint)
     json_t *columns = NULL;
     const char *task = "";
     for (size_t i = 0; i < config->count && !columns; i++)
-        if ((config->deployments [i].traffic > 0 || i + 1 == config->count)
-        &&  config->deployments [i].scorer) {
-            json_t *expects = wb_scorer_expects (config->deployments [i].scorer);
-            columns = json_object_get (expects, "columns");
-            task = json_string_value (json_object_get (expects, "task"));
+        if (config->deployments [i].traffic > 0 || i + 1 == config->count) {
+            if (config->deployments [i].scorer) {
+                json_t *expects = wb_scorer_expects (config->deployments [i].scorer);
+                columns = json_incref (json_object_get (expects, "columns"));
+                task = json_string_value (json_object_get (expects, "task"));
+            }
+            else {
+                //  A user's own model: the names its worker found (of no
+                //  known type)
+                json_t *hello = wb_pool_hello (config->deployments [i].pool->pool);
+                json_t *names = json_object_get (hello, "columns");
+                if (json_array_size (names)) {
+                    columns = json_array ();
+                    size_t index;
+                    json_t *name;
+                    json_array_foreach (names, index, name)
+                        if (json_is_string (name))
+                            json_array_append_new (columns, json_pack ("{s:O}", "name", name));
+                }
+                task = json_array_size (json_object_get (hello, "classes"))? "classification": "";
+            }
         }
     json_t *names = json_array (), *properties = json_object ();
     size_t index;
@@ -76,9 +92,10 @@ s_swagger (wb_serve__config_t *config, const char *endpoint)
     json_array_foreach (columns, index, column) {
         const char *name = json_string_value (json_object_get (column, "name"));
         json_array_append_new (names, json_string (name));
-        bool numeric = streq (json_string_value (json_object_get (column, "type")), "numeric");
-        json_t *schema = json_pack ("{s:s}", "type", numeric? "number": "string");
-        if (!numeric)
+        const char *type = json_string_value (json_object_get (column, "type"));
+        bool numeric = type && streq (type, "numeric");
+        json_t *schema = type? json_pack ("{s:s}", "type", numeric? "number": "string"): json_object ();
+        if (type && !numeric)
             json_object_set (schema, "enum", json_object_get (column, "categories"));
         json_object_set_new (properties, name, schema);
     }
@@ -125,6 +142,7 @@ s_swagger (wb_serve__config_t *config, const char *endpoint)
     json_decref (title);
     json_decref (names);
     json_decref (properties);
+    json_decref (columns);
     json_decref (deployments);
     return text;
 }
