@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench_serve - a Workbench endpoint beside nginx's floor and Flask + gunicorn
+"""bench_serve - Workbench endpoints beside nginx's floor and Flask + gunicorn
 
     /usr/bin/python3 tests/bench/bench_serve.py --workbench build/workbench [--seconds 60]
 
@@ -21,7 +21,15 @@ The servers, each answering POST /score on 127.0.0.1:
      the same CSV, answering the same body with the same JSON, checking the
      same kind of bearer key. The pipeline is pickled on its own (model.pkl,
      the estimator only) so that a Workbench Python deployment can load the
-     very same model (see the place marked below).
+     very same model.
+  4. A Workbench Python deployment of that model.pkl, in the same
+     workspace: a %%job copies the pickle into its outputs/, %model register
+     --path outputs/model.pkl keeps it as a version (flavor sklearn, loaded
+     by the worker with Debian's Python), and %deploy serves it with one
+     Python worker per core (--workers), twice, on two endpoints measured
+     one after the other: with dynamic batching (the default: up to 64 rows,
+     1 ms) and without (--max-batch-rows 1). Both must answer Flask's
+     predictions for the bench's row.
 
 Each gets the same two loads, one request being one 64-feature row
 ({"input_data": {"columns": [...], "data": [[...]]}}):
@@ -33,7 +41,10 @@ Each gets the same two loads, one request being one 64-feature row
     (hey prints them to 0.1 ms), failures (answers other than 200 and
     errors), the rate it reached.
 and, after the load, the resident memory of the serving processes
-(Workbench: the one serve process; gunicorn: the master and its workers).
+(Workbench: the one serve process, and its Python workers for a Python
+deployment; gunicorn: the master and its workers). For a Python deployment,
+the endpoint's /metrics is read before and after each load: the rows per
+call to a worker (the histogram workbench_batch_rows) during that load.
 
 bench_serve() returns rows in tests/bench/bench.py's row() format for
 `make bench`. Everything goes to a scratch folder removed at the end; every
@@ -67,8 +78,11 @@ HEY_WORKERS, HEY_QPS = 10, 200      # hey, at a fixed rate: -q is per worker
 HEY_RATE = HEY_WORKERS * HEY_QPS    # requests per second in all
 HEY_SECONDS = 12
 
+PY_WORKERS = os.cpu_count() or 1  # a Python deployment's --workers: one per core
+
 #  the servers' labels: the keys of the figures bench_serve() gathers
 BUILTIN, NGINX_FLOOR, FLASK = "Workbench endpoint", "nginx", "Flask + gunicorn"
+PY_BATCH, PY_SINGLE = "Python deployment, batching", "Python deployment, no batching"
 
 FLASK_APP = r'''
 import pickle
@@ -209,14 +223,28 @@ def stop_group(proc):
 
 
 def tree_rss(pid):
-    """Resident bytes of a process and its children."""
+    """Resident bytes of a process and its children (those of every thread:
+    a serve process starts its Python workers from the pool's threads)."""
     total = vm_rss(pid)
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        total += tree_rss(int(child))
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += tree_rss(int(child))
     return total
 
 
 #  ---- The servers ----
+
+def deploy(workbench, env, scratch, model, endpoint, *options):
+    """%deploy model to a new endpoint: (url, key, pid of the serve process)."""
+    #  the keys are shown once, when %deploy creates the endpoint
+    deployed = cli(workbench, env, "deploy", model, "--endpoint", endpoint, *options)
+    url = re.search(r"(http://127\.0\.0\.1:\d+/score)", deployed).group(1)
+    key = re.search(r"^primary:\s+(\S+)", deployed, re.M).group(1)
+    db = sqlite3.connect(f"file:{scratch}/ws/workspace.db?mode=ro", uri=True)
+    (pid,) = db.execute("SELECT pid FROM endpoints WHERE name = ?", (endpoint,)).fetchone()
+    db.close()
+    return url, key, pid
+
 
 def deploy_builtin(workbench, env, scratch, csv):
     """The built-in logistic model trained, registered and deployed:
@@ -226,14 +254,25 @@ def deploy_builtin(workbench, env, scratch, csv):
     cli(workbench, env, "train", "--data", "wide", "--target", "label", "--model",
         "logistic", "--name", "wide-logistic", stdin="")
     cli(workbench, env, "model", "register", "wide", "--run", "wide-logistic")
-    #  the keys are shown once, when %deploy creates the endpoint
-    deployed = cli(workbench, env, "deploy", "wide", "--endpoint", "bench")
-    url = re.search(r"(http://127\.0\.0\.1:\d+/score)", deployed).group(1)
-    key = re.search(r"^primary:\s+(\S+)", deployed, re.M).group(1)
-    db = sqlite3.connect(f"file:{scratch}/ws/workspace.db?mode=ro", uri=True)
-    (pid,) = db.execute("SELECT pid FROM endpoints WHERE name = 'bench'").fetchone()
-    db.close()
-    return url, key, pid
+    return deploy(workbench, env, scratch, "wide", "bench")
+
+
+def register_python(workbench, env, model_pkl):
+    """model_pkl made a run's artifact by a job, and registered from that run
+    as version 1 of wide-sklearn (flavor sklearn, Debian's Python)."""
+    cli(workbench, env, "job", "--name", "wide-sklearn", "--no-code",
+        stdin=f'cp "{model_pkl}" "$WORKBENCH_OUTPUTS/model.pkl"\n')
+    shown = cli(workbench, env, "model", "register", "wide-sklearn", "--run", "wide-sklearn",
+                "--path", "outputs/model.pkl", "--python", PYTHON)
+    if not re.search(r"^flavor\s+sklearn\s*$", shown, re.M):
+        raise RuntimeError(f"model.pkl was not registered as flavor sklearn:\n{shown}")
+
+
+def delete_endpoint(workbench, env, name, pid):
+    try:
+        cli(workbench, env, "endpoint", "delete", name)
+    except Exception:
+        os.kill(pid, signal.SIGKILL)
 
 
 def start_nginx(scratch, answer):
@@ -359,6 +398,37 @@ def run_hey(url, key, body, say, what):
     return figures
 
 
+def batch_rows(url):
+    """The endpoint's histogram of rows per call to a worker, summed over its
+    deployments, from /metrics (next to url): {"count": calls, "sum": rows,
+    "le": {bound: calls of at most bound rows}}, or None when /metrics has
+    no workbench_batch_rows lines."""
+    import urllib.request
+    with urllib.request.urlopen(url.rsplit("/", 1)[0] + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    found = {"count": 0, "sum": 0, "le": {}}
+    for line in text.splitlines():
+        m = re.match(r'workbench_batch_rows_(bucket|sum|count)\{[^}]*?(?:le="([^"]+)")?\}\s+(\S+)$',
+                     line)
+        if not m:
+            continue
+        kind, bound, value = m.group(1), m.group(2), float(m.group(3))
+        if kind == "bucket":
+            bound = float(bound)    # "+Inf" too
+            found["le"][bound] = found["le"].get(bound, 0) + value
+        else:
+            found[kind] += value
+    return found if found["le"] else None
+
+
+def batch_during(before, after):
+    """The calls of a load: after minus before (None when either is)."""
+    if before is None or after is None:
+        return None
+    return {"count": after["count"] - before["count"], "sum": after["sum"] - before["sum"],
+            "le": {b: n - before["le"].get(b, 0) for b, n in after["le"].items()}}
+
+
 class Load:
     """The two loads every server gets, the same for all of them."""
 
@@ -367,10 +437,18 @@ class Load:
         self.seconds = seconds      # of wrk at saturation
         self.say = say              # progress, one line at a time
 
-    def measure(self, label, url, key, body):
-        """Saturation (wrk) and a fixed rate (hey) on url: {"wrk": ..., "hey": ...}."""
-        return {"wrk": run_wrk(url, key, body, self.seconds, self.scratch, self.say, label),
-                "hey": run_hey(url, key, body, self.say, label)}
+    def measure(self, label, url, key, body, batches=False):
+        """Saturation (wrk) and a fixed rate (hey) on url: {"wrk": ..., "hey": ...}.
+        batches: each also gets "batches", the rows per call to a worker
+        during that load (batch_during; its wrk warm-up counts in)."""
+        before = batch_rows(url) if batches else None
+        figures = {"wrk": run_wrk(url, key, body, self.seconds, self.scratch, self.say, label)}
+        middle = batch_rows(url) if batches else None
+        figures["hey"] = run_hey(url, key, body, self.say, label)
+        if batches:
+            figures["wrk"]["batches"] = batch_during(before, middle)
+            figures["hey"]["batches"] = batch_during(middle, batch_rows(url))
+        return figures
 
 
 #  ---- The rows ----
@@ -399,6 +477,54 @@ def hey_reached(f):
     return "?" if "unreadable" in f else f"{f['rate']:,.0f}"
 
 
+def fmt_batches(b):
+    """Rows per call to a worker: the mean, and the bound of the histogram's
+    bucket holding the median and the 99th percentile call."""
+    if b is None or not b["count"]:
+        return "no calls counted"
+
+    def bound(q):
+        for le in sorted(b["le"]):
+            if b["le"][le] >= q * b["count"]:
+                return f"≤ {le:.0f}" if le != float("inf") else "> the last bound"
+    return (f"mean {b['sum'] / b['count']:.1f} rows a call ({b['count']:,.0f} calls), "
+            f"median {bound(0.5)}, p99 {bound(0.99)}")
+
+
+def python_rows(label, figures, target, factor, seconds):
+    """The rows of one Python deployment beside Flask + gunicorn."""
+    py, fl = figures[label]["wrk"], figures[FLASK]["wrk"]
+    py_h, fl_h = figures[label]["hey"], figures[FLASK]["hey"]
+    rows = [
+        row(f"serve: {label}, {PY_WORKERS} workers, wrk {CONNECTIONS} connections {seconds} s "
+            f"(vs {FLASK})", py["rate"], fl["rate"], fmt_rps, target,
+            py["rate"] >= factor * fl["rate"]),
+        row(f"serve: {label}, p99 latency under that load", py["p99"], fl["p99"], fmt_time,
+            "< Flask's", py["p99"] < fl["p99"]),
+        [f"serve: {label}, failed requests of {py['total']:,} (Flask: of {fl['total']:,})",
+         str(py["errors"]), str(fl["errors"]), "—", "0", "pass" if py["errors"] == 0 else "FAIL"],
+    ]
+    if "unreadable" in py_h:
+        rows.append(hey_row(f"serve: {label}, p99 latency at a fixed {HEY_RATE:,} req/s",
+                            py_h, fl_h, "p99", "< 5 ms", None))
+    else:
+        rows.append(row(f"serve: {label}, p99 latency at a fixed {HEY_RATE:,} req/s "
+                        f"(p50 {fmt_time(py_h['p50'])}; reached {hey_reached(py_h)}, Flask "
+                        f"{hey_reached(fl_h)})",
+                        py_h["p99"], fl_h.get("p99"), fmt_time, "< 5 ms", py_h["p99"] < 0.005))
+    rows.append([f"serve: {label}, failed requests at that rate", hey_failures(py_h),
+                 hey_failures(fl_h), "—", "0",
+                 "—" if "unreadable" in py_h else ("pass" if py_h["failures"] == 0 else "FAIL")])
+    for load, what in (("wrk", "under wrk"), ("hey", f"at {HEY_RATE:,} req/s")):
+        batches = figures[label][load].get("batches")
+        if batches is not None:
+            rows.append([f"serve: {label}, rows per call to a worker {what} (/metrics)",
+                         fmt_batches(batches), "—", "—", "—", "—"])
+    rows.append(row(f"serve: {label}, resident memory after the load (serve process and "
+                    f"workers)", figures[label]["rss"], figures[FLASK]["rss"], fmt_mib, "—", None))
+    return rows
+
+
 #  ---- The benchmark ----
 
 def bench_serve(scratch, workbench, seconds, say):
@@ -415,20 +541,29 @@ def bench_serve(scratch, workbench, seconds, say):
     env = dict(os.environ, WORKBENCH_WORKSPACE=str(scratch / "ws"))
     load = Load(scratch, seconds, say)
     figures = {}                    # label -> {"wrk": ..., "hey": ...}
-    serve_pid = nginx = gunicorn = None
+    answers = {}                    # label -> the answer to body, read as JSON
+    endpoints = {}                  # endpoint name -> pid of its serve process, until deleted
+    nginx = gunicorn = None
     try:
         say("serve: Workbench trains and deploys")
-        url, key, serve_pid = deploy_builtin(workbench, env, scratch, csv)
+        url, key, endpoints["bench"] = deploy_builtin(workbench, env, scratch, csv)
         wb_answer = answer_of(url, key, body)
+        answers[BUILTIN] = json.loads(wb_answer)
         figures[BUILTIN] = load.measure(BUILTIN, url, key, body)
-        figures[BUILTIN]["rss"] = vm_rss(serve_pid)
+        figures[BUILTIN]["rss"] = vm_rss(endpoints["bench"])
 
-        #  A Workbench Python deployment goes here, on the same endpoint
-        #  machinery: model_pkl registered as a version (flavor sklearn, or
-        #  python with a scoring script), deployed with and without dynamic
-        #  batching, checked to answer wb_answer, then one call each:
-        #      figures["Python deployment"] = load.measure("Python deployment", url, key, body)
-        #  and its rows below, beside Flask's.
+        say("serve: model.pkl registered from a job, deployed as a Python deployment")
+        register_python(workbench, env, model_pkl)
+        #  one endpoint at a time, deleted once measured: the other's idle
+        #  workers take no part in the load
+        for label, name, options in ((PY_BATCH, "bench-py", ()),
+                                     (PY_SINGLE, "bench-py1", ("--max-batch-rows", "1"))):
+            url, key, endpoints[name] = deploy(workbench, env, scratch, "wide-sklearn", name,
+                                               "--workers", str(PY_WORKERS), *options)
+            answers[label] = check_once(url, key, body)
+            figures[label] = load.measure(label, url, key, body, batches=True)
+            figures[label]["rss"] = tree_rss(endpoints[name])
+            delete_endpoint(workbench, env, name, endpoints.pop(name))
 
         say("serve: nginx answers a fixed body (the floor)")
         nginx, url = start_nginx(scratch, wb_answer)
@@ -442,18 +577,16 @@ def bench_serve(scratch, workbench, seconds, say):
         flask_key = "k" * 43
         gunicorn, url, workers = start_flask(scratch, model_pkl, columns, flask_key)
         fl_answer = check_once(url, flask_key, body)
-        if json.loads(wb_answer) != fl_answer:
-            raise RuntimeError(f"the servers disagree: {wb_answer} vs {fl_answer}")
+        for label, answer in answers.items():
+            if answer.get("predictions") != fl_answer["predictions"]:
+                raise RuntimeError(f"{label} and {FLASK} disagree: {answer} vs {fl_answer}")
         figures[FLASK] = load.measure(f"{FLASK}, {workers} workers", url, flask_key, body)
         figures[FLASK]["rss"] = tree_rss(gunicorn.pid)
     finally:
         stop_group(gunicorn)
         stop_group(nginx)
-        if serve_pid:
-            try:
-                cli(workbench, env, "endpoint", "delete", "bench")
-            except Exception:
-                os.kill(serve_pid, signal.SIGKILL)
+        for name, pid in endpoints.items():
+            delete_endpoint(workbench, env, name, pid)
 
     wb, ng, fl = (figures[k]["wrk"] for k in (BUILTIN, NGINX_FLOOR, FLASK))
     wb_h, ng_h, fl_h = (figures[k]["hey"] for k in (BUILTIN, NGINX_FLOOR, FLASK))
@@ -486,7 +619,8 @@ def bench_serve(scratch, workbench, seconds, say):
          "—" if "unreadable" in wb_h else ("pass" if wb_h["failures"] == 0 else "FAIL")],
         row("serve: resident memory per endpoint after the load", figures[BUILTIN]["rss"],
             figures[FLASK]["rss"], fmt_mib, "—", None),
-    ]
+    ] + python_rows(PY_BATCH, figures, "≥ 3x Flask", 3, seconds) \
+      + python_rows(PY_SINGLE, figures, "≥ 1x Flask", 1, seconds)
 
 
 def main():
