@@ -638,8 +638,7 @@ wb_serve__dispatch_thread (void *arg)
         atomic_store (&job->done, true);
         MHD_resume_connection (job->connection);
         pthread_mutex_lock (&server->jobs_lock);
-        server->jobs_out--;
-        pthread_cond_broadcast (&server->jobs_wake);
+        server->jobs_out--;     //  (no wake-up: a new job signals one dispatcher)
     }
     pthread_mutex_unlock (&server->jobs_lock);
     return NULL;
