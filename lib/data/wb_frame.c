@@ -35,7 +35,7 @@ wb_frame__dict_t *
 wb_frame__dict_new (void)
 {
     wb_frame__dict_t *self = wb_calloc (1, sizeof (wb_frame__dict_t));
-    self->refs = 1;
+    atomic_init (&self->refs, 1);
     self->nslots = 64;
     self->slots = wb_calloc (self->nslots, sizeof (uint64_t));
     return self;
@@ -45,7 +45,7 @@ void
 wb_frame__dict_release (wb_frame__dict_t **self_p)
 {
     wb_frame__dict_t *self = *self_p;
-    if (self && --self->refs == 0) {
+    if (self && atomic_fetch_sub (&self->refs, 1) == 1) {
         free (self->arena);
         free (self->offsets);
         free (self->hashes);
@@ -245,7 +245,7 @@ wb_frame_select (wb_frame_t *self, const size_t *rows, size_t count)
                 to->codes [i] = from->codes [rows [i]];
             }
             to->dict = from->dict;
-            to->dict->refs++;
+            atomic_fetch_add (&to->dict->refs, 1);
         }
     }
     return copy;

@@ -12,14 +12,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdatomic.h>
 #include "wb_frame.h"
 
 //  The distinct values of a column of strings. Cells hold codes: 0 for
 //  missing, else an index into offsets plus one. The values sit one after
 //  the other in one arena (no allocation per value), each NUL-terminated.
-//  Frames made by wb_frame_select share the dictionary of their source.
+//  Frames made by wb_frame_select share the dictionary of their source
+//  (selecting from one frame on several threads at once is safe: the count
+//  of sharers is atomic, the rest is read-only once parsed).
 typedef struct {
-    size_t refs;                //  frames sharing this dictionary
+    atomic_size_t refs;         //  frames sharing this dictionary
     char *arena;                //  the values, NUL-terminated, back to back
     size_t arena_size;          //  bytes used in arena
     size_t arena_room;          //  bytes allocated

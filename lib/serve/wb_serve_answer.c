@@ -97,7 +97,8 @@ s_pool_error_body (const char *code, const char *message, json_t *columns, size_
 {
     json_t *error = json_pack ("{s:s, s:s}", "code", code, "message", message);
     if (columns)
-        json_object_set_new (error, "expects", json_pack ("{s:O, s:[ss]}", "columns", columns,
+        json_object_set_new (error, "expects", json_pack ("{s:o, s:[ss]}", "columns",
+                             json_deep_copy (columns),     //  not a reference: shared
                              "content_types", "application/json", "text/csv"));
     json_t *body = json_pack ("{s:o}", "error", error);
     char *text = json_dumps (body, JSON_COMPACT);
@@ -585,7 +586,9 @@ s_python_done (wb_serve__server_t *server, struct MHD_Connection *connection, s_
     //  Probabilities come with the classes they are of, as the C scorer's do
     json_t *classes = json_object_get (wb_pool_hello (deployment->pool->pool), "classes");
     if (job->status == 200 && json_object_get (job->reply, "probabilities") && json_is_array (classes))
-        json_object_set (job->reply, "classes", classes);
+        json_object_set_new (job->reply, "classes", json_deep_copy (classes));
+        //  a copy: taking a reference would write the shared hello's count
+        //  from every request thread
     size_t size;
     char *text = s_pool_answer (job->status, job->reply, &size);
     const char *body = wb_buf_data (request->body);
