@@ -8,7 +8,11 @@ pandas frame with a text column), XGBoost through its scikit-learn API, a
 small PyTorch network with a scoring script, MLflow folders written here
 (the sklearn flavor, a python_function loader_module, a cloudpickled
 python_model), all without the mlflow package. Every prediction is compared
-with the estimator's own predict on the same rows. Then the failures (run
+with the estimator's own predict on the same rows. Matrix requests (raw
+float64 in, raw predictions and probabilities out) against predict on the
+same array, by column name into a DataFrame, with NaN, to a scoring
+script, and broken ones (a wrong byte count, dtype, shape) as error replies
+that keep the frames in step. Then the failures (run
 raising, os._exit in run, a broken init, no run, not a pickle, an MLmodel
 without a usable flavor, a missing package, a frame too long), print() in
 user code, check mode with --detect, the export of every flavor loaded back
@@ -67,9 +71,20 @@ def frame(message):
     return struct.pack(">I", len(data)) + data
 
 
+class Raw:
+    """A field of a reply sent as a raw frame: its descriptor and bytes."""
+
+    def __init__(self, descriptor, data):
+        self.dtype, self.shape, self.data = descriptor["dtype"], descriptor["shape"], data
+
+    def array(self):
+        np = need("numpy")
+        return np.frombuffer(self.data, dtype=self.dtype).reshape(self.shape)
+
+
 class Worker:
-    """A worker in serve mode: its hello, then ask() for each request.
-    Its standard error is collected in .stderr()."""
+    """A worker in serve mode: its hello, then ask() (or ask_matrix()) for
+    each request. Its standard error is collected in .stderr()."""
 
     def __init__(self, *args, env=None, cwd=None):
         self.proc = subprocess.Popen([PYTHON, str(WORKER), "serve", *map(str, args)],
@@ -83,17 +98,33 @@ class Worker:
 
     def _read(self):
         out = self.proc.stdout
+
+        def body():
+            header = out.read(4)
+            if len(header) < 4:
+                return None                     # the end of its output
+            (size,) = struct.unpack(">I", header)
+            if size > 256 << 20:
+                raise ValueError(f"a frame length of {size} bytes: {header!r} is no length")
+            data = out.read(size)
+            if len(data) < size:
+                raise ValueError(f"a frame cut short: {len(data)} of {size} bytes")
+            return data
         try:
             while True:
-                header = out.read(4)
-                if len(header) < 4:
-                    self.frames.put(None)       # the end of its output
+                data = body()
+                if data is None:
+                    self.frames.put(None)
                     return
-                (size,) = struct.unpack(">I", header)
-                if size > 256 << 20:
-                    raise ValueError(f"a frame length of {size} bytes: {header!r} is no length")
-                body = out.read(size)
-                self.frames.put(json.loads(body))
+                message = json.loads(data)
+                #   descriptors of raw fields: their frames follow, in this order
+                for key in ("predictions", "probabilities"):
+                    if isinstance(message, dict) and isinstance(message.get(key), dict):
+                        raw = body()
+                        if raw is None:
+                            raise ValueError(f"no frame after the descriptor of {key}")
+                        message[key] = Raw(message[key], raw)
+                self.frames.put(message)
         except Exception as exc:                # a broken frame: read() says so at once
             self.frames.put(AssertionError(f"a broken frame from the worker: {exc}"))
 
@@ -110,6 +141,17 @@ class Worker:
 
     def ask(self, rows, columns=None, proba=False, id=1):
         self.send({"id": id, "rows": rows, "columns": columns, "proba": proba})
+        reply = self.read()
+        assert reply is not None, self.stderr()
+        assert reply["id"] == id, reply
+        return reply
+
+    def ask_matrix(self, array, columns=None, proba=False, id=1, spec=None, data=None):
+        """A matrix request: its header, then the numbers as raw float64
+        (or data, bytes, in their place)."""
+        spec = spec or {"dtype": "<f8", "shape": list(array.shape)}
+        self.send({"id": id, "matrix": spec, "columns": columns, "proba": proba})
+        self.send(array.astype("<f8").tobytes() if data is None else data)
         reply = self.read()
         assert reply is not None, self.stderr()
         assert reply["id"] == id, reply
@@ -325,6 +367,193 @@ def test_xgboost_through_its_sklearn_api(workers, tmp_path):
     reply = w.ask(x.tolist(), proba=True)
     assert reply["predictions"] == model.predict(x).tolist()
     same(reply["probabilities"], model.predict_proba(x).tolist(), 1e-6)
+
+
+#  ---- Matrix requests: raw float64 in, raw numbers out ----
+
+def test_matrix_requests_equal_predict_on_the_same_array(workers, tmp_path):
+    np = need("numpy")
+    need("sklearn")
+    from sklearn.linear_model import LogisticRegression
+    x, y = numbers(300)
+    model = LogisticRegression(max_iter=500).fit(x, y)
+    with open(tmp_path / "model.pkl", "wb") as f:
+        pickle.dump(model, f)
+    w = workers("--flavor", "sklearn", "--model", tmp_path / "model.pkl")
+    assert ready(w, "sklearn")["matrix"] is True
+    reply = w.ask_matrix(x, proba=True, id=3)
+    #  both come back as raw frames: int64 classes, float64 probabilities
+    predictions, probabilities = reply["predictions"], reply["probabilities"]
+    assert (predictions.dtype, predictions.shape) == ("<i8", [300])
+    assert (probabilities.dtype, probabilities.shape) == ("<f8", [300, 3])
+    assert predictions.array().tolist() == model.predict(x).tolist()
+    assert np.array_equal(probabilities.array(), model.predict_proba(x))
+    #  the same as the rows of JSON give
+    rows = w.ask(x.tolist(), proba=True, id=4)
+    assert rows["predictions"] == predictions.array().tolist()
+    same(rows["probabilities"], probabilities.array().tolist())
+    #  without proba: predictions only; no rows: an error from the model
+    assert set(w.ask_matrix(x[:5])) == {"id", "predictions"}
+    assert "0 sample(s)" in w.ask_matrix(x[:0])["error"]
+    assert w.close() == 0
+
+
+def test_matrix_to_a_frame_by_name_with_nan_and_labels(workers, tmp_path):
+    np, pd = need("numpy"), need("pandas")
+    need("sklearn")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    data = table(200)
+    data.loc[::7, "area"] = np.nan
+    features = ["area", "rooms"]
+    #  columns picked by name: an array in place of a DataFrame would fail
+    model = Pipeline([
+        ("prep", ColumnTransformer([("num", make_pipeline(SimpleImputer(), StandardScaler()),
+                                     features)])),
+        ("fit", LogisticRegression(max_iter=500))]).fit(data[features], data.dear)
+    with open(tmp_path / "model.pkl", "wb") as f:
+        pickle.dump(model, f)
+    w = workers("--flavor", "sklearn", "--model", tmp_path / "model.pkl")
+    assert ready(w, "sklearn")["columns"] == features
+    expected = model.predict(data[features]).tolist()
+    #  the matrix in another order, named: put in the model's order; NaN is
+    #  missing (imputed); text labels stay JSON, probabilities come raw
+    swapped = data[["rooms", "area"]].to_numpy(dtype=float)
+    reply = w.ask_matrix(swapped, ["rooms", "area"], proba=True)
+    assert reply["predictions"] == expected
+    assert np.array_equal(reply["probabilities"].array(), model.predict_proba(data[features]))
+    #  unnamed: the model's own order
+    assert w.ask_matrix(data[features].to_numpy(dtype=float))["predictions"] == expected
+    #  the same rows as JSON, null for NaN
+    rows = [[None if v != v else v for v in row] for row in data[features].values.tolist()]
+    assert w.predict(rows) == expected
+    #  a column missing, or a width that is not the model's
+    reply = w.ask_matrix(swapped[:, :1], ["rooms"])
+    assert "column 'area' that the model needs is missing" in reply["error"]
+    reply = w.ask_matrix(np.zeros((2, 3)))
+    assert "the matrix has 3 columns; the model takes 2, in this order: area, rooms" \
+        in reply["error"]
+    assert w.close() == 0
+
+
+SCORER_MATRIX = '''
+BATCH = True
+
+
+def init():
+    pass
+
+
+def run(data):
+    return [repr(row) for row in data]
+'''
+
+
+def test_matrix_to_a_scoring_script(workers, tmp_path):
+    np = need("numpy")
+    (tmp_path / "score.py").write_text(SCORER_MATRIX)
+    w = workers("--flavor", "python", "--model", tmp_path, "--scorer", tmp_path / "score.py")
+    ready(w, "python")
+    matrix = np.array([[1.5, np.nan], [3.0, 4.0]])
+    #  lists of floats with None for NaN, or dicts when the columns are named
+    assert w.ask_matrix(matrix)["predictions"] == ["[1.5, None]", "[3.0, 4.0]"]
+    assert w.ask_matrix(matrix, ["a", "b"])["predictions"] == \
+        ["{'a': 1.5, 'b': None}", "{'a': 3.0, 'b': 4.0}"]
+
+
+def test_broken_matrix_requests_are_error_replies(workers, tmp_path):
+    np = need("numpy")
+    need("sklearn")
+    from sklearn.linear_model import LinearRegression
+    x, y = numbers(40)
+    model = LinearRegression().fit(x, x[:, 0] * 2 + 1)
+    with open(tmp_path / "model.pkl", "wb") as f:
+        pickle.dump(model, f)
+    w = workers("--flavor", "sklearn", "--model", tmp_path / "model.pkl")
+    ready(w, "sklearn")
+    good = x[:2]
+    expected = model.predict(good)
+
+    def in_step():
+        """The frames stayed in step: the next request is answered right."""
+        reply = w.ask_matrix(good, id=99)
+        assert reply["predictions"].dtype == "<f8"
+        assert np.array_equal(reply["predictions"].array(), expected)
+
+    #  a byte count that is not 8 * rows * columns
+    reply = w.ask_matrix(good, data=b"x" * 17, id=5)
+    assert reply["type"] == "ValueError"
+    assert "the matrix's frame has 17 bytes; 2 x 4 float64 values take 64" in reply["error"]
+    in_step()
+    reply = w.ask_matrix(good, data=good.tobytes() + b"\0" * 8)
+    assert "has 72 bytes" in reply["error"]
+    in_step()
+    #  another dtype, a shape that is not [rows, columns], names of another count
+    reply = w.ask_matrix(good, spec={"dtype": "<f4", "shape": [2, 4]})
+    assert "little-endian float64 is the one type taken" in reply["error"]
+    in_step()
+    for shape in ([8], [2, -4], [2, 4.0], "2x4", [2, True]):
+        reply = w.ask_matrix(good, spec={"dtype": "<f8", "shape": shape})
+        assert 'the matrix\'s "shape" must be [rows, columns]' in reply["error"], shape
+    in_step()
+    reply = w.ask_matrix(good, columns=["a", "b"])
+    assert "the matrix has 4 columns for 2 names" in reply["error"]
+    w.send({"id": 6, "rows": [[1, 2, 3, 4]], "matrix": {"dtype": "<f8", "shape": [1, 4]}})
+    w.send(good[:1].tobytes())
+    assert 'a request has "rows" or "matrix", not both' in w.read()["error"]
+    in_step()
+    #  the input ending where the matrix's frame should be: a broken frame
+    w.send({"id": 7, "matrix": {"dtype": "<f8", "shape": [2, 4]}})
+    w.proc.stdin.close()
+    assert w.read() is None
+    assert w.proc.wait(timeout=TIMEOUT) == 2
+    assert "the input ended before the frame of a matrix" in w.stderr()
+
+
+@pytest.mark.slow
+def test_batch_job_sends_numbers_as_a_matrix(tmp_path):
+    """%batch over numeric columns: raw float64 to two workers, in the
+    model's column order (not the dataset's), missing cells as NaN, the
+    predictions and probabilities in predictions.csv those of predict."""
+    assert os.access(WORKBENCH_BIN, os.X_OK), f"build Workbench first: no {WORKBENCH_BIN}"
+    np, pd = need("numpy"), need("pandas")
+    need("sklearn")
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"a": rng.normal(size=2500), "b": rng.normal(size=2500),
+                          "extra": rng.normal(size=2500), "c": rng.integers(0, 5, 2500)})
+    frame["label"] = np.where(frame.a - frame.b + 0.3 * frame.c > 0.5, "yes", "no")
+    frame.loc[::9, "b"] = np.nan
+    frame.to_csv(tmp_path / "d.csv", index=False, float_format="%.17g")
+    columns = ["c", "a", "b"]
+    model = make_pipeline(SimpleImputer(), LogisticRegression()).fit(frame[columns],
+                                                                      frame.label)
+    with open(tmp_path / "model.pkl", "wb") as f:
+        pickle.dump(model, f)
+    env = dict(os.environ, WORKBENCH_WORKSPACE=str(tmp_path / "ws"))
+    env.pop("WORKBENCH_RUN_ID", None)
+    wb(env, "data", "register", "d", tmp_path / "d.csv")
+    (tmp_path / "fit.sh").write_text(f"mkdir -p \"$WORKBENCH_OUTPUTS\"\n"
+                                     f"cp '{tmp_path}/model.pkl' \"$WORKBENCH_OUTPUTS\"\n")
+    with open(tmp_path / "fit.sh") as script:
+        wb(env, "job", "--name", "fit", "--no-code", stdin=script)
+    wb(env, "model", "register", "m", "--run", "fit", "--path", "outputs/model.pkl",
+       "--python", PYTHON)
+    out = wb(env, "batch", "m", "--data", "d", "--parallel", "2", "--mini-batch", "1000",
+             "--name", "scored")
+    assert "2500 rows in 3 mini-batches of 1000, 2 at once" in out, out
+    assert "the rows go to the workers as raw float64" in out, out
+    wb(env, "artifacts", "scored", "outputs/predictions.csv", "--to", tmp_path / "p.csv")
+    got = pd.read_csv(tmp_path / "p.csv")
+    assert got.prediction.tolist() == model.predict(frame[columns]).tolist()
+    proba = model.predict_proba(frame[columns])
+    for k, label in enumerate(model.classes_):
+        assert np.allclose(got[f"probability_{label}"], proba[:, k], rtol=1e-5, atol=1e-7)
 
 
 #  ---- Scoring scripts ----

@@ -22,13 +22,15 @@
 
 #define S_PROGRESS_EVERY  0.25  //  seconds between progress metrics
 
-static volatile sig_atomic_t s_canceled = 0;
+//  Set by SIGTERM (a cancel), read by every thread (lock-free, so a
+//  signal handler may store it)
+static atomic_bool s_canceled = false;
 
 static void
 s_on_term (int signal)
 {
     (void) signal;
-    s_canceled = 1;
+    atomic_store (&s_canceled, true);
 }
 
 //  ---- Submitting ----
@@ -79,6 +81,8 @@ typedef struct {
     json_t *columns;            //  the column names the workers get
     size_t *send;               //  their indexes in the frame
     size_t nsend;               //  how many
+    bool matrix;                //  all numeric and the workers take raw numbers:
+    const double **numbers;     //  then the columns they get
     json_t *classes;            //  class labels when there are probabilities
     size_t nclasses;            //  their count (0: no probabilities)
     bool classify;              //  built-in: the prediction is a class index
@@ -90,8 +94,9 @@ typedef struct {
     atomic_size_t failed;       //  of them failed
     atomic_size_t scored;       //  rows with a prediction
     atomic_bool stop;           //  over the threshold, or canceled
-    pthread_mutex_t lock;       //  guards first_error
+    pthread_mutex_t lock;       //  guards first_error and finished
     char first_error [1100];    //  what went wrong first
+    double finished;            //  monotonic: when the last thread ran out of mini-batches
 } s_batch_t;
 
 //  A JSON value as a CSV field: text quoted, numbers shortest, null empty
@@ -100,6 +105,20 @@ s_csv_cell (json_t *value)
 {
     if (json_is_null (value) || !value)
         return wb_strdup ("");
+    //  A class index or label as a number: the digits %.17g would give,
+    //  without its multi-precision work (a third of the C side's time)
+    json_int_t whole = json_integer_value (value);
+    if (json_is_integer (value) && whole > -((json_int_t) 1 << 53) && whole < (json_int_t) 1 << 53) {
+        char digits [24], *at = digits + sizeof (digits);
+        *--at = 0;
+        uint64_t left = whole < 0? (uint64_t) -whole: (uint64_t) whole;
+        do
+            *--at = (char) ('0' + left % 10);
+        while (left /= 10);
+        if (whole < 0)
+            *--at = '-';
+        return wb_strdup (at);
+    }
     if (json_is_number (value)) {
         double number = json_number_value (value);
         return isfinite (number)? wb_sprintf ("%.17g", number): wb_strdup ("");
@@ -159,25 +178,45 @@ s_score_builtin (s_batch_t *self, size_t first, size_t count, wb_error_t *err)
 }
 
 //  Score rows [first, first + count) in a Python worker. 0, or -1 with err.
+//  Numbers alone go as a matrix (raw float64, row by row, NaN = missing:
+//  no JSON to format in C or parse in Python) made in the thread's own
+//  buffer (mini x nsend); anything else as JSON rows.
 static int
-s_score_python (s_batch_t *self, size_t first, size_t count, wb_error_t *err)
+s_score_python (s_batch_t *self, size_t first, size_t count, double *matrix, wb_error_t *err)
 {
-    json_t *rows = json_array ();
-    for (size_t r = first; r < first + count; r++) {
-        json_t *row = json_array ();
-        for (size_t i = 0; i < self->nsend; i++) {
-            size_t c = self->send [i];
-            const double *numbers = wb_frame_numbers (self->frame, c);
-            const char *text = numbers? NULL: wb_frame_text (self->frame, c, r);
-            json_array_append_new (row, numbers? (isnan (numbers [r])? json_null (): json_real (numbers [r]))
-                                               : text? json_string (text): json_null ());
-        }
-        json_array_append_new (rows, row);
-    }
     json_t *reply = NULL;
     char *detail = NULL;
-    int status = wb_pool_score (self->pool, rows, self->columns, self->nclasses > 0, &reply, &detail);
-    json_decref (rows);
+    int status;
+    if (self->matrix) {
+        //  Eight columns at a time, so that what is written of each row
+        //  stays in cache: 0.04 ms for 1,000 x 64, 0.19 ms row by row
+        for (size_t from = 0; from < self->nsend; from += 8) {
+            size_t to = from + 8 < self->nsend? from + 8: self->nsend;
+            for (size_t r = 0; r < count; r++) {
+                double *row = matrix + r * self->nsend;
+                for (size_t i = from; i < to; i++)
+                    row [i] = self->numbers [i][first + r];
+            }
+        }
+        status = wb_pool_score_matrix (self->pool, matrix, count, self->nsend, self->columns,
+                                       self->nclasses > 0, &reply, &detail);
+    }
+    else {
+        json_t *rows = json_array ();
+        for (size_t r = first; r < first + count; r++) {
+            json_t *row = json_array ();
+            for (size_t i = 0; i < self->nsend; i++) {
+                size_t c = self->send [i];
+                const double *numbers = wb_frame_numbers (self->frame, c);
+                const char *text = numbers? NULL: wb_frame_text (self->frame, c, r);
+                json_array_append_new (row, numbers? (isnan (numbers [r])? json_null (): json_real (numbers [r]))
+                                                   : text? json_string (text): json_null ());
+            }
+            json_array_append_new (rows, row);
+        }
+        status = wb_pool_score (self->pool, rows, self->columns, self->nclasses > 0, &reply, &detail);
+        json_decref (rows);
+    }
     json_t *predictions = json_object_get (reply, "predictions");
     json_t *proba = json_object_get (reply, "probabilities");
     int rc = 0;
@@ -207,7 +246,9 @@ static void *
 s_worker (void *arg)
 {
     s_batch_t *self = arg;
-    while (!atomic_load (&self->stop) && !s_canceled) {
+    size_t mini = self->mini < self->rows? self->mini: self->rows;
+    double *matrix = self->matrix? wb_malloc ((mini * self->nsend + 1) * sizeof (double)): NULL;
+    while (!atomic_load (&self->stop) && !atomic_load (&s_canceled)) {
         size_t batch = atomic_fetch_add (&self->next, 1);
         if (batch >= self->batches)
             break;
@@ -215,13 +256,19 @@ s_worker (void *arg)
         size_t count = first + self->mini > self->rows? self->rows - first: self->mini;
         wb_error_t err;
         int rc = self->scorer? s_score_builtin (self, first, count, &err)
-                             : s_score_python (self, first, count, &err);
+                             : s_score_python (self, first, count, matrix, &err);
         if (rc)
             s_fail (self, batch, err.text);
         else
             atomic_fetch_add (&self->scored, count);
         atomic_fetch_add (&self->done, 1);
     }
+    free (matrix);
+    double now = wb_time_mono ();
+    pthread_mutex_lock (&self->lock);
+    if (now > self->finished)
+        self->finished = now;
+    pthread_mutex_unlock (&self->lock);
     return NULL;
 }
 
@@ -407,17 +454,44 @@ wb_batch_run (const char *path, const char *id, json_t *spec, const char *output
             self.send [self.nsend++] = c;
             json_array_append_new (self.columns, json_string (wb_frame_name (self.frame, c)));
         }
+    //  Numbers alone go to the workers as raw float64 (the hello says
+    //  whether they take them: numpy is there), in a buffer a thread; a
+    //  mini-batch over 256 MiB that way goes as JSON rows (and is refused)
+    self.matrix = self.pool && json_is_true (json_object_get (wb_pool_hello (self.pool), "matrix"))
+               && (self.mini < self.rows? self.mini: self.rows) <= (256u << 20) / 8 / (self.nsend + 1);
+    self.numbers = wb_calloc (self.nsend + 1, sizeof (double *));
+    const char *text_column = NULL;
+    for (size_t i = 0; self.matrix && i < self.nsend; i++)
+        if (!(self.numbers [i] = wb_frame_numbers (self.frame, self.send [i]))) {
+            text_column = wb_frame_name (self.frame, self.send [i]);
+            self.matrix = false;
+        }
+    if (self.pool && self.matrix)
+        printf ("batch: the rows go to the workers as raw float64 (every column they take "
+                "is numeric)\n");
+    else
+    if (self.pool)
+        printf ("batch: the rows go to the workers as JSON (%s%s%s)\n",
+                text_column? "column '": "", text_column? text_column: "their Python has no numpy",
+                text_column? "' is not numeric": "");
+    fflush (stdout);
     self.cells = wb_calloc (self.rows? self.rows: 1, sizeof (char *));
     self.proba = wb_calloc ((self.rows? self.rows: 1) * (self.nclasses? self.nclasses: 1), sizeof (double));
     double started = wb_time_mono ();
-    pthread_t *threads = wb_calloc ((size_t) parallel, sizeof (pthread_t));
+    //  Python workers get two threads each: while one waits for its
+    //  mini-batch, the other makes the next and writes out the last, so
+    //  that a worker always finds one queued (the pool's queue) and never
+    //  waits for this process (a mini-batch of 1,000 rows x 64 numbers: a
+    //  worker idled 0.7-0.9 ms of each 5 ms call with one thread)
+    int callers = self.pool? 2 * parallel: parallel;
+    pthread_t *threads = wb_calloc ((size_t) callers, sizeof (pthread_t));
     int running = 0;
-    for (int t = 0; t < parallel; t++)
+    for (int t = 0; t < callers; t++)
         if (pthread_create (&threads [t], NULL, s_worker, &self) == 0)
             running++;
     double last = 0;
     while (atomic_load (&self.done) < self.batches && !atomic_load (&self.stop)) {
-        if (s_canceled)
+        if (atomic_load (&s_canceled))
             atomic_store (&self.stop, true);
         usleep (20 * 1000);
         if (wb_time_mono () - last >= S_PROGRESS_EVERY) {
@@ -431,13 +505,15 @@ wb_batch_run (const char *path, const char *id, json_t *spec, const char *output
         pthread_join (threads [t], NULL);
     free (threads);
     s_progress (store, id, &self);
-    double seconds = wb_time_mono () - started;
+    //  From the first mini-batch to the last (not to this thread's next
+    //  look, up to 20 ms later)
+    double seconds = (self.finished > started? self.finished: wb_time_mono ()) - started;
     size_t failed = atomic_load (&self.failed), scored = atomic_load (&self.scored);
     wb_metric_t rate = { "rows_per_second", 0, seconds > 0? (double) scored / seconds: 0, 0 };
     wb_store_log (store, id, &rate, 1, NULL);
     printf ("batch: %zu of %zu rows scored in %.2f s (%.0f rows/s), %zu mini-batch%s failed\n",
             scored, self.rows, seconds, rate.value, failed, failed == 1? "": "es");
-    if (s_canceled) {
+    if (atomic_load (&s_canceled)) {
         fprintf (stderr, "batch: canceled after %zu of %zu mini-batches\n",
                  atomic_load (&self.done), self.batches);
         goto done;
@@ -465,13 +541,14 @@ wb_batch_run (const char *path, const char *id, json_t *spec, const char *output
     }
     free (file);
 done:
-    if (rc && *err.text && !s_canceled && atomic_load (&self.failed) == 0)
+    if (rc && *err.text && !atomic_load (&s_canceled) && atomic_load (&self.failed) == 0)
         fprintf (stderr, "batch: %s\n", err.text);
     for (size_t r = 0; self.cells && r < self.rows; r++)
         free (self.cells [r]);
     free (self.cells);
     free (self.proba);
     free (self.send);
+    free (self.numbers);
     wb_pool_destroy (&self.pool);
     wb_scorer_destroy (&self.scorer);
     json_decref (self.columns);

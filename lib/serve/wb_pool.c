@@ -2,14 +2,16 @@
     deployment of a user's own model
 
     This file: starting and stopping the pool, scoring (a request thread's
-    side), counters, the log, and the self-test, which runs small stand-in
-    workers written in Python. The queue and batching are
-    wb_pool_queue.c, a worker's process wb_pool_process.c, a worker's
-    thread wb_pool_worker.c, behind wb_pool_int.h.
+    side: rows as JSON text, or a matrix, whose raw predictions and
+    probabilities are made JSON here), counters, the log. The queue and
+    batching are wb_pool_queue.c, a worker's process wb_pool_process.c, a
+    worker's thread wb_pool_worker.c, the self-test wb_pool_test.c, behind
+    wb_pool_int.h.
 */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -302,6 +304,138 @@ wb_pool_hello (wb_pool_t *self)
     return self->hello;
 }
 
+//  Queue request (its fields to send set) and wait for its answer; a
+//  request over the frame limit (too_large, a message) is answered 413 at
+//  once. Frees what the request holds; the status.
+static int
+s_score (wb_pool_t *self, wb_pool__request_t *request, const char *too_large,
+         json_t **reply, char **detail)
+{
+    wb_pool__cond_init (&request->done);
+    double arrived = wb_time_mono ();
+
+    pthread_mutex_lock (&self->lock);
+    self->callers++;
+    if (too_large) {
+        request->state = WB_POOL__TAKEN;
+        wb_pool__answer (self, request, 413, wb_pool__error_body ("too_large", too_large), NULL);
+    }
+    else
+    if (self->stopping) {
+        request->state = WB_POOL__TAKEN;
+        wb_pool__answer (self, request, 503,
+                         wb_pool__error_body ("unavailable", "the deployment is stopping"), NULL);
+    }
+    else
+    if (self->ready == 0 && self->down == self->nworkers) {
+        request->state = WB_POOL__TAKEN;
+        wb_pool__answer (self, request, 503, wb_pool__error_body ("unavailable",
+            "no worker is running: starting one failed (the endpoint's log says why); "
+            "it is tried again"), NULL);
+    }
+    else {
+        request->deadline = self->request_timeout > 0? arrived + self->request_timeout: 0;
+        wb_pool__enqueue (self, request);
+        pthread_cond_broadcast (&self->work);
+    }
+    while (request->state != WB_POOL__DONE) {
+        if (request->state == WB_POOL__QUEUED && request->deadline) {
+            if (wb_pool__wait_until (&request->done, &self->lock, request->deadline) == ETIMEDOUT
+            &&  request->state == WB_POOL__QUEUED) {
+                char *message = wb_sprintf ("the request waited %g s for a free worker (the "
+                                            "deployment's request timeout): every worker was "
+                                            "busy or restarting", self->request_timeout);
+                wb_pool__answer (self, request, 504,
+                                 wb_pool__error_body ("timeout", message), NULL);
+                free (message);
+            }
+        }
+        else
+            pthread_cond_wait (&request->done, &self->lock);
+    }
+    self->callers--;
+    if (self->stopping && self->callers == 0)
+        pthread_cond_signal (&self->left);
+    pthread_mutex_unlock (&self->lock);
+
+    pthread_cond_destroy (&request->done);
+    free (request->rows);
+    free (request->columns);
+    if (reply)
+        *reply = request->reply;
+    else
+        json_decref (request->reply);
+    if (detail)
+        *detail = request->detail;
+    else
+        free (request->detail);
+    return request->status;
+}
+
+//  8 bytes in little-endian order as an unsigned integer, on any host
+static uint64_t
+s_le64 (const unsigned char *bytes)
+{
+    uint64_t value = 0;
+    for (int index = 7; index >= 0; index--)
+        value = value << 8 | bytes [index];
+    return value;
+}
+
+//  The values of a raw field's frame as a JSON array: rows of cols values
+//  (cols 0: one dimension), float64 (NaN and infinities as null) or int64
+static json_t *
+s_raw_array (const unsigned char *bytes, bool integers, size_t rows, size_t cols)
+{
+    json_t *array = json_array ();
+    size_t width = cols? cols: 1;
+    for (size_t row = 0; row < rows; row++) {
+        json_t *values = cols? json_array (): array;
+        for (size_t col = 0; col < width; col++, bytes += 8) {
+            uint64_t bits = s_le64 (bytes);
+            double number;
+            memcpy (&number, &bits, sizeof (number));
+            json_array_append_new (values, integers? json_integer ((json_int_t) (int64_t) bits)
+                                         : isfinite (number)? json_real (number): json_null ());
+        }
+        if (cols)
+            json_array_append_new (array, values);
+    }
+    return array;
+}
+
+void
+wb_pool__raw_json (wb_pool__request_t *request, json_t *reply)
+{
+    const char *keys [] = { "predictions", "probabilities" };
+    for (size_t key = 0; key < 2; key++) {
+        if (!request->raw [key])
+            continue;
+        //  The descriptor was checked against its frame on the worker's thread
+        json_t *field = json_object_get (reply, keys [key]);
+        json_t *shape = json_object_get (field, "shape");
+        if (json_is_object (field))
+            json_object_set_new (reply, keys [key], s_raw_array (
+                (const unsigned char *) request->raw [key],
+                streq (json_string_value (json_object_get (field, "dtype")), "<i8"),
+                (size_t) json_integer_value (json_array_get (shape, 0)),
+                (size_t) json_integer_value (json_array_get (shape, 1))));
+        free (request->raw [key]);
+        request->raw [key] = NULL;
+    }
+}
+
+//  The columns as the worker gets them: JSON text, "null" when none
+static char *
+s_columns (json_t *columns)
+{
+    char *text = columns && !json_is_null (columns)
+               ? json_dumps (columns, JSON_COMPACT | JSON_ENCODE_ANY)
+               : wb_strdup ("null");
+    assert (text);
+    return text;
+}
+
 int
 wb_pool_score (wb_pool_t *self, json_t *rows, json_t *columns, bool proba,
                json_t **reply, char **detail)
@@ -316,74 +450,53 @@ wb_pool_score (wb_pool_t *self, json_t *rows, json_t *columns, bool proba,
     assert (request.rows);
     request.rows_size = strlen (request.rows);
     request.nrows = json_array_size (rows);
-    request.columns = columns && !json_is_null (columns)
-                    ? json_dumps (columns, JSON_COMPACT | JSON_ENCODE_ANY)
-                    : wb_strdup ("null");
-    assert (request.columns);
+    request.columns = s_columns (columns);
     request.proba = proba;
-    wb_pool__cond_init (&request.done);
-    double arrived = wb_time_mono ();
+    char *too_large = NULL;
+    if (request.rows_size + strlen (request.columns) + 1024 > WB_POOL__FRAME_MAX)
+        too_large = wb_sprintf ("the rows take %zu bytes as JSON, over the %u MiB a "
+                                "worker takes in one request: send fewer rows at a time",
+                                request.rows_size, WB_POOL__FRAME_MAX >> 20);
+    int status = s_score (self, &request, too_large, reply, detail);
+    free (too_large);
+    return status;
+}
 
-    pthread_mutex_lock (&self->lock);
-    self->callers++;
-    if (request.rows_size + strlen (request.columns) + 1024 > WB_POOL__FRAME_MAX) {
-        char *message = wb_sprintf ("the rows take %zu bytes as JSON, over the %u MiB a "
-                                    "worker takes in one request: send fewer rows at a time",
-                                    request.rows_size, WB_POOL__FRAME_MAX >> 20);
-        request.state = WB_POOL__TAKEN;
-        wb_pool__answer (self, &request, 413, wb_pool__error_body ("too_large", message), NULL);
-        free (message);
-    }
-    else
-    if (self->stopping) {
-        request.state = WB_POOL__TAKEN;
-        wb_pool__answer (self, &request, 503,
-                         wb_pool__error_body ("unavailable", "the deployment is stopping"), NULL);
-    }
-    else
-    if (self->ready == 0 && self->down == self->nworkers) {
-        request.state = WB_POOL__TAKEN;
-        wb_pool__answer (self, &request, 503, wb_pool__error_body ("unavailable",
-            "no worker is running: starting one failed (the endpoint's log says why); "
-            "it is tried again"), NULL);
-    }
-    else {
-        request.deadline = self->request_timeout > 0? arrived + self->request_timeout: 0;
-        wb_pool__enqueue (self, &request);
-        pthread_cond_broadcast (&self->work);
-    }
-    while (request.state != WB_POOL__DONE) {
-        if (request.state == WB_POOL__QUEUED && request.deadline) {
-            if (wb_pool__wait_until (&request.done, &self->lock, request.deadline) == ETIMEDOUT
-            &&  request.state == WB_POOL__QUEUED) {
-                char *message = wb_sprintf ("the request waited %g s for a free worker (the "
-                                            "deployment's request timeout): every worker was "
-                                            "busy or restarting", self->request_timeout);
-                wb_pool__answer (self, &request, 504,
-                                 wb_pool__error_body ("timeout", message), NULL);
-                free (message);
-            }
-        }
-        else
-            pthread_cond_wait (&request.done, &self->lock);
-    }
-    self->callers--;
-    if (self->stopping && self->callers == 0)
-        pthread_cond_signal (&self->left);
-    pthread_mutex_unlock (&self->lock);
-
-    pthread_cond_destroy (&request.done);
-    free (request.rows);
-    free (request.columns);
+int
+wb_pool_score_matrix (wb_pool_t *self, const double *data, size_t rows, size_t cols,
+                      json_t *columns, bool proba, json_t **reply, char **detail)
+{
+    assert (self);
+    assert (data || rows == 0 || cols == 0);
+    //  The worker thread writes the caller's numbers straight to the pipe:
+    //  the caller waits in s_score until then
+    wb_pool__request_t request;
+    memset (&request, 0, sizeof (request));
+    request.is_matrix = true;
+    request.matrix = data;
+    request.nrows = rows;
+    request.ncols = cols;
+    bool fits = cols == 0 || rows <= WB_POOL__FRAME_MAX / sizeof (double) / cols;
+    request.rows_size = fits? rows * cols * sizeof (double): SIZE_MAX;
+    request.columns = s_columns (columns);
+    request.proba = proba;
+    char *too_large = NULL;
+    if (!fits || strlen (request.columns) + 1024 > WB_POOL__FRAME_MAX)
+        too_large = wb_sprintf ("%zu rows of %zu numbers take %.0f bytes, over the %u "
+                                "MiB a worker takes in one request: send fewer rows at a time",
+                                rows, cols, (double) rows * (double) cols * sizeof (double),
+                                WB_POOL__FRAME_MAX >> 20);
+    json_t *body = NULL;
+    int status = s_score (self, &request, too_large, &body, detail);
+    free (too_large);
+    //  Raw predictions and probabilities become JSON here, not on the
+    //  worker's thread: its worker does not wait for it
+    wb_pool__raw_json (&request, body);
     if (reply)
-        *reply = request.reply;
+        *reply = body;
     else
-        json_decref (request.reply);
-    if (detail)
-        *detail = request.detail;
-    else
-        free (request.detail);
-    return request.status;
+        json_decref (body);
+    return status;
 }
 
 void

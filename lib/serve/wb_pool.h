@@ -1,37 +1,55 @@
 /*  wb_pool - a pool of Python worker processes that score requests for one
     deployment of a user's own model (scikit-learn, MLflow, a scoring script)
 
-    The scoring server calls wb_pool_score from its request threads; the
-    pool keeps `workers` processes of share/wb_worker.py running, each fed
-    by a thread of its own, and answers every call with an HTTP status and
-    a JSON body. The worker's protocol (share/wb_worker.py has it whole):
+    The scoring server calls wb_pool_score from its request threads, and
+    batch scoring wb_pool_score_matrix (numbers only, sent as raw bytes);
+    the pool keeps `workers` processes of share/wb_worker.py running, each
+    fed by a thread of its own, and answers every call with an HTTP status
+    and a JSON body. The worker's protocol (share/wb_worker.py has it
+    whole):
 
       PYTHON WORKER serve --flavor F --model PATH [--scorer FILE], with
       WORKBENCH_MODEL_DIR=DIR (and PYTHONUNBUFFERED=1 unless set) in the
       server's environment, in the server's process group (a job cancel
       stops it too); its stdin and stdout carry frames, its stderr is read
       line by line into the log. A frame is a 4-byte unsigned big-endian
-      length N, then N bytes of a UTF-8 JSON object (at most 256 MiB).
-      The worker's first frame is its hello ({"ready": true, "batch", ...}
-      or {"ready": false, "error", "type", "traceback"}); then requests
-      {"id", "rows", "columns", "proba"} get replies {"id", "predictions",
-      "probabilities"?}, {"id", "result"} or {"id", "error", "type",
-      "traceback"}. EOF on its stdin ends it.
+      length N, then N bytes (at most 256 MiB) of a UTF-8 JSON object, or
+      of raw numbers where a matrix request or its reply says so (below).
+      The worker's first frame is its hello ({"ready": true, "batch",
+      "matrix", ...} or {"ready": false, "error", "type", "traceback"});
+      then requests {"id", "rows", "columns", "proba"} get replies {"id",
+      "predictions", "probabilities"?}, {"id", "result"} or {"id", "error",
+      "type", "traceback"}. EOF on its stdin ends it.
+
+      A matrix request {"id", "matrix": {"dtype": "<f8", "shape": [n, m]},
+      "columns", "proba"} is followed by one frame of raw bytes: n * m
+      little-endian float64, row by row, NaN for a missing value (the
+      worker reads it with numpy.frombuffer, no parsing). Its reply may
+      give predictions and probabilities as descriptors {"dtype": "<f8" or
+      "<i8", "shape": [n] or [n, k]}, each followed (predictions first) by
+      a frame of raw little-endian values; the pool turns them into JSON
+      arrays (NaN and infinities as null) on the caller's thread, so that
+      the caller sees the reply a rows request gets and the worker's
+      thread is free for the next call. A descriptor that does not match
+      its frame breaks the protocol: the worker is killed and restarted
+      (503). The pipe to a worker holds 1 MiB where the system allows it
+      (a mini-batch of 1,000 rows x 64 numbers in one write).
 
     Requests wait in one queue per pool. An idle worker takes the first;
     when its hello said batch:true and max_batch_rows > 1 it goes on taking
     queued requests with the same proba and columns until it has
     max_batch_rows rows or max_batch_delay has passed since it took the
     first, sends them as one request and splits the predictions back by
-    row count, as TorchServe and Triton batch. One worker gathers at a
-    time, and only while every other worker is busy: when one is idle it
-    would take the next request at once, so the gatherer sends what it has
-    (batches form under load; a lone request waits for nothing unless the
-    pool has one worker). A request is never split. When a batch of
-    several requests gets an error, each is scored again alone, so that
-    only the request whose rows raise gets the 500.
+    row count, as TorchServe and Triton batch (a matrix request goes
+    alone: batches are for many small requests, a matrix is a big one).
+    One worker gathers at a time, and only while every other worker is
+    busy: when one is idle it would take the next request at once, so the
+    gatherer sends what it has (batches form under load; a lone request
+    waits for nothing unless the pool has one worker). A request is never
+    split. When a batch of several requests gets an error, each is scored
+    again alone, so that only the request whose rows raise gets the 500.
 
-    Statuses of wb_pool_score, with the error body {"error": {"code",
+    Statuses of wb_pool_score (and wb_pool_score_matrix), with the error body {"error": {"code",
     "message"}}:
       200  {"predictions": [...], "probabilities": [[...]]?} or
            {"result": {...}} (a scoring script's run() returned a dict;
@@ -47,7 +65,8 @@
            request (it is killed with SIGKILL and restarted; other
            requests it held get 503), or the request waited that long in
            the queue for a free worker
-      413  too_large: the rows do not fit in a 256 MiB frame
+      413  too_large: the rows (as JSON, or a matrix's bytes) do not fit
+           in a 256 MiB frame
 
     A worker that dies is restarted (its in-flight requests get 503); after
     5 starts of one worker within 10 s the next waits 1 s, then 2 s, 4 s...
@@ -138,6 +157,15 @@ json_t *
 int
     wb_pool_score (wb_pool_t *self, json_t *rows, json_t *columns, bool proba,
                    json_t **reply, char **detail);
+//  The same for rows x cols numbers, row by row (data lent for the call;
+//  NaN = missing), sent to the worker as raw float64 instead of JSON
+//  (8 bytes a value, nothing to format or parse): columns are the names of
+//  the cols columns (or NULL), and the statuses, *reply and *detail are
+//  wb_pool_score's. Only for a pool whose hello says "matrix": true (the
+//  worker's Python has numpy). Never batched with other requests.
+int
+    wb_pool_score_matrix (wb_pool_t *self, const double *data, size_t rows, size_t cols,
+                          json_t *columns, bool proba, json_t **reply, char **detail);
 //  The counters, copied into stats
 void
     wb_pool_stats (wb_pool_t *self, wb_pool_stats_t *stats);

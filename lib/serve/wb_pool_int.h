@@ -50,12 +50,18 @@ enum {
     WB_POOL__IO_TOO_BIG             //  a frame over WB_POOL__FRAME_MAX
 };
 
-//  One call of wb_pool_score, on its caller's stack
+//  One call of wb_pool_score or wb_pool_score_matrix, on its caller's stack
 typedef struct _wb_pool__request_t wb_pool__request_t;
 struct _wb_pool__request_t {
-    char *rows;                     //  the rows as JSON, "[...]"
-    size_t rows_size;               //  its length
+    char *rows;                     //  the rows as JSON, "[...]" (NULL for a matrix)
+    size_t rows_size;               //  its length (a matrix: its bytes)
     size_t nrows;                   //  rows in it
+    bool is_matrix;                 //  or the rows are a matrix (wb_pool_score_matrix)...
+    const double *matrix;           //  ...of nrows x ncols numbers (the caller's; NULL
+    size_t ncols;                   //  when it holds none)
+    char *raw [2];                  //  its reply's raw predictions and probabilities: the
+                                    //  frames, made JSON by the caller (the descriptors in
+                                    //  the reply say how), NULL when the reply has none
     char *columns;                  //  the columns as JSON, "null" when none
     bool proba;                     //  probabilities asked
     double deadline;                //  monotonic: leaves the queue with 504 (0 = never)
@@ -148,6 +154,11 @@ int
 void
     wb_pool__log (wb_pool_t *self, int index, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
+//  A matrix's reply (the caller's, once answered): each raw field's frame
+//  in request->raw made the JSON array its descriptor says (NaN and
+//  infinities as null), in place of the descriptor; the frames freed
+void
+    wb_pool__raw_json (wb_pool__request_t *request, json_t *reply);
 //  ---- The queue and answers (wb_pool_queue.c) ----
 
 //  {"error": {"code": code, "message": message}}

@@ -20,6 +20,10 @@
 #include "base/wb_util.h"
 
 #define S_FD_SCAN_MAX   65536   //  fds closed one by one without close_range
+#define S_PIPE_SIZE     (1 << 20)
+                                //  bytes the request pipe holds: a mini-batch of 1,000
+                                //  rows x 64 numbers (512 KiB) goes in one write, where
+                                //  64 KiB took 8, each waiting for the worker to read
 
 //  ---- Waiting, reading and writing frames ----
 
@@ -379,6 +383,8 @@ s_spawn (wb_pool__worker_t *self, wb_error_t *err)
         int fd = index == 0? self->to_fd: index == 1? self->from_fd: self->err_fd;
         fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_NONBLOCK);
     }
+    //  Best effort: over /proc/sys/fs/pipe-max-size it stays 64 KiB
+    fcntl (self->to_fd, F_SETPIPE_SZ, S_PIPE_SIZE);
     int rc = pthread_create (&self->err_thread, NULL, s_stderr_thread, self);
     self->err_running = rc == 0;
     if (rc)

@@ -121,11 +121,13 @@ wb_pool__count_call (wb_pool_t *self, size_t rows)
 
 //  ---- Taking requests: dynamic batching ----
 
-//  Whether request may go in the same call as first
+//  Whether request may go in the same call as first (rows as JSON both:
+//  a matrix goes alone)
 static bool
 s_fits (wb_pool__request_t *first, wb_pool__request_t *request)
 {
-    return request->proba == first->proba && streq (request->columns, first->columns);
+    return !request->is_matrix && !first->is_matrix
+        && request->proba == first->proba && streq (request->columns, first->columns);
 }
 
 size_t
@@ -152,7 +154,7 @@ wb_pool__take (wb_pool_t *self, wb_pool__worker_t *worker)
     size_t rows = first->nrows;
     size_t bytes = first->rows_size + strlen (first->columns);
     size_t limit = self->max_batch_rows;
-    if (worker->batch && limit > 1 && rows < limit) {
+    if (worker->batch && limit > 1 && rows < limit && !first->is_matrix) {
         //  One worker gathers at a time, until the batch is full or the
         //  delay since it took the first request has passed, but only
         //  while every other worker is busy: an idle one would take the

@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,10 +27,14 @@
 //  same, batch:false), result (run() returns a dict), short (one
 //  prediction too few), chatty (a stderr line a request; a long one for a
 //  row holding 7), broken (ready:false), dies (exits before its hello),
-//  slow (no hello for 30 s); any of them is broken while the folder holds
-//  a file "broken". Rows holding -1 raise, -2 exit with status 3,
-//  -3 hang, -4 take 0.35 s (times the time factor), -5 announce a reply of
-//  300 MiB.
+//  slow (no hello for 30 s), badraw (a matrix's reply announces one
+//  prediction more than its frame holds); any of them is broken while the
+//  folder holds a file "broken". Rows holding -1 raise, -2 exit with
+//  status 3, -3 hang, -4 take 0.35 s (times the time factor), -5 announce
+//  a reply of 300 MiB. A matrix request is read as wb_worker.py reads it
+//  (its raw frame next; a wrong byte count is an error reply) and
+//  answered with raw frames: predictions as int64 when every sum is a
+//  whole number, else float64, probabilities as float64.
 static const char *s_test_worker =
     "import json, os, struct, sys, time\n"
     "factor = float(os.environ.get('WORKBENCH_TIME_FACTOR') or 1)\n"
@@ -39,11 +44,17 @@ static const char *s_test_worker =
     "    data = json.dumps(message).encode()\n"
     "    out.write(struct.pack('>I', len(data)) + data)\n"
     "    out.flush()\n"
-    "def receive():\n"
+    "def receive(raw=False):\n"
     "    head = source.read(4)\n"
     "    if len(head) < 4:\n"
     "        sys.exit(0)\n"
-    "    return json.loads(source.read(struct.unpack('>I', head)[0]))\n"
+    "    data = source.read(struct.unpack('>I', head)[0])\n"
+    "    return data if raw else json.loads(data)\n"
+    "def send_raw(reply, key, code, values):\n"
+    "    reply[key] = {'dtype': {'q': '<i8', 'd': '<f8'}[code], 'shape': [len(values)] +\n"
+    "                  ([len(values[0])] if values and isinstance(values[0], list) else [])}\n"
+    "    flat = [v for row in values for v in row] if len(reply[key]['shape']) == 2 else values\n"
+    "    return struct.pack('<%d%s' % (len(flat), code), *flat)\n"
     "folder = os.environ.get('WORKBENCH_MODEL_DIR', '/nonexistent')\n"
     "broken = os.path.exists(os.path.join(folder, 'broken'))\n"
     "if model == 'broken' or broken:\n"
@@ -62,6 +73,16 @@ static const char *s_test_worker =
     "      'dir': os.environ.get('WORKBENCH_MODEL_DIR')})\n"
     "while True:\n"
     "    request = receive()\n"
+    "    matrix = request.get('matrix')\n"
+    "    if matrix:\n"
+    "        data = receive(raw=True)\n"
+    "        n, m = matrix['shape']\n"
+    "        if len(data) != 8 * n * m:\n"
+    "            send({'id': request['id'], 'error': 'ValueError: %d bytes' % len(data),\n"
+    "                  'type': 'ValueError', 'traceback': ''})\n"
+    "            continue\n"
+    "        flat = struct.unpack('<%dd' % (n * m), data)\n"
+    "        request['rows'] = [list(flat[i * m:(i + 1) * m]) for i in range(n)]\n"
     "    rows = [list(row.values()) if isinstance(row, dict) else row\n"
     "            for row in request['rows']]\n"
     "    values = [value for row in rows for value in row]\n"
@@ -93,7 +114,21 @@ static const char *s_test_worker =
     "                                                 'columns': request['columns']}}\n"
     "    if model == 'short':\n"
     "        reply['predictions'].pop()\n"
-    "    send(reply)\n";
+    "    if not matrix or 'result' in reply:\n"
+    "        send(reply)\n"
+    "        continue\n"
+    "    sums = reply['predictions']\n"
+    "    whole = all(v == v and abs(v) != float('inf') and v == int(v) for v in sums)\n"
+    "    frames = [send_raw(reply, 'predictions', 'q' if whole else 'd',\n"
+    "                       [int(v) for v in sums] if whole else sums)]\n"
+    "    if 'probabilities' in reply:\n"
+    "        frames.append(send_raw(reply, 'probabilities', 'd', reply['probabilities']))\n"
+    "    if model == 'badraw':\n"
+    "        reply['predictions']['shape'][0] += 1\n"
+    "    send(reply)\n"
+    "    for data in frames:\n"
+    "        out.write(struct.pack('>I', len(data)) + data)\n"
+    "    out.flush()\n";
 
 //  The scratch folder of the self-test
 typedef struct {
@@ -129,6 +164,17 @@ s_test_score (wb_pool_t *pool, const char *rows, const char *columns, bool proba
     assert (body);
     int status = wb_pool_score (pool, body, names, proba, reply, detail);
     json_decref (body);
+    json_decref (names);
+    return status;
+}
+
+//  Score a matrix of rows x cols numbers; the status
+static int
+s_test_matrix_score (wb_pool_t *pool, const double *data, size_t rows, size_t cols,
+                     const char *columns, bool proba, json_t **reply, char **detail)
+{
+    json_t *names = columns? json_loads (columns, 0, NULL): NULL;
+    int status = wb_pool_score_matrix (pool, data, rows, cols, names, proba, reply, detail);
     json_decref (names);
     return status;
 }
@@ -186,12 +232,14 @@ s_test_recovered (wb_pool_t *pool, uint64_t restarts, int ready, double seconds)
 
 //  A thread sending requests of 1 to 3 rows [thread, i, r] and checking
 //  that each gets its own rows' sums back; every raise_every-th request
-//  holds a -1 and must get a 500 alone
+//  holds a -1 and must get a 500 alone; with matrices, every other request
+//  goes as a matrix
 typedef struct {
     wb_pool_t *pool;            //  to score with
     int thread;                 //  its number
     int requests;               //  how many
     int raise_every;            //  0 = none raise
+    bool matrices;              //  odd requests as matrices
     const char *single;         //  or: send these rows once (JSON)...
     int status;                 //  ...and keep the status
     json_t *reply;              //  ...and the reply
@@ -212,12 +260,20 @@ s_test_caller (void *arg)
         bool raise = self->raise_every && index % self->raise_every == 3;
         int rows = 1 + (index + self->thread) % 3;
         json_t *body = json_array ();
-        for (int row = 0; row < rows; row++)
-            json_array_append_new (body, json_pack ("[iii]", self->thread, index,
-                                                    raise && row == rows - 1? -1: row));
+        double numbers [3 * 3];
+        for (int row = 0; row < rows; row++) {
+            int last = raise && row == rows - 1? -1: row;
+            json_array_append_new (body, json_pack ("[iii]", self->thread, index, last));
+            numbers [row * 3] = self->thread;
+            numbers [row * 3 + 1] = index;
+            numbers [row * 3 + 2] = last;
+        }
         json_t *reply = NULL;
         char *detail = NULL;
-        int status = wb_pool_score (self->pool, body, NULL, false, &reply, &detail);
+        int status = self->matrices && index % 2
+                   ? wb_pool_score_matrix (self->pool, numbers, (size_t) rows, 3, NULL, false,
+                                           &reply, &detail)
+                   : wb_pool_score (self->pool, body, NULL, false, &reply, &detail);
         bool right = status == (raise? 500: 200);
         if (right && raise)
             right = detail && streq (s_test_code (reply), "scorer_error");
@@ -237,14 +293,15 @@ s_test_caller (void *arg)
 
 //  Run count callers at once on pool; the wrong answers
 static int
-s_test_callers (wb_pool_t *pool, int count, int requests, int raise_every)
+s_test_callers_of (wb_pool_t *pool, int count, int requests, int raise_every, bool matrices)
 {
     s_test_caller_t callers [16];
     pthread_t threads [16];
     assert (count <= 16);
     for (int index = 0; index < count; index++) {
         callers [index] = (s_test_caller_t) { .pool = pool, .thread = index,
-                                              .requests = requests, .raise_every = raise_every };
+                                              .requests = requests, .raise_every = raise_every,
+                                              .matrices = matrices };
         assert (pthread_create (&threads [index], NULL, s_test_caller, &callers [index]) == 0);
     }
     int wrong = 0;
@@ -253,6 +310,12 @@ s_test_callers (wb_pool_t *pool, int count, int requests, int raise_every)
         wrong += callers [index].wrong;
     }
     return wrong;
+}
+
+static int
+s_test_callers (wb_pool_t *pool, int count, int requests, int raise_every)
+{
+    return s_test_callers_of (pool, count, requests, raise_every, false);
 }
 
 //  Failing starts: the worker's error and traceback, or its last stderr lines
@@ -387,6 +450,120 @@ s_test_scoring (s_test_t *test)
     assert (!pool);
     wb_pool_destroy (&pool);
     assert (kill (pid, 0) == -1 && errno == ESRCH);
+}
+
+//  Matrices: raw numbers out, raw predictions and probabilities back
+//  (int64 and float64, NaN as null), columns passed on, the scorer
+//  raising, the worker dying, a matrix too big for a frame, a reply whose
+//  raw frame does not match it, a hang; matrices never batched with rows
+static void
+s_test_matrix (s_test_t *test)
+{
+    wb_error_t err;
+    wb_pool_t *pool = s_test_pool (test, "sum", 2, 64, 10, NULL, &err);
+    assert (pool);
+    assert (json_is_true (json_object_get (wb_pool_hello (pool), "batch")));
+    json_t *reply = NULL;
+    char *detail = NULL;
+    //  Sums that are not whole come back as float64, whole ones as int64
+    const double halves [] = { 1, 2, 3, 4.5 };
+    assert (s_test_matrix_score (pool, halves, 2, 2, NULL, false, &reply, &detail) == 200);
+    char *text = s_test_predictions (reply);
+    assert (streq (text, "[3.0,7.5]"));
+    assert (!json_object_get (reply, "probabilities"));
+    assert (!detail);
+    free (text);
+    json_decref (reply);
+    const double wholes [] = { 1, 2, 3, 4, 5, 6 };
+    assert (s_test_matrix_score (pool, wholes, 2, 3, "[\"a\", \"b\", \"c\"]", true,
+                                 &reply, NULL) == 200);
+    text = json_dumps (reply, JSON_COMPACT | JSON_SORT_KEYS);
+    assert (streq (text, "{\"predictions\":[6,15],\"probabilities\":[[6.0,-6.0],[15.0,-15.0]]}"));
+    free (text);
+    json_decref (reply);
+    //  NaN is a missing value there and null back
+    const double missing [] = { 1, NAN, 2, 3 };
+    assert (s_test_matrix_score (pool, missing, 2, 2, NULL, true, &reply, NULL) == 200);
+    text = json_dumps (reply, JSON_COMPACT | JSON_SORT_KEYS);
+    assert (streq (text, "{\"predictions\":[null,5.0],\"probabilities\":[[null,null],[5.0,-5.0]]}"));
+    free (text);
+    json_decref (reply);
+    //  No rows: no predictions; the data is not read
+    assert (s_test_matrix_score (pool, NULL, 0, 4, NULL, false, &reply, NULL) == 200);
+    assert (json_array_size (json_object_get (reply, "predictions")) == 0);
+    json_decref (reply);
+
+    //  The scorer raises: 500 and the traceback; the worker dies: 503
+    const double raising [] = { 1, -1 };
+    assert (s_test_matrix_score (pool, raising, 1, 2, NULL, false, &reply, &detail) == 500);
+    assert (streq (s_test_message (reply), "ValueError: a row holds -1"));
+    assert (detail && strstr (detail, "Traceback"));
+    free (detail);
+    json_decref (reply);
+    const double dying [] = { -2 };
+    assert (s_test_matrix_score (pool, dying, 1, 1, NULL, false, &reply, NULL) == 503);
+    assert (strstr (s_test_message (reply), "exited with status 3"));
+    json_decref (reply);
+    s_test_recovered (pool, 1, 2, 10 * test->factor);
+
+    //  Over 256 MiB of numbers: 413 before anything is read or sent (the
+    //  pool refuses on the count alone, so a small buffer stands for it)
+    wb_pool_stats_t before, after;
+    wb_pool_stats (pool, &before);
+    assert (s_test_matrix_score (pool, halves, (size_t) 1 << 22, 16, NULL, false, &reply,
+                                 NULL) == 413);
+    assert (streq (s_test_code (reply), "too_large"));
+    assert (strstr (s_test_message (reply), "4194304 rows of 16 numbers take 536870912 bytes"));
+    json_decref (reply);
+    assert (s_test_matrix_score (pool, halves, SIZE_MAX / 2, 4, NULL, false, &reply, NULL) == 413);
+    json_decref (reply);
+    wb_pool_stats (pool, &after);
+    assert (after.batches == before.batches && after.too_large == before.too_large + 2);
+
+    //  Rows and matrices from many threads, batching on: every answer right
+    assert (s_test_callers_of (pool, 8, 30, 7, true) == 0);
+    wb_pool_stats (pool, &after);
+    assert (after.restarts == 1 && after.queued == 0);
+    wb_pool_destroy (&pool);
+
+    //  The columns reach the scorer
+    pool = s_test_pool (test, "result", 1, 1, 10, NULL, &err);
+    assert (pool);
+    assert (s_test_matrix_score (pool, wholes, 3, 2, "[\"x\", \"y\"]", false, &reply,
+                                 NULL) == 200);
+    text = json_dumps (reply, JSON_COMPACT | JSON_SORT_KEYS);
+    assert (streq (text, "{\"result\":{\"columns\":[\"x\",\"y\"],\"rows\":3}}"));
+    free (text);
+    json_decref (reply);
+    wb_pool_destroy (&pool);
+
+    //  A raw field whose frame does not hold its shape breaks the
+    //  protocol: 503, the worker killed and restarted
+    pool = s_test_pool (test, "badraw", 1, 1, 10, NULL, &err);
+    assert (pool);
+    assert (s_test_matrix_score (pool, wholes, 2, 3, NULL, false, &reply, NULL) == 503);
+    assert (streq (s_test_code (reply), "worker_crashed"));
+    assert (strstr (s_test_message (reply), "a raw field whose frame does not hold its shape"));
+    json_decref (reply);
+    assert (s_test_logged (test, "killed: it sent a raw field whose frame", 1));
+    s_test_recovered (pool, 1, 1, 10 * test->factor);
+    //  Rows still answer in JSON
+    assert (s_test_score (pool, "[[1, 2]]", NULL, false, &reply, NULL) == 200);
+    json_decref (reply);
+    wb_pool_destroy (&pool);
+
+    //  A matrix that hangs: 504, the worker restarted
+    pool = s_test_pool (test, "sum", 1, 1, 0.5, NULL, &err);
+    assert (pool);
+    const double hanging [] = { 1, -3 };
+    assert (s_test_matrix_score (pool, hanging, 1, 2, NULL, false, &reply, NULL) == 504);
+    assert (streq (s_test_code (reply), "timeout"));
+    json_decref (reply);
+    s_test_recovered (pool, 1, 1, 10 * test->factor);
+    assert (s_test_matrix_score (pool, wholes, 1, 2, NULL, false, &reply, NULL) == 200);
+    assert (json_integer_value (json_array_get (json_object_get (reply, "predictions"), 0)) == 3);
+    json_decref (reply);
+    wb_pool_destroy (&pool);
 }
 
 //  A request waits max_batch_delay for company when the pool has one
@@ -629,6 +806,7 @@ wb_pool_test (bool verbose)
         void (*run) (s_test_t *test);
     } parts [] = {
         { "start failures", s_test_start_failures }, { "scoring", s_test_scoring },
+        { "matrices", s_test_matrix },
         { "no batching", s_test_no_batching }, { "batch delay", s_test_batch_delay },
         { "timeouts", s_test_timeouts },
         { "stderr", s_test_stderr }, { "failing restarts", s_test_failing_restarts },

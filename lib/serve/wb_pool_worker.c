@@ -111,6 +111,119 @@ s_raised (wb_pool__worker_t *self, wb_pool__request_t **batch, size_t count,
     return S_CALL_OK;
 }
 
+//  The worker broke the protocol (what it sent, e.g. "a reply that is not
+//  a JSON object"): kill it, answer the requests with 503
+static int
+s_broken (wb_pool__worker_t *self, wb_pool__request_t **batch, size_t count, const char *what,
+          char **why)
+{
+    wb_pool_t *pool = self->pool;
+    wb_pool__log (pool, self->index, "killed: it sent %s", what);
+    char how [128];
+    wb_pool__end (self, 0, how, sizeof (how));
+    *why = wb_sprintf ("it was killed: it sent %s", what);
+    char *message = wb_sprintf ("the worker scoring this request sent %s; it is being "
+                                "restarted", what);
+    wb_pool__fail (pool, batch, count, 503, "worker_crashed", message, NULL);
+    free (message);
+    return S_CALL_GONE;
+}
+
+//  ---- Raw numbers: a matrix request, raw fields of its reply ----
+
+//  A matrix's numbers as the frame after its request: the caller's
+//  doubles as they are on a little-endian host, else in that order
+static int
+s_matrix_write (wb_pool__worker_t *self, wb_pool__request_t *request, double deadline)
+{
+    const char *bytes = request->matrix? (const char *) request->matrix: "";
+    char *ordered = NULL;
+#if defined (__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    ordered = wb_malloc (request->rows_size + 1);
+    for (size_t index = 0; index < request->rows_size; index++)
+        ordered [index] = bytes [index ^ 7];
+    bytes = ordered;
+#endif
+    int rc = wb_pool__frame_write (self, bytes, request->rows_size, deadline);
+    free (ordered);
+    return rc;
+}
+
+static void
+s_raw_free (wb_pool__request_t *request)
+{
+    for (size_t key = 0; key < 2; key++) {
+        free (request->raw [key]);
+        request->raw [key] = NULL;
+    }
+}
+
+//  How many rows a reply's predictions or probabilities hold: an array, or
+//  a raw field's descriptor (checked)
+static size_t
+s_count (json_t *field)
+{
+    return json_is_array (field)? json_array_size (field)
+                                : (size_t) json_integer_value (json_array_get (
+                                      json_object_get (field, "shape"), 0));
+}
+
+//  A reply to request, a matrix: each of its predictions and probabilities
+//  that is a descriptor {"dtype": "<f8" | "<i8", "shape": [n] | [n, k]}
+//  is checked and its frame read into request->raw (the caller makes them
+//  JSON with wb_pool__raw_json: not on this thread, which its worker waits
+//  for).
+//  WB_POOL__IO_READY; another WB_POOL__IO_* when reading failed (the size
+//  announced in *size_p); or -1 with *what (lent) when the reply breaks
+//  the protocol. Frames read are freed on failure.
+static int
+s_raw_fields (wb_pool__worker_t *self, wb_pool__request_t *request, json_t *reply,
+              double deadline, size_t *size_p, const char **what)
+{
+    int rc = WB_POOL__IO_READY;
+    const char *keys [] = { "predictions", "probabilities" };
+    for (size_t key = 0; key < 2; key++) {
+        json_t *field = json_object_get (reply, keys [key]);
+        if (!json_is_object (field))
+            continue;
+        const char *dtype = json_string_value (json_object_get (field, "dtype"));
+        json_t *shape = json_object_get (field, "shape");
+        size_t dims = json_array_size (shape), count [2] = { 0, 0 }, values = 1;
+        bool right = dtype && (streq (dtype, "<f8") || streq (dtype, "<i8"))
+                  && json_is_array (shape) && (dims == 1 || dims == 2);
+        for (size_t dim = 0; right && dim < dims; dim++) {
+            json_t *extent = json_array_get (shape, dim);
+            json_int_t number = json_integer_value (extent);
+            right = json_is_integer (extent) && number >= 0
+                 && (uint64_t) number <= WB_POOL__FRAME_MAX / 8;
+            count [dim] = right? (size_t) number: 0;
+            values *= count [dim];
+            right = right && values <= WB_POOL__FRAME_MAX / 8;
+        }
+        if (!right) {
+            *what = "a raw field that is not {\"dtype\": \"<f8\" or \"<i8\", \"shape\": [n] "
+                    "or [n, k]}";
+            rc = -1;
+            break;
+        }
+        size_t size = 0;
+        rc = wb_pool__frame_read (self, deadline, &request->raw [key], &size);
+        *size_p = size;
+        if (rc != WB_POOL__IO_READY)
+            break;
+        if (size != values * 8) {
+            *what = "a raw field whose frame does not hold its shape";
+            rc = -1;
+            break;
+        }
+    }
+    if (rc != WB_POOL__IO_READY)
+        s_raw_free (request);
+    return rc;
+}
+
+//  ---- Splitting a reply back ----
+
 //  Items [offset, offset + count) of array, a new array
 static json_t *
 s_slice (json_t *array, size_t offset, size_t count)
@@ -129,9 +242,17 @@ s_call (wb_pool__worker_t *self, wb_pool__request_t **batch, size_t count, char 
     uint64_t id = ++self->next_id;
     size_t rows = 0;
     wb_buf_t *buf = wb_buf_new ();
-    wb_buf_printf (buf, "{\"id\":%" PRIu64 ",\"rows\":[", id);
+    wb_pool__request_t *matrix = batch [0]->is_matrix? batch [0]: NULL;
+    assert (!matrix || count == 1);
+    if (matrix) {
+        wb_buf_printf (buf, "{\"id\":%" PRIu64 ",\"matrix\":{\"dtype\":\"<f8\","
+                       "\"shape\":[%zu,%zu]}", id, matrix->nrows, matrix->ncols);
+        rows = matrix->nrows;
+    }
+    else
+        wb_buf_printf (buf, "{\"id\":%" PRIu64 ",\"rows\":[", id);
     bool any = false;
-    for (size_t index = 0; index < count; index++) {
+    for (size_t index = 0; !matrix && index < count; index++) {
         //  Each request's rows are "[...]": their insides are joined
         size_t inside = batch [index]->rows_size - 2;
         if (inside) {
@@ -142,12 +263,14 @@ s_call (wb_pool__worker_t *self, wb_pool__request_t **batch, size_t count, char 
         }
         rows += batch [index]->nrows;
     }
-    wb_buf_printf (buf, "],\"columns\":%s,\"proba\":%s}", batch [0]->columns,
-                   batch [0]->proba? "true": "false");
+    wb_buf_printf (buf, "%s,\"columns\":%s,\"proba\":%s}", matrix? "": "]",
+                   batch [0]->columns, batch [0]->proba? "true": "false");
     wb_pool__count_call (pool, rows);
     double deadline = pool->request_timeout > 0? wb_time_mono () + pool->request_timeout: 0;
     int rc = wb_pool__frame_write (self, wb_buf_data (buf), wb_buf_size (buf), deadline);
     wb_buf_destroy (&buf);
+    if (rc == WB_POOL__IO_READY && matrix)
+        rc = s_matrix_write (self, matrix, deadline);
     char *frame = NULL;
     size_t size = 0;
     if (rc == WB_POOL__IO_READY)
@@ -162,16 +285,18 @@ s_call (wb_pool__worker_t *self, wb_pool__request_t **batch, size_t count, char 
     ||  json_integer_value (got_id) != (json_int_t) id) {
         const char *what = !json_is_object (reply)? "a reply that is not a JSON object"
                                                   : "a reply to another request";
-        wb_pool__log (pool, self->index, "killed: it sent %s", what);
         json_decref (reply);
-        char how [128];
-        wb_pool__end (self, 0, how, sizeof (how));
-        *why = wb_sprintf ("it was killed: it sent %s", what);
-        char *message = wb_sprintf ("the worker scoring this request sent %s; it is being "
-                                    "restarted", what);
-        wb_pool__fail (pool, batch, count, 503, "worker_crashed", message, NULL);
-        free (message);
-        return S_CALL_GONE;
+        return s_broken (self, batch, count, what, why);
+    }
+    if (matrix && !json_object_get (reply, "error")) {
+        const char *what = NULL;
+        rc = s_raw_fields (self, matrix, reply, deadline, &size, &what);
+        if (rc != WB_POOL__IO_READY)
+            json_decref (reply);
+        if (rc == -1)
+            return s_broken (self, batch, count, what, why);
+        if (rc != WB_POOL__IO_READY)
+            return s_call_failed (self, batch, count, rc, size, why);
     }
     json_t *error = json_object_get (reply, "error");
     json_t *result = json_object_get (reply, "result");
@@ -194,17 +319,25 @@ s_call (wb_pool__worker_t *self, wb_pool__request_t **batch, size_t count, char 
                               "batching needs a list with one prediction a row (return a "
                               "list, or set BATCH = False in the scoring script)", count);
     else
-    if (!result && !json_is_array (predictions))
+    if (!result && !json_is_array (predictions) && !(matrix && matrix->raw [0]))
         problem = wb_strdup ("the worker's reply has no predictions, result or error");
     else
-    if (!result && json_array_size (predictions) != rows)
+    if (!result && s_count (predictions) != rows)
         problem = wb_sprintf ("the scorer returned %zu predictions for %zu rows: it must "
-                              "return one a row", json_array_size (predictions), rows);
+                              "return one a row", s_count (predictions), rows);
     else
     if (!result && probabilities
-    &&  (!json_is_array (probabilities) || json_array_size (probabilities) != rows))
+    &&  ((!json_is_array (probabilities) && !(matrix && matrix->raw [1]))
+    ||   s_count (probabilities) != rows))
         problem = wb_sprintf ("the scorer returned %zu probabilities for %zu rows: it must "
-                              "return one list a row", json_array_size (probabilities), rows);
+                              "return one list a row", s_count (probabilities), rows);
+    //  Raw fields go to the caller with the answer they belong to
+    if (matrix && (problem || result))
+        s_raw_free (matrix);
+    if (matrix && !probabilities) {
+        free (matrix->raw [1]);
+        matrix->raw [1] = NULL;
+    }
     if (problem) {
         json_decref (reply);
         wb_pool__fail (pool, batch, count, 500, "scorer_error", problem, NULL);

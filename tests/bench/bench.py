@@ -31,7 +31,12 @@ and serving (tests/bench/bench_serve.py): a deployed endpoint against
 Flask + gunicorn serving the same model from scikit-learn, both under wrk
 for --serve-seconds: requests/s, p99 latency, failed requests, memory.
 
---only kernel|store|jobs|train|sweep|serve runs one part.
+and batch scoring (tests/bench/bench_batch.py): %batch of a scikit-learn
+pipeline over --batch-rows rows of 64 numbers with two Python workers,
+against a plain Python loop calling predict on the same mini-batches: rows
+per second, whole wall time.
+
+--only kernel|store|jobs|train|sweep|serve|batch runs one part.
 
 Prints a table (metric, workbench, the other, ratio, target, pass/fail) and
 writes it as Markdown to --markdown. Exits 0 when everything ran, whatever the
@@ -413,11 +418,14 @@ def main():
                     help="runs in the workspace %%runs lists")
     ap.add_argument("--show-points", type=int, default=1_000_000,
                     help="points of the metric %%show draws")
-    ap.add_argument("--only", choices=("kernel", "store", "jobs", "train", "sweep", "serve"),
+    ap.add_argument("--only", choices=("kernel", "store", "jobs", "train", "sweep", "serve",
+                                       "batch"),
                     help="run only one part: the kernel, the workspace, jobs, training, "
-                         "sweeps or serving")
+                         "sweeps, serving or batch scoring")
     ap.add_argument("--serve-seconds", type=int, default=60,
                     help="seconds of wrk load on each scoring server")
+    ap.add_argument("--batch-rows", type=int, default=200_000,
+                    help="rows the batch scoring part scores")
     args = ap.parse_args()
 
     workbench = os.path.abspath(args.workbench)
@@ -491,6 +499,11 @@ def main():
             import bench_serve
             say("serving beside Flask + gunicorn, the same model")
             rows += bench_serve.bench_serve(scratch, workbench, args.serve_seconds, say)
+
+        if args.only in (None, "batch"):
+            import bench_batch
+            say("batch scoring beside a plain Python loop, the same model and mini-batches")
+            rows += bench_batch.bench_batch(scratch, workbench, say, args.batch_rows)
 
         note = (f"Measured on {os.cpu_count()} cores, "
                 f"{'C client pinned to one core with taskset' if pin is not None else 'not pinned'}; "

@@ -14,7 +14,10 @@ label, registered in a scratch workspace.
      1,000 rows in a loop, as a script would.
   2. Workbench: `%batch MODEL --data D --parallel 2 --mini-batch 1000` (two
      Python workers on two cores, the same model, the same mini-batches,
-     predictions and probabilities written to predictions.csv).
+     predictions and probabilities written to predictions.csv). Every
+     column is numeric, so each mini-batch goes to a worker as raw float64
+     (a matrix request, lib/serve/wb_pool.h) and its predictions and
+     probabilities come back raw; the row says which way the job sent them.
 
 Figures: rows per second of scoring (the anchor's loop; the batch job's
 rows_per_second metric, from its first mini-batch to its last), and each
@@ -110,8 +113,9 @@ def bench_batch(scratch, workbench, say, rows=200_000):
     cli(workbench, env, "job", "--name", "fit", "--no-code", stdin=f"mkdir -p \"$WORKBENCH_OUTPUTS\"\ncp '{pickled}' \"$WORKBENCH_OUTPUTS/model.pkl\"\n")
     cli(workbench, env, "model", "register", "m", "--run", "fit", "--path", "outputs/model.pkl",
         "--python", PYTHON)
-    cli(workbench, env, "batch", "m", "--data", "rows", "--parallel", "2", "--mini-batch",
-        str(MINI), "--name", "scored")
+    said = cli(workbench, env, "batch", "m", "--data", "rows", "--parallel", "2",
+               "--mini-batch", str(MINI), "--name", "scored")
+    sent = "raw float64" if "as raw float64" in said else "JSON rows"
     db = sqlite3.connect(f"file:{ws}/workspace.db?mode=ro", uri=True)
     (started, ended, seq), = db.execute("SELECT started, ended, seq FROM runs WHERE name = 'scored'")
     (rate,), = db.execute("SELECT value FROM metric_latest WHERE run = ? AND key = 'rows_per_second'", (seq,))
@@ -123,7 +127,7 @@ def bench_batch(scratch, workbench, say, rows=200_000):
     wall = ended - started
     return [
         row(f"batch: rows/s scoring {rows:,} x {FEATURES} in mini-batches of {MINI:,}, "
-            f"%batch --parallel 2 vs a Python loop calling predict (predictions "
+            f"%batch --parallel 2 ({sent}) vs a Python loop calling predict (predictions "
             f"{'equal' if same else 'DIFFER'})",
             rate, loop_rate, fmt_rate, "≥ 1.5x the loop", same and rate >= 1.5 * loop_rate),
         row("batch: whole wall time (the job: dataset, workers, predictions.csv; the loop: "
