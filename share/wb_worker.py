@@ -96,7 +96,14 @@ refused (exit 2); the end of the input between frames ends the worker (exit
    error naming it; columns it does not take are left out) and given as a
    pandas DataFrame when it was fitted on one and pandas is here; otherwise
    as a numpy array, of floats when every value is a number or null (null
-   is NaN), else of objects. A scoring script's run(data) gets a list of
+   is NaN), else of objects. An estimator fitted on a DataFrame whose parts
+   are all scikit-learn's own column-blind estimators (no ColumnTransformer,
+   no FunctionTransformer, nothing from another package) gets numbers as
+   the numpy array of its columns, in its order: the same values, without
+   pandas' per-column checks in every step (0.9 ms of a one-row call to a
+   64-column StandardScaler + LogisticRegression, 0.1 ms left); should it
+   raise, the DataFrame is given and the array is not tried again. A
+   scoring script's run(data) gets a list of
    dicts keyed by column when the request names its columns, else the list
    of lists.
 
@@ -209,6 +216,7 @@ import sys
 import traceback
 import types
 import uuid
+import warnings
 
 #   The server runs a worker per core: one thread each for the numeric
 #   libraries, unless told otherwise
@@ -620,8 +628,10 @@ class _Estimator(_Model):
         self.what = what or _describe(estimator)
         fitted = _names(getattr(estimator, "feature_names_in_", None))
         self.columns = fitted or columns
-        #   a DataFrame for an estimator fitted on one (it checks the names)
+        #   a DataFrame for an estimator fitted on one (it checks the names),
+        #   but numbers as an array where no part of it looks at names
         self.frame = bool(fitted) and _pandas() is not None
+        self.blind = self.frame and np is not None and _column_blind(estimator)
         #   (sklearn's available_if hides predict_proba where it would fail)
         self.proba = callable(getattr(estimator, "predict_proba", None))
         self.classes = getattr(estimator, "classes_", None)
@@ -632,15 +642,102 @@ class _Estimator(_Model):
             rows = _ordered(names, rows, self.columns)
             names = self.columns
         if self.frame:
-            return _pandas().DataFrame(rows, columns=names, copy=False)
+            numbers = _numbers(rows, exact=not self.blind)
+            if numbers is not None and self.blind:
+                return numbers
+            return _pandas().DataFrame(rows if numbers is None else numbers,
+                                       columns=names, copy=False)
         return _array(rows)
+
+    def _call(self, method, data):
+        if not self.frame or not isinstance(data, np.ndarray):
+            return method(data)
+        with warnings.catch_warnings():
+            #   the names were checked and put in order above
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            return method(data)
 
     def score(self, request):
         data = self.input(request)
-        reply = {"predictions": _raw(self.estimator.predict(data))}
-        if request.get("proba") and self.proba:
-            reply["probabilities"] = _raw(self.estimator.predict_proba(data))
+        try:
+            reply = {"predictions": _raw(self._call(self.estimator.predict, data))}
+            if request.get("proba") and self.proba:
+                reply["probabilities"] = _raw(self._call(self.estimator.predict_proba, data))
+        except Exception as exc:
+            if not (self.blind and isinstance(data, np.ndarray)):
+                raise
+            self.blind = False
+            print(f"worker: the model refused its columns as an array ({type(exc).__name__}: "
+                  f"{exc}); it gets DataFrames from now on", file=sys.stderr)
+            return self.score(request)
         return reply
+
+
+#   scikit-learn's own estimators that may look at column names, or run
+#   code of the user's that may
+_NAMED_PARTS = {"ColumnTransformer", "FunctionTransformer", "TransformedTargetRegressor"}
+
+
+def _column_blind(estimator):
+    """Whether estimator and every estimator inside it (a Pipeline's
+    steps, an ensemble's members, ...) are scikit-learn's own and never
+    look at column names, so that an array of its columns in order gives
+    what a DataFrame gives."""
+    seen, todo = set(), [estimator]
+    while todo:
+        part = todo.pop()
+        if id(part) in seen or part is None or isinstance(part, str):
+            continue
+        seen.add(id(part))
+        kind = type(part)
+        if not kind.__module__.startswith("sklearn.") or kind.__name__ in _NAMED_PARTS:
+            return False
+        get_params = getattr(part, "get_params", None)
+        if not callable(get_params):
+            return False
+        try:
+            params = get_params(deep=False)
+        except Exception:
+            return False
+        for value in params.values():
+            values = value if isinstance(value, (list, tuple)) else [value]
+            for item in values:
+                if isinstance(item, tuple) and len(item) >= 2:      # (name, estimator)
+                    item = item[1]
+                if hasattr(item, "fit") or hasattr(item, "predict") or hasattr(item, "transform"):
+                    todo.append(item)
+                elif callable(item) and not isinstance(item, type):
+                    return False        # a function of the user's (a kernel, a metric)
+        #   the fitted parts too (an ensemble's estimators_)
+        for name in ("estimators_", "estimator_", "steps"):
+            fitted = getattr(part, name, None)
+            if isinstance(fitted, (list, tuple)):
+                todo.extend(f[1] if isinstance(f, tuple) and len(f) >= 2 else f for f in fitted)
+            elif fitted is not None and not isinstance(fitted, (list, tuple)):
+                todo.append(fitted)
+    return True
+
+
+def _numbers(rows, exact):
+    """rows as a float array when every value is a number, else None: a
+    DataFrame is made from it 15x faster than from lists. exact: only when
+    every value is a float, so that the DataFrame has the dtypes one made
+    from the lists would have (an integer column would be int64 there)."""
+    if np is None:
+        return None
+    if isinstance(rows, np.ndarray):
+        return rows if rows.dtype.kind == "f" else None
+    if exact and not all(type(v) is float for row in rows for v in row):
+        return None
+    if not exact and any(type(v) is bool for row in rows for v in row):
+        return None
+    try:
+        array = np.array(rows)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if array.ndim != 2 or array.dtype.kind not in "iuf":
+        return None
+    return array.astype(np.float64, copy=False)
 
 
 class _Pyfunc(_Model):
