@@ -185,6 +185,7 @@ wb_pool_new (const wb_pool_config_t *config, char **detail_p, wb_error_t *err)
     self->stop_fd = stop_fd;
     pthread_mutex_init (&self->lock, NULL);
     wb_pool__cond_init (&self->work);
+    wb_pool__cond_init (&self->gather);
     wb_pool__cond_init (&self->started);
     wb_pool__cond_init (&self->left);
     self->stats.workers = self->nworkers;
@@ -259,7 +260,9 @@ wb_pool_destroy (wb_pool_t **self_p)
     self->stopping = true;
     wb_pool__flush (self, "the deployment is stopping");
     pthread_cond_broadcast (&self->work);
+    pthread_cond_broadcast (&self->gather);
     pthread_mutex_unlock (&self->lock);
+    wb_pool__deliver (self);
     uint64_t one = 1;
     ssize_t rc = write (self->stop_fd, &one, sizeof (one));
     (void) rc;
@@ -267,6 +270,7 @@ wb_pool_destroy (wb_pool_t **self_p)
         if (self->workers [index].started)
             pthread_join (self->workers [index].thread, NULL);
     //  Callers answered may still be on their way out of wb_pool_score
+    //  (the workers delivered wb_pool_submit's answers before they ended)
     pthread_mutex_lock (&self->lock);
     while (self->callers > 0)
         pthread_cond_wait (&self->left, &self->lock);
@@ -284,6 +288,7 @@ wb_pool_destroy (wb_pool_t **self_p)
     free (self->workers);
     pthread_mutex_destroy (&self->lock);
     pthread_cond_destroy (&self->work);
+    pthread_cond_destroy (&self->gather);
     pthread_cond_destroy (&self->started);
     pthread_cond_destroy (&self->left);
     close (self->stop_fd);
@@ -304,17 +309,12 @@ wb_pool_hello (wb_pool_t *self)
     return self->hello;
 }
 
-//  Queue request (its fields to send set) and wait for its answer; a
-//  request over the frame limit (too_large, a message) is answered 413 at
-//  once. Frees what the request holds; the status.
-static int
-s_score (wb_pool_t *self, wb_pool__request_t *request, const char *too_large,
-         json_t **reply, char **detail)
+//  A request in: answered at once when it is too large (too_large, a
+//  message: 413), the pool stops or no worker can start (503), else queued
+//  with its deadline (under the lock)
+static void
+s_admit (wb_pool_t *self, wb_pool__request_t *request, const char *too_large)
 {
-    wb_pool__cond_init (&request->done);
-    double arrived = wb_time_mono ();
-
-    pthread_mutex_lock (&self->lock);
     self->callers++;
     if (too_large) {
         request->state = WB_POOL__TAKEN;
@@ -334,21 +334,38 @@ s_score (wb_pool_t *self, wb_pool__request_t *request, const char *too_large,
             "it is tried again"), NULL);
     }
     else {
-        request->deadline = self->request_timeout > 0? arrived + self->request_timeout: 0;
+        request->deadline = self->request_timeout > 0
+                          ? wb_time_mono () + self->request_timeout: 0;
         wb_pool__enqueue (self, request);
-        pthread_cond_broadcast (&self->work);
     }
+}
+
+//  A queued request past its deadline: 504 (under the lock)
+static void
+s_expire (wb_pool_t *self, wb_pool__request_t *request)
+{
+    char *message = wb_sprintf ("the request waited %g s for a free worker (the "
+                                "deployment's request timeout): every worker was "
+                                "busy or restarting", self->request_timeout);
+    wb_pool__answer (self, request, 504, wb_pool__error_body ("timeout", message), NULL);
+    free (message);
+}
+
+//  A caller's request through the queue to its answer: waits for it, or
+//  answers it 504 when it is still queued at its deadline. Frees what the
+//  request holds; the status.
+static int
+s_score (wb_pool_t *self, wb_pool__request_t *request, const char *too_large,
+         json_t **reply, char **detail)
+{
+    wb_pool__cond_init (&request->done);
+    pthread_mutex_lock (&self->lock);
+    s_admit (self, request, too_large);
     while (request->state != WB_POOL__DONE) {
         if (request->state == WB_POOL__QUEUED && request->deadline) {
             if (wb_pool__wait_until (&request->done, &self->lock, request->deadline) == ETIMEDOUT
-            &&  request->state == WB_POOL__QUEUED) {
-                char *message = wb_sprintf ("the request waited %g s for a free worker (the "
-                                            "deployment's request timeout): every worker was "
-                                            "busy or restarting", self->request_timeout);
-                wb_pool__answer (self, request, 504,
-                                 wb_pool__error_body ("timeout", message), NULL);
-                free (message);
-            }
+            &&  request->state == WB_POOL__QUEUED)
+                s_expire (self, request);
         }
         else
             pthread_cond_wait (&request->done, &self->lock);
@@ -436,30 +453,71 @@ s_columns (json_t *columns)
     return text;
 }
 
+//  A request of rows (an array) and columns: the rows go to the worker as
+//  JSON text, made here on the caller's thread (a batch only joins the
+//  texts). The message when it is too large for a frame, else NULL.
+static char *
+s_rows (wb_pool__request_t *request, json_t *rows, json_t *columns, bool proba)
+{
+    request->rows = json_dumps (rows, JSON_COMPACT);
+    assert (request->rows);
+    request->rows_size = strlen (request->rows);
+    request->nrows = json_array_size (rows);
+    request->columns = s_columns (columns);
+    request->proba = proba;
+    if (request->rows_size + strlen (request->columns) + 1024 > WB_POOL__FRAME_MAX)
+        return wb_sprintf ("the rows take %zu bytes as JSON, over the %u MiB a "
+                           "worker takes in one request: send fewer rows at a time",
+                           request->rows_size, WB_POOL__FRAME_MAX >> 20);
+    return NULL;
+}
+
 int
 wb_pool_score (wb_pool_t *self, json_t *rows, json_t *columns, bool proba,
                json_t **reply, char **detail)
 {
     assert (self);
     assert (json_is_array (rows));
-    //  The rows go to the worker as JSON text, made here on the caller's
-    //  thread (a batch only joins the texts)
     wb_pool__request_t request;
     memset (&request, 0, sizeof (request));
-    request.rows = json_dumps (rows, JSON_COMPACT);
-    assert (request.rows);
-    request.rows_size = strlen (request.rows);
-    request.nrows = json_array_size (rows);
-    request.columns = s_columns (columns);
-    request.proba = proba;
-    char *too_large = NULL;
-    if (request.rows_size + strlen (request.columns) + 1024 > WB_POOL__FRAME_MAX)
-        too_large = wb_sprintf ("the rows take %zu bytes as JSON, over the %u MiB a "
-                                "worker takes in one request: send fewer rows at a time",
-                                request.rows_size, WB_POOL__FRAME_MAX >> 20);
+    char *too_large = s_rows (&request, rows, columns, proba);
     int status = s_score (self, &request, too_large, reply, detail);
     free (too_large);
     return status;
+}
+
+void
+wb_pool_submit (wb_pool_t *self, json_t *rows, json_t *columns, bool proba,
+                wb_pool_done_fn *done, void *arg)
+{
+    assert (self);
+    assert (json_is_array (rows));
+    assert (done);
+    wb_pool__request_t *request = wb_calloc (1, sizeof (wb_pool__request_t));
+    char *too_large = s_rows (request, rows, columns, proba);
+    request->deliver = done;
+    request->deliver_arg = arg;
+    pthread_mutex_lock (&self->lock);
+    s_admit (self, request, too_large);
+    pthread_mutex_unlock (&self->lock);
+    free (too_large);
+    wb_pool__deliver (self);        //  when it was answered at once
+}
+
+void
+wb_pool_expire (wb_pool_t *self)
+{
+    assert (self);
+    if (self->request_timeout <= 0)
+        return;
+    double now = wb_time_mono ();
+    pthread_mutex_lock (&self->lock);
+    //  The queue is in arrival order, and every deadline is arrival plus
+    //  the one timeout: past the first one still in time, none has passed
+    while (self->head && self->head->deadline && self->head->deadline <= now)
+        s_expire (self, self->head);
+    pthread_mutex_unlock (&self->lock);
+    wb_pool__deliver (self);
 }
 
 int

@@ -1,9 +1,10 @@
 /*  wb_pool - a pool of Python worker processes that score requests for one
     deployment of a user's own model (scikit-learn, MLflow, a scoring script)
 
-    The scoring server calls wb_pool_score from its request threads, and
-    batch scoring wb_pool_score_matrix (numbers only, sent as raw bytes);
-    the pool keeps `workers` processes of share/wb_worker.py running, each
+    The scoring server calls wb_pool_submit from its request threads (the
+    answer comes to a callback), batch scoring wb_pool_score_matrix
+    (numbers only, sent as raw bytes) and wb_pool_score (JSON rows); the
+    pool keeps `workers` processes of share/wb_worker.py running, each
     fed by a thread of its own, and answers every call with an HTTP status
     and a JSON body. The worker's protocol (share/wb_worker.py has it
     whole):
@@ -166,6 +167,25 @@ int
 int
     wb_pool_score_matrix (wb_pool_t *self, const double *data, size_t rows, size_t cols,
                           json_t *columns, bool proba, json_t **reply, char **detail);
+//  A call's answer for wb_pool_submit: the status and body (the callee's)
+//  and a scorer's traceback (the callee's, or NULL), as wb_pool_score
+//  gives them. Called once, by a pool thread (or within wb_pool_submit when
+//  the call is answered at once), never with the pool's lock held; it must
+//  not call the pool.
+typedef void (wb_pool_done_fn) (void *arg, int status, json_t *reply, char *detail);
+//  wb_pool_score without waiting: queue the call and return; done (arg)
+//  gets the answer. A request thread that may not block (the server's,
+//  whose connection waits suspended) hands the call on this way with no
+//  thread in between: the worker's thread that reads the answer calls done.
+//  A queued call past the request timeout is answered 504 by
+//  wb_pool_expire, which the caller calls now and then.
+void
+    wb_pool_submit (wb_pool_t *self, json_t *rows, json_t *columns, bool proba,
+                    wb_pool_done_fn *done, void *arg);
+//  Answer 504 the queued calls whose request timeout has passed (the
+//  server's main loop calls it every 200 ms)
+void
+    wb_pool_expire (wb_pool_t *self);
 //  The counters, copied into stats
 void
     wb_pool_stats (wb_pool_t *self, wb_pool_stats_t *stats);

@@ -50,7 +50,8 @@ enum {
     WB_POOL__IO_TOO_BIG             //  a frame over WB_POOL__FRAME_MAX
 };
 
-//  One call of wb_pool_score or wb_pool_score_matrix, on its caller's stack
+//  One call of wb_pool_score or wb_pool_score_matrix, on its caller's
+//  stack, or of wb_pool_submit, on the heap until it is delivered
 typedef struct _wb_pool__request_t wb_pool__request_t;
 struct _wb_pool__request_t {
     char *rows;                     //  the rows as JSON, "[...]" (NULL for a matrix)
@@ -69,8 +70,10 @@ struct _wb_pool__request_t {
     int status;                     //  the answer: HTTP status...
     json_t *reply;                  //  ...body...
     char *detail;                   //  ...and traceback of a scorer error
-    pthread_cond_t done;            //  signalled when answered
-    wb_pool__request_t *prev;       //  in the queue
+    pthread_cond_t done;            //  signalled when answered (not wb_pool_submit's)
+    wb_pool_done_fn *deliver;       //  wb_pool_submit's: called with the answer...
+    void *deliver_arg;              //  ...and this, by wb_pool__deliver
+    wb_pool__request_t *prev;       //  in the queue, or (next) in the delivered list
     wb_pool__request_t *next;
 };
 
@@ -121,7 +124,9 @@ struct _wb_pool_t {
     wb_pool__worker_t *workers;     //  nworkers of them
     //  Under lock
     pthread_mutex_t lock;
-    pthread_cond_t work;            //  workers: a request queued, a batch sent, stopping
+    pthread_cond_t work;            //  idle workers: a request queued, stopping
+    pthread_cond_t gather;          //  the gathering worker: a request queued, a
+                                    //  worker idle, stopping
     pthread_cond_t started;         //  wb_pool_new: a worker's first start ended
     pthread_cond_t left;            //  wb_pool_destroy: a caller left wb_pool_score
     wb_pool__request_t *head;       //  the queue, oldest first
@@ -132,7 +137,9 @@ struct _wb_pool_t {
     int down;                       //  workers whose last start failed
     int idle;                       //  workers waiting for a request
     int reported;                   //  workers whose first start ended
-    int callers;                    //  threads inside wb_pool_score
+    int callers;                    //  threads inside wb_pool_score, and calls of
+                                    //  wb_pool_submit not yet delivered
+    wb_pool__request_t *delivered;  //  wb_pool_submit's calls answered, to deliver
     bool failed;                    //  a first start failed: start_error says why
     wb_error_t start_error;         //  the first failure's message
     char *start_detail;             //  its traceback or last stderr lines
@@ -164,16 +171,23 @@ void
 //  {"error": {"code": code, "message": message}}
 json_t *
     wb_pool__error_body (const char *code, const char *message);
-//  Put request at the end of the queue (under the lock)
+//  Put request at the end of the queue and wake one worker: an idle one,
+//  or the one gathering a batch (under the lock)
 void
     wb_pool__enqueue (wb_pool_t *self, wb_pool__request_t *request);
 //  Answer a taken or queued request (under the lock; reply is taken,
-//  detail too); wakes its caller
+//  detail too); wakes its caller, or puts a wb_pool_submit call in the
+//  delivered list: whoever answers calls wb_pool__deliver once the lock
+//  is released
 void
     wb_pool__answer (wb_pool_t *self, wb_pool__request_t *request, int status,
                      json_t *reply, char *detail);
+//  Hand the answers of wb_pool_submit's calls in the delivered list to
+//  their callbacks and free the calls (takes the lock; call it without)
+void
+    wb_pool__deliver (wb_pool_t *self);
 //  The same answer to count requests, an error body {"error": {code,
-//  message}} with a copy of detail each (takes the lock)
+//  message}} with a copy of detail each (takes the lock, delivers)
 void
     wb_pool__fail (wb_pool_t *self, wb_pool__request_t **requests, size_t count,
                    int status, const char *code, const char *message, const char *detail);

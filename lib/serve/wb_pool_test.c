@@ -7,6 +7,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -781,6 +782,109 @@ s_test_destroy (s_test_t *test)
     }
 }
 
+//  wb_pool_submit: what a callback got
+typedef struct {
+    atomic_int *delivered;      //  answers so far, of every call
+    int status;
+    json_t *reply;
+} s_test_answer_t;
+
+static void
+s_test_done (void *arg, int status, json_t *reply, char *detail)
+{
+    s_test_answer_t *answer = arg;
+    assert (answer->status == 0);   //  once
+    answer->status = status;
+    answer->reply = reply;
+    free (detail);
+    atomic_fetch_add (answer->delivered, 1);
+}
+
+//  Wait until count answers were delivered, calling wb_pool_expire as the
+//  server's main loop does (pool may be NULL: only wait)
+static void
+s_test_delivered (wb_pool_t *pool, atomic_int *delivered, int count, double seconds)
+{
+    double until = wb_time_mono () + seconds;
+    while (atomic_load (delivered) < count && wb_time_mono () < until) {
+        if (pool)
+            wb_pool_expire (pool);
+        usleep (5 * 1000);
+    }
+    assert (atomic_load (delivered) == count);
+}
+
+//  Calls without a waiting thread: each answer reaches its callback once,
+//  in batches; a queued call past the timeout gets 504 from wb_pool_expire;
+//  destroying the pool answers what is left (503) before it returns
+static void
+s_test_submit (s_test_t *test)
+{
+    wb_error_t err;
+    wb_pool_t *pool = s_test_pool (test, "sum", 2, 8, 10, NULL, &err);
+    assert (pool);
+    enum { CALLS = 300 };
+    static s_test_answer_t answers [CALLS];
+    atomic_int delivered = 0;
+    for (int index = 0; index < CALLS; index++) {
+        answers [index] = (s_test_answer_t) { .delivered = &delivered };
+        json_t *rows = json_pack ("[[i, i]]", index, 1000);
+        wb_pool_submit (pool, rows, NULL, index % 2 == 0, s_test_done, &answers [index]);
+        json_decref (rows);
+    }
+    s_test_delivered (NULL, &delivered, CALLS, 20 * test->factor);
+    for (int index = 0; index < CALLS; index++) {
+        assert (answers [index].status == 200);
+        json_t *predictions = json_object_get (answers [index].reply, "predictions");
+        assert (json_array_size (predictions) == 1);
+        assert (json_integer_value (json_array_get (predictions, 0)) == index + 1000);
+        assert ((json_object_get (answers [index].reply, "probabilities") != NULL)
+                == (index % 2 == 0));
+        json_decref (answers [index].reply);
+    }
+    wb_pool_stats_t stats;
+    wb_pool_stats (pool, &stats);
+    assert (stats.requests == CALLS && stats.batches < CALLS);     //  some were batched
+    wb_pool_destroy (&pool);
+
+    //  Two calls of 0.35 s on one worker, a third behind them: 504 at 0.5 s
+    pool = s_test_pool (test, "sum", 1, 1, 0.5, NULL, &err);
+    assert (pool);
+    atomic_store (&delivered, 0);
+    const char *rows_text [3] = { "[[-4]]", "[[-4]]", "[[1]]" };
+    for (int index = 0; index < 3; index++) {
+        answers [index] = (s_test_answer_t) { .delivered = &delivered };
+        json_t *rows = json_loads (rows_text [index], 0, NULL);
+        wb_pool_submit (pool, rows, NULL, false, s_test_done, &answers [index]);
+        json_decref (rows);
+    }
+    s_test_delivered (pool, &delivered, 3, 5 * test->factor);
+    assert (answers [0].status == 200 && answers [1].status == 200);
+    assert (answers [2].status == 504);
+    assert (strstr (s_test_message (answers [2].reply), "waited"));
+    for (int index = 0; index < 3; index++)
+        json_decref (answers [index].reply);
+    wb_pool_destroy (&pool);
+
+    //  One that hangs, two behind it: destroy answers all three first
+    pool = s_test_pool (test, "sum", 1, 1, 0, NULL, &err);
+    assert (pool);
+    atomic_store (&delivered, 0);
+    const char *hang_text [3] = { "[[-3]]", "[[1]]", "[[2]]" };
+    for (int index = 0; index < 3; index++) {
+        answers [index] = (s_test_answer_t) { .delivered = &delivered };
+        json_t *rows = json_loads (hang_text [index], 0, NULL);
+        wb_pool_submit (pool, rows, NULL, false, s_test_done, &answers [index]);
+        json_decref (rows);
+    }
+    wb_pool_destroy (&pool);
+    assert (atomic_load (&delivered) == 3);
+    for (int index = 0; index < 3; index++) {
+        assert (answers [index].status == 503);
+        json_decref (answers [index].reply);
+    }
+}
+
 void
 wb_pool_test (bool verbose)
 {
@@ -810,7 +914,7 @@ wb_pool_test (bool verbose)
         { "no batching", s_test_no_batching }, { "batch delay", s_test_batch_delay },
         { "timeouts", s_test_timeouts },
         { "stderr", s_test_stderr }, { "failing restarts", s_test_failing_restarts },
-        { "destroy", s_test_destroy }
+        { "destroy", s_test_destroy }, { "submit", s_test_submit }
     };
     for (size_t index = 0; index < sizeof (parts) / sizeof (parts [0]); index++) {
         double began = wb_time_mono ();

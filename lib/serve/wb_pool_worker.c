@@ -371,6 +371,7 @@ s_call (wb_pool__worker_t *self, wb_pool__request_t **batch, size_t count, char 
         wb_pool__answer (pool, batch [index], 200, answers [index], NULL);
     pthread_mutex_unlock (&pool->lock);
     free (answers);
+    wb_pool__deliver (pool);
     return S_CALL_OK;
 }
 
@@ -484,6 +485,7 @@ wb_pool__worker_thread (void *arg)
             wb_pool__flush (pool, "no worker is running: starting one failed (the "
                             "endpoint's log says why); it is tried again");
         pthread_mutex_unlock (&pool->lock);
+        wb_pool__deliver (pool);
         json_decref (hello);
         if (rc && detail && !first) {
             //  The traceback goes to the log, a line each

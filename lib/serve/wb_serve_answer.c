@@ -383,14 +383,22 @@ s_authorized (wb_serve__server_t *server, wb_serve__config_t *config,
     return ok;
 }
 
-//  The dispatchers are ending: no request may wait for them any more
-static bool
-s_stopping (wb_serve__server_t *server)
+//  A pool's answer to a job: kept, and the connection resumed (on the
+//  pool's thread that read it, the lock of no pool held)
+static void
+s_job_done (void *arg, int status, json_t *reply, char *detail)
 {
+    wb_serve__job_t *job = arg;
+    wb_serve__server_t *server = job->server;
+    job->status = status;
+    job->reply = reply;
+    job->detail = detail;
+    atomic_store (&job->done, true);
+    MHD_resume_connection (job->connection);    //  job is the connection's from here
     pthread_mutex_lock (&server->jobs_lock);
-    bool stopping = server->jobs_stopping || server->ndispatchers == 0;
+    if (--server->jobs_out == 0 && server->jobs_stopping)
+        pthread_cond_broadcast (&server->jobs_wake);
     pthread_mutex_unlock (&server->jobs_lock);
-    return stopping;
 }
 
 static enum MHD_Result
@@ -484,8 +492,8 @@ s_score (wb_serve__server_t *server, struct MHD_Connection *connection, s_reques
     }
     else
     if (deployment->pool) {
-        //  A user's own model: a dispatcher waits for its workers while
-        //  the connection is suspended; s_python_done answers
+        //  A user's own model: its pool scores while the connection is
+        //  suspended; s_job_done resumes it, s_python_done answers
         wb_scorer_fault_t fault;
         json_t *rows_json, *columns;
         int refused = wb_serve__rows (type, body, body_size, &rows_json, &columns,
@@ -500,30 +508,30 @@ s_score (wb_serve__server_t *server, struct MHD_Connection *connection, s_reques
             status = fault.status;
             rows = 0;
         }
-        else
-        if (!s_stopping (server)) {
-            wb_serve__job_t *job = wb_calloc (1, sizeof (wb_serve__job_t));
-            job->config = config;       //  the job holds our reference now
-            job->deployment = chosen;
-            job->connection = connection;
-            job->rows = rows_json;
-            job->columns = columns;
-            job->proba = probabilities;
-            request->job = job;
-            request->pinned = pin != NULL;
-            request->chosen = chosen;
-            pthread_mutex_lock (&server->jobs_lock);
-            MHD_suspend_connection (connection);
-            if (server->jobs_last)
-                server->jobs_last->next = job;
-            else
-                server->jobs = job;
-            server->jobs_last = job;
-            pthread_cond_signal (&server->jobs_wake);
-            pthread_mutex_unlock (&server->jobs_lock);
-            return MHD_YES;
-        }
         else {
+            pthread_mutex_lock (&server->jobs_lock);
+            bool stopping = server->jobs_stopping;
+            if (!stopping)
+                server->jobs_out++;
+            pthread_mutex_unlock (&server->jobs_lock);
+            if (!stopping) {
+                wb_serve__job_t *job = wb_calloc (1, sizeof (wb_serve__job_t));
+                job->server = server;
+                job->config = config;       //  the job holds our reference now
+                job->deployment = chosen;
+                job->connection = connection;
+                job->nrows = json_array_size (rows_json);
+                request->job = job;
+                request->pinned = pin != NULL;
+                request->chosen = chosen;
+                //  Suspended first: the answer may come before submit returns
+                MHD_suspend_connection (connection);
+                wb_pool_submit (deployment->pool->pool, rows_json, columns, probabilities,
+                                s_job_done, job);
+                json_decref (rows_json);
+                json_decref (columns);
+                return MHD_YES;
+            }
             json_decref (rows_json);
             json_decref (columns);
             text = s_error_body ("unavailable", "the endpoint is stopping", NULL, &size);
@@ -596,7 +604,7 @@ s_python_done (wb_serve__server_t *server, struct MHD_Connection *connection, s_
     //  The request log gets the traceback of a scorer's exception, the
     //  caller only its name and message
     char *logged = job->detail? wb_sprintf ("%s\n%s", text, job->detail): NULL;
-    s_record (server, deployment, job->status, job->status == 200? (int) json_array_size (job->rows): 0,
+    s_record (server, deployment, job->status, job->status == 200? (int) job->nrows: 0,
               request->start, false, body, body_size, logged? logged: text,
               logged? strlen (logged): size);
     free (logged);
@@ -610,41 +618,11 @@ s_python_done (wb_serve__server_t *server, struct MHD_Connection *connection, s_
             &&  s_percent () < (unsigned) config->deployments [i].mirror * 100)
                 s_mirror (server, config, i, type, body, body_size);
     }
-    json_decref (job->rows);
-    json_decref (job->columns);
     json_decref (job->reply);
     free (job->detail);
     free (job);
     wb_serve__config_release (config);
     return result;
-}
-
-void *
-wb_serve__dispatch_thread (void *arg)
-{
-    wb_serve__server_t *server = arg;
-    pthread_mutex_lock (&server->jobs_lock);
-    while (true) {
-        while (!server->jobs && !server->jobs_stopping)
-            pthread_cond_wait (&server->jobs_wake, &server->jobs_lock);
-        wb_serve__job_t *job = server->jobs;
-        if (!job)
-            break;
-        server->jobs = job->next;
-        if (!server->jobs)
-            server->jobs_last = NULL;
-        server->jobs_out++;
-        pthread_mutex_unlock (&server->jobs_lock);
-        wb_serve__deployment_t *deployment = &job->config->deployments [job->deployment];
-        job->status = wb_pool_score (deployment->pool->pool, job->rows, job->columns, job->proba,
-                                     &job->reply, &job->detail);
-        atomic_store (&job->done, true);
-        MHD_resume_connection (job->connection);
-        pthread_mutex_lock (&server->jobs_lock);
-        server->jobs_out--;     //  (no wake-up: a new job signals one dispatcher)
-    }
-    pthread_mutex_unlock (&server->jobs_lock);
-    return NULL;
 }
 
 //  The Python deployments' workers, for /metrics: how many serve, restarts,

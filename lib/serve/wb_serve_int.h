@@ -32,8 +32,6 @@
 #define WB_SERVE__MAX_DEPLOYMENTS  32     //  deployments an endpoint may hold
 #define WB_SERVE__BUCKETS          12     //  latency histogram buckets (+Inf last)
 #define WB_SERVE__MIRROR_QUEUE     1024   //  mirrored copies waiting at most
-#define WB_SERVE__DISPATCHERS      64     //  threads waiting on Python workers: requests
-                                          //  that can be in a pool's queue at once (batching)
 #define WB_SERVE__ARRIVAL          10.0   //  seconds a request may take to arrive...
                                           //  (...S_ARRIVAL_BUSY in wb_serve_answer.c)
 
@@ -140,24 +138,20 @@ typedef struct {
     size_t max_connections;         //  the daemon's limit
     wb_serve__pool_t *pools [WB_SERVE__MAX_DEPLOYMENTS * 2];   //  Python worker pools
     size_t npools;                  //  used (main thread)
-    pthread_mutex_t jobs_lock;      //  guards jobs
-    pthread_cond_t jobs_wake;       //  dispatchers wait on it
-    struct _wb_serve__job_t *jobs, *jobs_last;  //  requests for Python workers (a list)
-    size_t jobs_out;                //  taken by a dispatcher, not yet answered
-    bool jobs_stopping;             //  dispatchers end
-    pthread_t dispatchers [WB_SERVE__DISPATCHERS];
-    size_t ndispatchers;            //  started (main thread, with the first pool)
+    pthread_mutex_t jobs_lock;      //  guards jobs_out and jobs_stopping
+    pthread_cond_t jobs_wake;       //  the main thread, stopping: jobs_out fell to 0
+    size_t jobs_out;                //  requests at a pool, their connection suspended
+    bool jobs_stopping;             //  no request goes to a pool any more
 } wb_serve__server_t;
 
-//  A request for a Python deployment: the connection is suspended while a
-//  dispatcher thread waits for the pool's answer, then resumed to send it
+//  A request for a Python deployment: the connection is suspended while
+//  the pool scores it; the pool's thread that reads the answer resumes it
 typedef struct _wb_serve__job_t {
-    struct _wb_serve__job_t *next;
+    wb_serve__server_t *server;
     wb_serve__config_t *config;     //  held
     size_t deployment;              //  index in config
     struct MHD_Connection *connection;
-    json_t *rows, *columns;         //  what to score
-    bool proba;
+    size_t nrows;                   //  rows sent
     int status;                     //  the answer: HTTP status,
     json_t *reply;                  //  body
     char *detail;                   //  and a scorer's traceback (for the log)
@@ -194,10 +188,6 @@ int
                     json_t **columns_p, bool *proba, wb_scorer_fault_t *fault);
 void
     wb_serve_rows_test (bool verbose);
-//  A dispatcher thread, arg the server: takes jobs, waits for the pool,
-//  resumes the connection; ends when jobs_stopping is set and none is left
-void *
-    wb_serve__dispatch_thread (void *arg);
 
 //  ---- Answering and the warden (wb_serve_answer.c) ----
 

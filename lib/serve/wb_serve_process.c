@@ -144,13 +144,6 @@ s_refresh (wb_serve__server_t *server, wb_store_t *store, bool force)
         return 0;
     }
     free (detail);
-    //  Threads that wait on Python workers, with the first pool
-    while (server->npools > 0 && server->ndispatchers < WB_SERVE__DISPATCHERS) {
-        if (pthread_create (&server->dispatchers [server->ndispatchers], NULL,
-                            wb_serve__dispatch_thread, server))
-            break;
-        server->ndispatchers++;
-    }
     pthread_mutex_lock (&server->lock);
     wb_serve__config_t *old = server->config;
     server->config = config;
@@ -270,6 +263,9 @@ wb_serve_main (const char *path, const char *endpoint)
             if (sig == SIGTERM || sig == SIGINT)
                 break;
             s_flush (server, store);
+            //  Requests queued for Python workers past their timeout: 504
+            for (size_t i = 0; i < server->npools; i++)
+                wb_pool_expire (server->pools [i]->pool);
             if (sig == SIGHUP || wb_time_mono () - last_check >= 0.5) {
                 last_check = wb_time_mono ();
                 if (s_refresh (server, store, false))
@@ -282,14 +278,27 @@ wb_serve_main (const char *path, const char *endpoint)
             }
         }
         free (database);
-        //  Requests waiting for Python workers are answered first (a
-        //  suspended connection must be resumed before the daemon stops)
+        //  Requests at Python workers are answered first (a suspended
+        //  connection must be resumed before the daemon stops); new ones
+        //  get 503
         pthread_mutex_lock (&server->jobs_lock);
         server->jobs_stopping = true;
-        pthread_cond_broadcast (&server->jobs_wake);
+        while (server->jobs_out > 0) {
+            pthread_mutex_unlock (&server->jobs_lock);
+            for (size_t i = 0; i < server->npools; i++)
+                wb_pool_expire (server->pools [i]->pool);
+            pthread_mutex_lock (&server->jobs_lock);
+            struct timespec until;      //  (jobs_wake is on the realtime clock)
+            clock_gettime (CLOCK_REALTIME, &until);
+            until.tv_nsec += 200 * 1000 * 1000;
+            if (until.tv_nsec >= 1000 * 1000 * 1000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000 * 1000 * 1000;
+            }
+            if (server->jobs_out > 0)
+                pthread_cond_timedwait (&server->jobs_wake, &server->jobs_lock, &until);
+        }
         pthread_mutex_unlock (&server->jobs_lock);
-        for (size_t i = 0; i < server->ndispatchers; i++)
-            pthread_join (server->dispatchers [i], NULL);
         MHD_stop_daemon (daemon);   //  waits for requests under way
         pthread_mutex_lock (&server->lock);
         server->stopping = true;
