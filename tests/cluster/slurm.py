@@ -27,9 +27,11 @@ slurmdbd, so plain sacct does not work.
 """
 
 import os
+import random
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -470,11 +472,70 @@ def stop(folder, timeout=STOP_TIMEOUT):
         raise SlurmError(f"slurm: processes {left} of {paths['folder']} still run after SIGKILL")
 
 
+#  ---- Anchor figures ----
+
+def latency(folder, launcher="sbatch", count=10, scratch=None):
+    """Seconds from submitting a one-line command to that command running,
+    `count` times in a row (each after the last one's job has ended), with
+    `sbatch --wrap` or `srun`: the figures Slurm itself sets for a target
+    that submits through it. The command writes the wall clock to a file in
+    scratch (default FOLDER/latency), which the caller's clock is compared
+    with, so both run on this machine."""
+    paths = _paths(folder)
+    client = {**os.environ, **env(folder)}
+    scratch = scratch or os.path.join(paths["folder"], "latency")
+    os.makedirs(scratch, exist_ok=True)
+    figures = []
+    phase = random.Random(count)
+    if launcher == "sbatch":
+        first = _run(["sbatch", "--parsable", "-o", "/dev/null", "--wrap", "true"],
+                     "sbatch (the warm-up job)", client)
+        _wait_ended(client, first.strip().split(";")[0])
+    for i in range(count):
+        stamp = os.path.join(scratch, f"{launcher}-{i}")
+        for old in (stamp, stamp + ".tmp"):
+            if os.path.exists(old):
+                os.remove(old)
+        time.sleep(phase.random())
+        line = f"date +%s.%N > {stamp}.tmp && mv {stamp}.tmp {stamp}"
+        argv = (["sbatch", "--quiet", "--parsable", "-o", "/dev/null", "--wrap", line]
+                if launcher == "sbatch" else ["srun", "--quiet", "sh", "-c", line])
+        began = time.time()
+        done = subprocess.run(argv, env=client, stdin=subprocess.DEVNULL, cwd=scratch,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, timeout=60)
+        if done.returncode != 0:
+            raise SlurmError(f"slurm: {launcher} failed (exit {done.returncode}):\n"
+                             f"{done.stdout}")
+        deadline = time.monotonic() + 60
+        while not os.path.exists(stamp):
+            if time.monotonic() > deadline:
+                raise SlurmError(f"slurm: the command of {launcher} did not run within 60 s")
+            time.sleep(0.002)
+        with open(stamp) as f:
+            figures.append(float(f.read()) - began)
+        if launcher == "sbatch":
+            _wait_ended(client, done.stdout.strip().split(";")[0])
+    return figures
+
+
+def _wait_ended(client, job):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        out = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], env=client,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True).stdout.strip()
+        if not out:
+            return
+        time.sleep(0.02)
+    raise SlurmError(f"slurm: job {job} did not end within 60 s")
+
+
 #  ---- Command line ----
 
 def main(argv):
-    usage = "usage: slurm.py start|stop|env DIR"
-    if len(argv) != 3 or argv[1] not in ("start", "stop", "env"):
+    usage = "usage: slurm.py start|stop|env|latency DIR"
+    if len(argv) != 3 or argv[1] not in ("start", "stop", "env", "latency"):
         print(usage, file=sys.stderr)
         return 2
     command, folder = argv[1], argv[2]
@@ -486,6 +547,13 @@ def main(argv):
                   f"{time.monotonic() - began:.2f} s", file=sys.stderr)
         elif command == "env":
             client = env(folder)
+        elif command == "latency":
+            for launcher in ("sbatch", "srun"):
+                figures = sorted(latency(folder, launcher))
+                print(f"{launcher}: submit to first line, median "
+                      f"{statistics.median(figures) * 1000:.0f} ms of {len(figures)} "
+                      f"(min {figures[0] * 1000:.0f}, max {figures[-1] * 1000:.0f})")
+            return 0
         else:
             stop(folder)
             return 0
