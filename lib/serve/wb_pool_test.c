@@ -814,6 +814,22 @@ s_test_delivered (wb_pool_t *pool, atomic_int *delivered, int count, double seco
     assert (atomic_load (delivered) == count);
 }
 
+//  Submit count calls of rows given as JSON text, answers [i] for the i-th,
+//  the delivered count starting again at 0
+static void
+s_test_submit_rows (wb_pool_t *pool, const char **texts, int count, s_test_answer_t *answers,
+                    atomic_int *delivered)
+{
+    atomic_store (delivered, 0);
+    for (int index = 0; index < count; index++) {
+        answers [index] = (s_test_answer_t) { .delivered = delivered };
+        json_t *rows = json_loads (texts [index], 0, NULL);
+        assert (rows);
+        wb_pool_submit (pool, rows, NULL, false, s_test_done, &answers [index]);
+        json_decref (rows);
+    }
+}
+
 //  Calls without a waiting thread: each answer reaches its callback once,
 //  in batches; a queued call past the timeout gets 504 from wb_pool_expire;
 //  destroying the pool answers what is left (503) before it returns
@@ -850,14 +866,8 @@ s_test_submit (s_test_t *test)
     //  Two calls of 0.35 s on one worker, a third behind them: 504 at 0.5 s
     pool = s_test_pool (test, "sum", 1, 1, 0.5, NULL, &err);
     assert (pool);
-    atomic_store (&delivered, 0);
-    const char *rows_text [3] = { "[[-4]]", "[[-4]]", "[[1]]" };
-    for (int index = 0; index < 3; index++) {
-        answers [index] = (s_test_answer_t) { .delivered = &delivered };
-        json_t *rows = json_loads (rows_text [index], 0, NULL);
-        wb_pool_submit (pool, rows, NULL, false, s_test_done, &answers [index]);
-        json_decref (rows);
-    }
+    s_test_submit_rows (pool, (const char *[]) { "[[-4]]", "[[-4]]", "[[1]]" }, 3,
+                        answers, &delivered);
     s_test_delivered (pool, &delivered, 3, 5 * test->factor);
     assert (answers [0].status == 200 && answers [1].status == 200);
     assert (answers [2].status == 504);
@@ -869,14 +879,8 @@ s_test_submit (s_test_t *test)
     //  One that hangs, two behind it: destroy answers all three first
     pool = s_test_pool (test, "sum", 1, 1, 0, NULL, &err);
     assert (pool);
-    atomic_store (&delivered, 0);
-    const char *hang_text [3] = { "[[-3]]", "[[1]]", "[[2]]" };
-    for (int index = 0; index < 3; index++) {
-        answers [index] = (s_test_answer_t) { .delivered = &delivered };
-        json_t *rows = json_loads (hang_text [index], 0, NULL);
-        wb_pool_submit (pool, rows, NULL, false, s_test_done, &answers [index]);
-        json_decref (rows);
-    }
+    s_test_submit_rows (pool, (const char *[]) { "[[-3]]", "[[1]]", "[[2]]" }, 3,
+                        answers, &delivered);
     wb_pool_destroy (&pool);
     assert (atomic_load (&delivered) == 3);
     for (int index = 0; index < 3; index++) {
